@@ -1,0 +1,52 @@
+# Every third-party dependency is found here, once, and exposed as an imported target.
+# scripts/setup.sh installs all of them from Debian 12 packages.
+include_guard(GLOBAL)
+
+find_package(Threads REQUIRED)
+find_package(absl CONFIG REQUIRED)
+find_package(Protobuf CONFIG QUIET)
+if(NOT Protobuf_FOUND)
+  find_package(Protobuf REQUIRED)
+endif()
+find_package(gRPC CONFIG REQUIRED)
+find_package(prometheus-cpp CONFIG REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)
+find_package(Catch2 REQUIRED)
+include(Catch)
+
+# LibTorch (Debian 1.13.1, CPU). Its include dirs are SYSTEM so its headers do not trip our
+# warnings.
+find_package(Torch CONFIG REQUIRED)
+add_library(rein_torch INTERFACE)
+target_link_libraries(rein_torch INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(rein_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+add_library(rein::torch ALIAS rein_torch)
+
+# xxHash: the chunk checksum (XXH3-64).
+find_path(XXHASH_INCLUDE_DIR xxhash.h REQUIRED)
+find_library(XXHASH_LIBRARY xxhash REQUIRED)
+add_library(rein_xxhash INTERFACE)
+target_include_directories(rein_xxhash SYSTEM INTERFACE ${XXHASH_INCLUDE_DIR})
+target_link_libraries(rein_xxhash INTERFACE ${XXHASH_LIBRARY})
+add_library(rein::xxhash ALIAS rein_xxhash)
+
+# CUDA + NCCL: optional. When both are found the NCCL code path is compiled (and exercised on a
+# GPU machine); without a GPU its tests skip and say why.
+find_package(CUDAToolkit QUIET)
+set(REIN_HAVE_NCCL OFF)
+if(CUDAToolkit_FOUND)
+  find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+  find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+  if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+    set(REIN_HAVE_NCCL ON)
+    add_library(rein_nccl INTERFACE)
+    target_include_directories(rein_nccl SYSTEM INTERFACE ${NCCL_INCLUDE_DIR})
+    target_link_libraries(rein_nccl INTERFACE ${NCCL_LIBRARY} CUDA::cudart)
+    add_library(rein::nccl ALIAS rein_nccl)
+  endif()
+endif()
+message(STATUS "Rein: CUDA ${CUDAToolkit_VERSION} found=${CUDAToolkit_FOUND}, NCCL path=${REIN_HAVE_NCCL}")
+
+# Catch2's main, compiled once and shared by every test binary.
+add_library(rein_catch2_main STATIC ${PROJECT_SOURCE_DIR}/common/testing/catch2_main.cc)
+target_link_libraries(rein_catch2_main PUBLIC Catch2::Catch2)
