@@ -1,0 +1,56 @@
+// Turns SIGINT/SIGTERM into an orderly shutdown for a service's main():
+//
+//   int main(int argc, char** argv) {
+//     auto shutdown = rpc::ShutdownSignal::Install();   // before any thread starts
+//     ... build the server ...
+//     shutdown->Wait();
+//     server->Shutdown();                                 // drains calls in flight
+//   }
+//
+// The first signal (or RequestShutdown()) releases Wait(); a second signal means the user is
+// done waiting, and the process exits at once with 128 + signal.
+//
+// Contract: Install() blocks the signals in the calling thread, so it must run before other
+// threads are created (they inherit the mask); at most one instance per process.
+// Thread safety: all methods are thread safe.
+#ifndef REIN_COMMON_RPC_SHUTDOWN_SIGNAL_H_
+#define REIN_COMMON_RPC_SHUTDOWN_SIGNAL_H_
+
+#include <memory>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+
+namespace rein::rpc {
+
+class ShutdownSignal {
+ public:
+  static std::unique_ptr<ShutdownSignal> Install();
+  ~ShutdownSignal();
+  ShutdownSignal(const ShutdownSignal&) = delete;
+  ShutdownSignal& operator=(const ShutdownSignal&) = delete;
+
+  // Blocks until a shutdown signal arrives or RequestShutdown() is called. Returns the signal
+  // number, or 0 for RequestShutdown().
+  int Wait();
+
+  // Releases Wait() as if a signal had arrived (e.g. the job finished on its own).
+  void RequestShutdown();
+
+  bool requested() const { return requested_.HasBeenNotified(); }
+
+ private:
+  ShutdownSignal();
+  void WaitForSignals();
+
+  absl::Notification requested_;
+  absl::Mutex mu_;
+  int signal_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread waiter_;
+};
+
+}  // namespace rein::rpc
+
+#endif  // REIN_COMMON_RPC_SHUTDOWN_SIGNAL_H_
