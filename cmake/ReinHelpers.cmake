@@ -50,7 +50,7 @@ function(rein_cc_test)
   catch_discover_tests(${target}
     TEST_PREFIX "${R_NAME}: "
     PROPERTIES LABELS "${labels}" TIMEOUT 300
-    ENVIRONMENT "REIN_SOURCE_DIR=${PROJECT_SOURCE_DIR};REIN_BINARY_DIR=${PROJECT_BINARY_DIR}")
+    ENVIRONMENT "REIN_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
 
 # rein_cc_binary(NAME name SRCS ... [DEPS ...] [OUTPUT_NAME name])

@@ -17,16 +17,21 @@ grpc::Status EchoService::Echo(grpc::ServerContext* context, const EchoRequest* 
 
 grpc::Status EchoService::Hold(grpc::ServerContext* context, const HoldRequest* request,
                                EchoResponse* response) {
+  if (on_hold_) on_hold_(request->key());
+  absl::Time until = request->hold_ms() > 0 ? absl::Now() + absl::Milliseconds(request->hold_ms())
+                                            : absl::InfiniteFuture();
   absl::MutexLock lock(&mu_);
   ++holders_;
   const bool& released = released_[request->key()];  // std::map references are stable.
   auto is_released = [&released] { return released; };
   // Wakes every 50 ms only to notice cancellation (the sync API has no cancel callback).
-  while (!released && !context->IsCancelled()) {
+  while (!released && !context->IsCancelled() && absl::Now() < until) {
     mu_.AwaitWithTimeout(absl::Condition(&is_released), absl::Milliseconds(50));
   }
   --holders_;
-  if (!released) return grpc::Status(grpc::StatusCode::CANCELLED, "hold cancelled");
+  if (!released && absl::Now() < until) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "hold cancelled");
+  }
   response->set_message("released " + request->key());
   return grpc::Status::OK;
 }

@@ -3,6 +3,7 @@
 #ifndef REIN_COMMON_TESTING_ECHO_SERVICE_H_
 #define REIN_COMMON_TESTING_ECHO_SERVICE_H_
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -14,6 +15,11 @@ namespace rein::testing {
 
 class EchoService final : public rein::testing::Echo::Service {
  public:
+  // `on_hold` (optional) runs when a Hold call starts waiting, with its key: lets a test in
+  // another process see that a call is in flight.
+  explicit EchoService(std::function<void(const std::string&)> on_hold = nullptr)
+      : on_hold_(std::move(on_hold)) {}
+
   grpc::Status Echo(grpc::ServerContext* context, const EchoRequest* request,
                     EchoResponse* response) override;
   grpc::Status Hold(grpc::ServerContext* context, const HoldRequest* request,
@@ -31,6 +37,7 @@ class EchoService final : public rein::testing::Echo::Service {
   void ReleaseKey(const std::string& key);
 
  private:
+  const std::function<void(const std::string&)> on_hold_;
   absl::Mutex mu_;
   std::map<std::string, bool> released_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> attempts_ ABSL_GUARDED_BY(mu_);

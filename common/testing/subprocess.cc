@@ -135,11 +135,11 @@ absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
 }
 
 std::string BuiltBinary(absl::string_view name) {
-  return absl::StrCat(EnvOr("REIN_BINARY_DIR", "build"), "/bin/", name);
+  return absl::StrCat(EnvOr("REIN_BINARY_DIR", REIN_DEFAULT_BINARY_DIR), "/bin/", name);
 }
 
 std::string SourcePath(absl::string_view relative) {
-  return absl::StrCat(EnvOr("REIN_SOURCE_DIR", "."), "/", relative);
+  return absl::StrCat(EnvOr("REIN_SOURCE_DIR", REIN_DEFAULT_SOURCE_DIR), "/", relative);
 }
 
 std::string MakeTempDir(absl::string_view prefix) {

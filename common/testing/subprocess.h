@@ -55,10 +55,10 @@ class Subprocess {
   size_t scanned_ = 0;  // output_[0, scanned_) holds lines WaitForLine already looked at.
 };
 
-// Path of a binary built into <build>/bin (from the REIN_BINARY_DIR that CTest sets).
+// Path of a binary built into <build>/bin (REIN_BINARY_DIR overrides the configured build dir).
 std::string BuiltBinary(absl::string_view name);
 
-// Path under the source tree (from REIN_SOURCE_DIR).
+// Path under the source tree (REIN_SOURCE_DIR overrides the configured source dir).
 std::string SourcePath(absl::string_view relative);
 
 // A fresh empty directory under the system temp dir, removed by the caller if it wishes.
