@@ -38,6 +38,8 @@ std::string HostPort(const std::string& host, int port) {
   return bare_ipv6 ? absl::StrCat("[", host, "]:", port) : absl::StrCat(host, ":", port);
 }
 
+constexpr int kStreamWindowBytes = 16 << 20;
+
 int Milliseconds(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
 
 void ApplyChannelArguments(const ServerOptions& options, grpc::ServerBuilder& builder) {
@@ -51,6 +53,9 @@ void ApplyChannelArguments(const ServerOptions& options, grpc::ServerBuilder& bu
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              Milliseconds(options.keepalive_time / 2));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  // Large transfers (weights, experience batches) must not wait a scheduler round trip per
+  // 64 KiB flow-control window: start every stream with a window that holds whole chunks.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
   // gRPC sets SO_REUSEPORT by default, which would let a second server silently share a port
   // that is already in use; a taken port must be an error.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

@@ -1,0 +1,203 @@
+// The experiment config: one YAML file that describes a whole RLHF run, parsed into the plain
+// structs below. Every field's default is its initialiser here; its documentation is the doc
+// string next to its one declaration in experiment_config_schema.cc, and DefaultConfigYaml()
+// prints both together. deploy/config/example.yaml is a worked example.
+//
+// Parsing is strict: an unknown key, a repeated key, a value of the wrong kind or out of range,
+// and a contradiction between fields (tls.key without tls.cert, ...) are all errors. All of them
+// are reported at once, one per line, each as "FILE:LINE: key.path: problem".
+//
+// Which process reads which section: every process reads `run` and `server`; the coordinator
+// reads everything; a rollout replica reads `model` and `rollout`; reward replicas `reward`;
+// reference replicas `reference`; learner ranks `learner` and `ppo`.
+#ifndef REIN_COMMON_CONFIG_EXPERIMENT_CONFIG_H_
+#define REIN_COMMON_CONFIG_EXPERIMENT_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/config/config_enums.h"
+
+namespace rein::config {
+
+struct RunConfig {
+  std::string name = "rein-run";
+  std::string output_dir = "runs";
+  uint64_t seed = 42;
+  int64_t iterations = 1000;
+  RunMode mode = RunMode::kSync;
+  int32_t max_policy_lag = 1;      // policy versions; async mode only
+  int32_t checkpoint_every = 100;  // iterations; 0 = only at the end
+  log::Level log_level = log::Level::kInfo;
+  bool operator==(const RunConfig&) const = default;
+};
+
+struct DataConfig {
+  std::string prompts;
+  PromptFormat prompt_format = PromptFormat::kAuto;
+  std::string eval_prompts;
+  int32_t max_prompt_tokens = 1024;
+  bool operator==(const DataConfig&) const = default;
+};
+
+struct ModelConfig {
+  std::string policy;
+  std::string reference;  // empty = policy
+  std::string reward_model;
+  std::string tokenizer;  // empty = policy
+  DType dtype = DType::kAuto;
+  Device device = Device::kCpu;
+
+  // The folders actually used once the "empty = policy" defaults are applied.
+  const std::string& ReferencePath() const { return reference.empty() ? policy : reference; }
+  const std::string& TokenizerPath() const { return tokenizer.empty() ? policy : tokenizer; }
+  bool operator==(const ModelConfig&) const = default;
+};
+
+struct SamplingConfig {
+  double temperature = 1.0;
+  int32_t top_k = 0;  // 0 = off
+  double top_p = 1.0;
+  int32_t max_new_tokens = 1024;
+  std::vector<int32_t> stop_token_ids;  // besides the tokenizer's EOS
+  bool operator==(const SamplingConfig&) const = default;
+};
+
+struct RolloutConfig {
+  int32_t replicas = 1;
+  int32_t capacity = 64;    // sequences per Generate call
+  int32_t batch_size = 64;  // prompts per iteration
+  int32_t samples_per_prompt = 1;
+  SamplingConfig sampling;
+  bool operator==(const RolloutConfig&) const = default;
+};
+
+struct LengthPenaltyRule {
+  double weight = 0.0;  // 0 = off
+  int32_t target_tokens = 256;
+  bool operator==(const LengthPenaltyRule&) const = default;
+};
+
+struct RegexRule {
+  double weight = 0.0;  // 0 = off
+  std::string pattern;
+  bool operator==(const RegexRule&) const = default;
+};
+
+struct RewardRules {
+  LengthPenaltyRule length_penalty;
+  RegexRule regex;
+  bool operator==(const RewardRules&) const = default;
+};
+
+struct RewardConfig {
+  int32_t replicas = 1;
+  int32_t capacity = 64;  // sequences per Score call
+  double model_weight = 1.0;
+  RewardRules rules;
+  bool operator==(const RewardConfig&) const = default;
+};
+
+struct ReferenceConfig {
+  int32_t replicas = 1;
+  int32_t capacity = 64;  // sequences per LogProbs call
+  bool operator==(const ReferenceConfig&) const = default;
+};
+
+struct LearnerConfig {
+  LearnerMode mode = LearnerMode::kPpo;
+  int32_t ranks = 1;
+  CollectiveBackend backend = CollectiveBackend::kAuto;
+  double learning_rate = 1e-6;
+  double weight_decay = 0.0;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.95;
+  int32_t warmup_steps = 0;  // optimizer steps
+  LrSchedule schedule = LrSchedule::kConstant;
+  double max_grad_norm = 1.0;    // 0 = no clipping
+  int32_t micro_batch_size = 4;  // sequences per forward/backward on one rank
+  int32_t gradient_accumulation = 1;
+  CriticInit critic_init = CriticInit::kRewardModel;
+  int32_t bucket_mb = 25;  // MiB per all-reduce bucket
+  bool operator==(const LearnerConfig&) const = default;
+};
+
+struct PpoConfig {
+  int32_t epochs = 1;
+  int32_t minibatches = 1;
+  double clip_epsilon = 0.2;
+  double dual_clip = 0.0;   // 0 = off
+  double value_clip = 0.2;  // 0 = off
+  double gamma = 1.0;
+  double lambda_ = 0.95;  // key `lambda`
+  double kl_coef = 0.05;
+  KlEstimator kl_estimator = KlEstimator::kK1;
+  KlController kl_controller = KlController::kFixed;
+  double kl_target = 6.0;
+  int64_t kl_horizon = 10000;
+  bool kl_in_reward = true;
+  double entropy_coef = 0.0;
+  bool whiten_advantages = true;
+  double reward_clip = 10.0;  // 0 = off
+  bool normalize_rewards = false;
+  double early_stop_kl = 0.0;  // 0 = off
+  bool operator==(const PpoConfig&) const = default;
+};
+
+struct TlsConfig {
+  std::string cert;  // empty = plaintext
+  std::string key;
+  std::string client_ca;
+  bool require_client_cert = false;
+  bool operator==(const TlsConfig&) const = default;
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int64_t max_message_bytes = 64 << 20;
+  absl::Duration keepalive_time = absl::Seconds(30);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
+  absl::Duration drain_timeout = absl::Seconds(30);
+  absl::Duration call_timeout = absl::Minutes(5);
+  TlsConfig tls;
+  std::string auth_token_file;  // a path; the token itself never sits in the config
+  int32_t metrics_port = 0;     // 0 = pick a free port
+  bool operator==(const ServerConfig&) const = default;
+};
+
+struct ExperimentConfig {
+  RunConfig run;
+  DataConfig data;
+  ModelConfig model;
+  RolloutConfig rollout;
+  RewardConfig reward;
+  ReferenceConfig reference;
+  LearnerConfig learner;
+  PpoConfig ppo;
+  ServerConfig server;
+  bool operator==(const ExperimentConfig&) const = default;
+};
+
+// Parses one YAML document. `source_name` (usually the file's path) starts every error line.
+// Empty input yields the defaults. Errors: INVALID_ARGUMENT listing every problem found.
+absl::StatusOr<ExperimentConfig> ParseExperimentConfig(absl::string_view yaml,
+                                                       absl::string_view source_name);
+
+// Reads and parses the file at `path`. A missing file is NOT_FOUND; a directory, an unreadable
+// or implausibly large file is INVALID_ARGUMENT; each names the path.
+absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path);
+
+// `config` as a complete YAML document, every key under its doc comment. Parses back to an
+// equal config; a run writes this next to its checkpoints so it can be reproduced.
+std::string ExperimentConfigYaml(const ExperimentConfig& config);
+
+// ExperimentConfigYaml(ExperimentConfig{}): every key, its default and its documentation.
+std::string DefaultConfigYaml();
+
+}  // namespace rein::config
+
+#endif  // REIN_COMMON_CONFIG_EXPERIMENT_CONFIG_H_

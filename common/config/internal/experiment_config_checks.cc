@@ -1,0 +1,93 @@
+// Rules that span fields. Single-field rules (ranges, positivity) live with the field's
+// declaration in experiment_config_schema.cc; these run only when every field parsed.
+#include <cstdint>
+#include <initializer_list>
+
+#include "absl/strings/str_cat.h"
+#include "common/config/internal/experiment_config_schema.h"
+
+namespace rein::config::internal {
+namespace {
+
+// Reports `problem` against the first of `keys` written in the document (its line), or against
+// the first key without a line when all of them hold defaults.
+class CrossChecker {
+ public:
+  CrossChecker(const KeyLines& lines, Diagnostics* diagnostics)
+      : lines_(lines), diagnostics_(diagnostics) {}
+
+  void Require(bool ok, std::initializer_list<absl::string_view> keys, absl::string_view problem) {
+    if (ok) return;
+    absl::string_view blamed = *keys.begin();
+    int line = 0;
+    for (absl::string_view key : keys) {
+      if (int written = lines_.LineOf(key); written > 0) {
+        blamed = key;
+        line = written;
+        break;
+      }
+    }
+    diagnostics_->Add(line, absl::StrCat(blamed, ": ", problem));
+  }
+
+ private:
+  const KeyLines& lines_;
+  Diagnostics* diagnostics_;
+};
+
+void CheckTls(const TlsConfig& tls, CrossChecker& check) {
+  check.Require(tls.key.empty() || !tls.cert.empty(), {"server.tls.key", "server.tls.cert"},
+                "server.tls.key is set but server.tls.cert is empty; TLS needs both");
+  check.Require(tls.cert.empty() || !tls.key.empty(), {"server.tls.cert", "server.tls.key"},
+                "server.tls.cert is set but server.tls.key is empty; TLS needs both");
+  check.Require(tls.client_ca.empty() || !tls.cert.empty(),
+                {"server.tls.client_ca", "server.tls.cert"},
+                "server.tls.client_ca needs server.tls.cert: clients are verified only over TLS");
+  check.Require(!tls.require_client_cert || !tls.client_ca.empty(),
+                {"server.tls.require_client_cert", "server.tls.client_ca"},
+                "server.tls.require_client_cert needs server.tls.client_ca to verify clients "
+                "against");
+}
+
+void CheckRl(const ExperimentConfig& c, CrossChecker& check) {
+  if (!IsReinforcementLearning(c.learner.mode)) return;
+  const LearnerMode mode = c.learner.mode;
+  const bool group_baseline = mode == LearnerMode::kGrpo || mode == LearnerMode::kRloo;
+  check.Require(!group_baseline || c.rollout.samples_per_prompt >= 2,
+                {"rollout.samples_per_prompt", "learner.mode"},
+                absl::StrCat("learner.mode ", EnumName(mode),
+                             " compares responses to the same prompt, so needs "
+                             "rollout.samples_per_prompt >= 2"));
+  // Every rank must get the same number of sequences in every minibatch, or the all-reduce
+  // would average unequal batches (or wait forever for a rank with nothing to do).
+  const int64_t sequences = int64_t{c.rollout.batch_size} * int64_t{c.rollout.samples_per_prompt};
+  const int64_t shards = int64_t{c.ppo.minibatches} * int64_t{c.learner.ranks};
+  check.Require(
+      sequences % shards == 0,
+      {"ppo.minibatches", "learner.ranks", "rollout.batch_size", "rollout.samples_per_prompt"},
+      absl::StrCat("rollout.batch_size * rollout.samples_per_prompt (", sequences,
+                   ") must divide evenly into ppo.minibatches * learner.ranks (", shards, ")"));
+}
+
+}  // namespace
+
+void CheckExperimentConfig(const ExperimentConfig& c, const KeyLines& lines,
+                           Diagnostics* diagnostics) {
+  CrossChecker check(lines, diagnostics);
+  check.Require(c.run.mode != RunMode::kAsync || c.run.max_policy_lag >= 1,
+                {"run.max_policy_lag", "run.mode"},
+                "async mode needs run.max_policy_lag >= 1 (0 would drop every sample)");
+  check.Require(!(c.learner.backend == CollectiveBackend::kNccl && c.model.device == Device::kCpu),
+                {"learner.backend", "model.device"},
+                "learner.backend nccl needs model.device cuda; use gloo or auto on CPU");
+  check.Require(c.model.device == Device::kCuda || c.model.dtype != DType::kF16,
+                {"model.dtype", "model.device"},
+                "model.dtype f16 is not supported on CPU; use f32 or bf16");
+  check.Require(c.reward.rules.regex.weight == 0.0 || !c.reward.rules.regex.pattern.empty(),
+                {"reward.rules.regex.weight", "reward.rules.regex.pattern"},
+                "reward.rules.regex.weight is set but reward.rules.regex.pattern is empty");
+  CheckRl(c, check);
+  CheckTls(c.server.tls, check);
+}
+
+}  // namespace rein::config::internal

@@ -1,0 +1,224 @@
+// Every key of the experiment config, declared once. Defaults are the struct initialisers in
+// experiment_config.h; DefaultConfigYaml() prints them under these docs.
+#include "common/config/internal/experiment_config_schema.h"
+
+namespace rein::config::internal {
+namespace {
+
+void BindRun(RunConfig* c, Binder* b) {
+  b->Field("name", &c->name, "Name of the run; labels metrics and names its folder.").NonEmpty();
+  b->Field("output_dir", &c->output_dir,
+           "Folder under which the run writes <output_dir>/<name>/ (checkpoints, stats, the "
+           "resolved config).")
+      .NonEmpty();
+  b->Field("seed", &c->seed, "Seed for prompt order, sampling and initialisation.");
+  b->Field("iterations", &c->iterations,
+           "Iterations (generate, score, train, sync weights) before the run stops.")
+      .Positive();
+  b->Field("mode", &c->mode,
+           "sync: each iteration waits for the previous one's weights. async: generation for "
+           "the next iteration overlaps training on this one.");
+  b->Field("max_policy_lag", &c->max_policy_lag,
+           "Async mode: the most policy versions a sample may lag the learner before it is "
+           "dropped (and counted). Ignored in sync mode.")
+      .NonNegative();
+  b->Field("checkpoint_every", &c->checkpoint_every,
+           "Iterations between checkpoints; 0 = only at the end of the run.")
+      .NonNegative();
+  b->Field("log_level", &c->log_level, "Least severe log line every process writes.");
+}
+
+void BindData(DataConfig* c, Binder* b) {
+  b->Field("prompts", &c->prompts, "JSONL file of training prompts, one JSON object per line.");
+  b->Field("prompt_format", &c->prompt_format,
+           "text: the line's 'prompt' string as-is. chat: its 'messages' list through the "
+           "tokenizer's chat template. auto: chat when a line has 'messages', else text.");
+  b->Field("eval_prompts", &c->eval_prompts,
+           "Optional JSONL of held-out (e.g. red-team) prompts evaluated during the run; "
+           "empty = none.");
+  b->Field("max_prompt_tokens", &c->max_prompt_tokens,
+           "Longest prompt in tokens; longer prompts are skipped and counted, never truncated.")
+      .Positive();
+}
+
+void BindModel(ModelConfig* c, Binder* b) {
+  b->Field("policy", &c->policy,
+           "Hugging Face folder (config.json, *.safetensors) of the initial policy, usually the "
+           "SFT model.");
+  b->Field("reference", &c->reference,
+           "Folder of the frozen reference model for the KL penalty; empty = model.policy.");
+  b->Field("reward_model", &c->reward_model,
+           "Folder of the reward model (a scalar head); empty = rule-based rewards only.");
+  b->Field("tokenizer", &c->tokenizer, "Folder holding tokenizer.json; empty = model.policy.");
+  b->Field("dtype", &c->dtype, "Weight dtype; auto = bf16 on CUDA, f32 on CPU.");
+  b->Field("device", &c->device, "Where every model runs.");
+}
+
+void BindSampling(SamplingConfig* c, Binder* b) {
+  b->Field("temperature", &c->temperature,
+           "Softmax temperature; 0 = greedy. Keep 1.0 for PPO so sampling matches the policy "
+           "being trained.")
+      .NonNegative();
+  b->Field("top_k", &c->top_k, "Sample among the k most likely tokens; 0 = off.").NonNegative();
+  b->Field("top_p", &c->top_p, "Nucleus sampling mass; 1.0 = off.")
+      .Check([](double p) { return p > 0.0 && p <= 1.0; }, "a number in (0, 1]");
+  b->Field("max_new_tokens", &c->max_new_tokens, "Most tokens generated per response.").Positive();
+  b->Field("stop_token_ids", &c->stop_token_ids,
+           "Token ids that end a response, besides the tokenizer's EOS.")
+      .NonNegative();
+}
+
+void BindRollout(RolloutConfig* c, Binder* b) {
+  b->Field("replicas", &c->replicas, "rein-rollout processes.").Positive();
+  b->Field("capacity", &c->capacity,
+           "Most sequences in one Generate call; larger batches are split across calls.")
+      .Positive();
+  b->Field("batch_size", &c->batch_size, "Prompts taken from the dataset per iteration.")
+      .Positive();
+  b->Field("samples_per_prompt", &c->samples_per_prompt,
+           "Responses sampled per prompt; grpo and rloo compare them, so need at least 2.")
+      .Positive();
+  BindSampling(&c->sampling, &b->Section("sampling", "How responses are sampled."));
+}
+
+void BindReward(RewardConfig* c, Binder* b) {
+  b->Field("replicas", &c->replicas, "rein-reward processes.").Positive();
+  b->Field("capacity", &c->capacity, "Most sequences in one Score call.").Positive();
+  b->Field("model_weight", &c->model_weight,
+           "Weight of the reward model's score in the total reward; 0 = rules only.")
+      .NonNegative();
+  Binder& rules = b->Section("rules", "Rule-based rewards, added to the model's score.");
+  Binder& length = rules.Section(
+      "length_penalty",
+      "Subtracts weight * |response tokens - target_tokens| / target_tokens from the reward.");
+  length.Field("weight", &c->rules.length_penalty.weight, "0 = off.").NonNegative();
+  length
+      .Field("target_tokens", &c->rules.length_penalty.target_tokens,
+             "Response length that costs nothing.")
+      .Positive();
+  Binder& regex = rules.Section("regex", "Adds weight when the response matches pattern.");
+  regex.Field("weight", &c->rules.regex.weight, "May be negative to punish a match; 0 = off.");
+  regex.Field("pattern", &c->rules.regex.pattern,
+              "Regular expression searched anywhere in the decoded response.");
+}
+
+void BindReference(ReferenceConfig* c, Binder* b) {
+  b->Field("replicas", &c->replicas, "rein-reference processes.").Positive();
+  b->Field("capacity", &c->capacity, "Most sequences in one LogProbs call.").Positive();
+}
+
+void BindLearner(LearnerConfig* c, Binder* b) {
+  b->Field("mode", &c->mode,
+           "What the learner trains: sft and reward-model are the supervised stages; ppo uses a "
+           "critic; grpo, rloo and reinforce++ are critic-free.");
+  b->Field("ranks", &c->ranks, "rein-learner processes (data-parallel ranks).").Positive();
+  b->Field("backend", &c->backend, "Gradient all-reduce; auto = nccl on CUDA, gloo on CPU.");
+  b->Field("learning_rate", &c->learning_rate, "Peak AdamW learning rate of the policy.")
+      .Positive();
+  b->Field("weight_decay", &c->weight_decay, "AdamW decoupled weight decay.").NonNegative();
+  b->Field("adam_beta1", &c->adam_beta1, "AdamW first-moment decay.")
+      .Check([](double v) { return v >= 0.0 && v < 1.0; }, "a number in [0, 1)");
+  b->Field("adam_beta2", &c->adam_beta2, "AdamW second-moment decay.")
+      .Check([](double v) { return v >= 0.0 && v < 1.0; }, "a number in [0, 1)");
+  b->Field("warmup_steps", &c->warmup_steps,
+           "Optimizer steps over which the learning rate rises linearly from 0.")
+      .NonNegative();
+  b->Field("schedule", &c->schedule, "Learning-rate decay after warmup.");
+  b->Field("max_grad_norm", &c->max_grad_norm, "Global gradient-norm clip; 0 = no clipping.")
+      .NonNegative();
+  b->Field("micro_batch_size", &c->micro_batch_size,
+           "Sequences per forward/backward pass on one rank; bounds activation memory.")
+      .Positive();
+  b->Field("gradient_accumulation", &c->gradient_accumulation,
+           "sft and reward-model: micro-batches summed per optimizer step. RL modes step once "
+           "per ppo minibatch instead.")
+      .Positive();
+  b->Field("critic_init", &c->critic_init,
+           "ppo: start the critic from the reward model's weights, or from the policy's with a "
+           "new value head.");
+  b->Field("bucket_mb", &c->bucket_mb, "Gradient all-reduce bucket size in MiB.").Positive();
+}
+
+void BindPpo(PpoConfig* c, Binder* b) {
+  b->Field("epochs", &c->epochs, "Passes over each iteration's experience.").Positive();
+  b->Field("minibatches", &c->minibatches,
+           "Minibatches per epoch, one optimizer step each, split evenly across learner ranks.")
+      .Positive();
+  b->Field("clip_epsilon", &c->clip_epsilon, "Policy ratio clip range: 1 +/- epsilon.").Positive();
+  b->Field("dual_clip", &c->dual_clip,
+           "Dual-clip bound c on the loss of negative-advantage tokens; 0 = off.")
+      .Check([](double v) { return v == 0.0 || v > 1.0; }, "0 (off) or a number above 1");
+  b->Field("value_clip", &c->value_clip, "Critic value clip range around old values; 0 = off.")
+      .NonNegative();
+  b->Field("gamma", &c->gamma, "Discount per token.").Range(0.0, 1.0);
+  b->Field("lambda", &c->lambda_, "GAE lambda.").Range(0.0, 1.0);
+  b->Field("kl_coef", &c->kl_coef,
+           "Weight of the KL penalty to the reference model (the adaptive controller's start).")
+      .NonNegative();
+  b->Field("kl_estimator", &c->kl_estimator, "Per-token KL estimator.");
+  b->Field("kl_controller", &c->kl_controller,
+           "fixed keeps kl_coef; adaptive steers it so the observed KL approaches kl_target.");
+  b->Field("kl_target", &c->kl_target, "Adaptive controller: target KL per sequence (nats).")
+      .Positive();
+  b->Field("kl_horizon", &c->kl_horizon, "Adaptive controller: horizon in sequences.").Positive();
+  b->Field("kl_in_reward", &c->kl_in_reward,
+           "true: the KL penalty is subtracted from per-token rewards; false: it is a loss term.");
+  b->Field("entropy_coef", &c->entropy_coef, "Entropy bonus weight; 0 = off.").NonNegative();
+  b->Field("whiten_advantages", &c->whiten_advantages,
+           "Normalise advantages to zero mean and unit variance per batch.");
+  b->Field("reward_clip", &c->reward_clip, "Clip rewards to +/- this value; 0 = off.")
+      .NonNegative();
+  b->Field("normalize_rewards", &c->normalize_rewards,
+           "Scale rewards by running mean and standard deviation.");
+  b->Field("early_stop_kl", &c->early_stop_kl,
+           "Skip an iteration's remaining epochs once the approximate KL to the sampling policy "
+           "exceeds this; 0 = off.")
+      .NonNegative();
+}
+
+void BindServer(ServerConfig* c, Binder* b) {
+  b->Field("host", &c->host, "Address every service binds; 0.0.0.0 listens on all interfaces.")
+      .NonEmpty();
+  b->Field("max_message_bytes", &c->max_message_bytes,
+           "Largest gRPC message; bigger tensors travel as a stream of chunks.")
+      .Range(1, INT32_MAX);
+  b->Field("keepalive_time", &c->keepalive_time, "Idle time before a keepalive ping.").Positive();
+  b->Field("keepalive_timeout", &c->keepalive_timeout,
+           "Wait for a keepalive ack before the connection is declared dead.")
+      .Positive();
+  b->Field("drain_timeout", &c->drain_timeout,
+           "On shutdown, how long in-flight calls may finish before they are cancelled.")
+      .NonNegative();
+  b->Field("call_timeout", &c->call_timeout, "Default deadline of calls between services.")
+      .Positive();
+  Binder& tls = b->Section("tls", "TLS for every service; all paths are PEM files.");
+  tls.Field("cert", &c->tls.cert, "Server certificate chain; empty = plaintext.");
+  tls.Field("key", &c->tls.key, "Private key of cert.");
+  tls.Field("client_ca", &c->tls.client_ca, "CA bundle that verifies client certificates.");
+  tls.Field("require_client_cert", &c->tls.require_client_cert,
+            "Refuse clients without a certificate signed by client_ca (mutual TLS).");
+  b->Field("auth_token_file", &c->auth_token_file,
+           "File holding the bearer token calls must carry; empty = no token. Never put the "
+           "token itself in this config.");
+  b->Field("metrics_port", &c->metrics_port,
+           "Port of each process's /metrics; 0 = pick a free one and log it.")
+      .Range(0, 65535);
+}
+
+}  // namespace
+
+void BindExperimentConfig(ExperimentConfig* config, Binder* root) {
+  BindRun(&config->run, &root->Section("run", "The run as a whole."));
+  BindData(&config->data, &root->Section("data", "Prompt datasets."));
+  BindModel(&config->model, &root->Section("model", "Model folders, in Hugging Face layout."));
+  BindRollout(&config->rollout, &root->Section("rollout", "Generation (rein-rollout)."));
+  BindReward(&config->reward, &root->Section("reward", "Scoring (rein-reward)."));
+  BindReference(&config->reference,
+                &root->Section("reference", "Reference log-probs (rein-reference)."));
+  BindLearner(&config->learner, &root->Section("learner", "Training (rein-learner)."));
+  BindPpo(&config->ppo, &root->Section("ppo", "PPO and critic-free RL hyperparameters."));
+  BindServer(&config->server,
+             &root->Section("server", "gRPC and metrics settings every service uses."));
+}
+
+}  // namespace rein::config::internal
