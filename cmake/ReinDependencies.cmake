@@ -12,7 +12,17 @@ find_package(gRPC CONFIG REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(yaml-cpp CONFIG REQUIRED)
 find_package(Catch2 REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)  # JSON reports of benchmarks.
 include(Catch)
+
+# Tokenizer: Oniguruma runs the pre-tokenizer regexes with the semantics Hugging Face's
+# tokenizers use (it is the engine of the Rust crate); ICU does Unicode normalization (NFC...).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ONIGURUMA REQUIRED IMPORTED_TARGET GLOBAL oniguruma)
+add_library(rein::oniguruma ALIAS PkgConfig::ONIGURUMA)
+find_package(ICU REQUIRED COMPONENTS uc)
+# reinctl's command line.
+find_package(CLI11 CONFIG REQUIRED)
 
 # LibTorch (Debian 1.13.1, CPU). Its include dirs are SYSTEM so its headers do not trip our
 # warnings.

@@ -22,6 +22,7 @@ PACKAGES=(
   libcli11-dev
   libgloo-dev
   libgrpc++-dev
+  libicu-dev
   libonig-dev
   libopenblas0-pthread
   libprotobuf-dev

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds Rein and runs its benchmarks; every benchmark writes JSON into one results folder,
+# which is printed at the end.
+#   scripts/bench.sh                 all benchmarks
+#   scripts/bench.sh codec weightsync   a subset (codec, weightsync, tokenizer, decode)
+# Benchmarks measure on this machine as it is: run them on an idle machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir="${REIN_BUILD_DIR:-build}"
+out="${REIN_BENCH_OUT:-bench-results/$(date -u +%Y%m%dT%H%M%SZ)}"
+
+scripts/setup.sh
+scripts/build.sh
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+selected=("$@")
+[[ ${#selected[@]} -gt 0 ]] || selected=(codec weightsync tokenizer decode)
+
+run_bench() {
+  local name=$1
+  echo "== $name"
+  case "$name" in
+    codec) "$build_dir/bin/rein-codec-benchmark" --out "$out/codec.json" ;;
+    weightsync) "$build_dir/bin/rein-weight-sync-benchmark" --out "$out/weight_sync.json" ;;
+    tokenizer|decode)
+      local script="scripts/bench_${name}.sh"
+      if [[ -x "$script" ]]; then
+        REIN_BENCH_OUT="$out" "$script"
+      else
+        echo "($script not present yet: skipped)"
+      fi ;;
+    *) echo "unknown benchmark '$name' (expected codec, weightsync, tokenizer, decode)" >&2
+       return 2 ;;
+  esac
+}
+
+for name in "${selected[@]}"; do run_bench "$name"; done
+echo
+echo "results: $out"

@@ -1,0 +1,286 @@
+#include "services/coordinator/stages.h"
+
+#include <cmath>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/rpc/client.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "rein/v1/learner.grpc.pb.h"
+#include "rein/v1/reference.grpc.pb.h"
+#include "rein/v1/reward.grpc.pb.h"
+#include "rein/v1/rollout.grpc.pb.h"
+
+namespace rein::coordinator {
+namespace {
+
+using rein::v1::TokenSequence;
+
+// "rein.v1.Rollout/Generate on rollout-1 (127.0.0.1:4001)", for error messages.
+std::string CallName(absl::string_view method, const Worker& worker) {
+  return absl::StrCat(method, " on ", worker.id, " (", worker.address, ")");
+}
+
+absl::Status Malformed(absl::string_view method, const Worker& worker, absl::string_view what) {
+  return absl::InternalError(absl::StrCat(CallName(method, worker), " replied malformed: ", what));
+}
+
+void FillSequence(const Sample& sample, TokenSequence* sequence) {
+  sequence->set_sequence_id(sample.sequence_id);
+  sequence->mutable_prompt_ids()->Add(sample.prompt_ids.begin(), sample.prompt_ids.end());
+  sequence->mutable_response_ids()->Add(sample.response_ids.begin(), sample.response_ids.end());
+}
+
+// One Generate call for prompts[range]; returns its samples in prompt-then-sample order.
+absl::StatusOr<std::vector<Sample>> GenerateRange(const StageContext& context,
+                                                  const std::vector<PromptItem>& prompts,
+                                                  const GenerateOptions& options,
+                                                  const Worker& worker, Range range) {
+  constexpr absl::string_view kMethod = "Rollout/Generate";
+  ASSIGN_OR_RETURN(auto channel, context.clients->Channel(worker.address));
+  auto stub = rein::v1::Rollout::NewStub(channel);
+  rein::v1::GenerateRequest request;
+  for (size_t i = range.begin; i < range.end; ++i) {
+    rein::v1::GeneratePrompt* prompt = request.add_prompts();
+    prompt->set_prompt_id(i);  // The index, so replies map straight back.
+    prompt->mutable_token_ids()->Add(prompts[i].token_ids.begin(), prompts[i].token_ids.end());
+    prompt->set_seed(prompts[i].seed);
+  }
+  *request.mutable_sampling() = options.sampling;
+  request.set_samples_per_prompt(options.samples_per_prompt);
+  request.set_min_policy_version(options.min_policy_version);
+  rein::v1::GenerateResponse response;
+  auto call = rpc::NewCallContext(context.clients->options(), context.call_timeout);
+  RETURN_IF_ERROR(FromGrpcStatus(stub->Generate(call.get(), request, &response),
+                                 CallName(kMethod, worker)));
+  const size_t n = options.samples_per_prompt;
+  if (response.completions_size() != static_cast<int>(range.size() * n)) {
+    return Malformed(kMethod, worker, absl::StrCat(response.completions_size(), " completions for ",
+                                                   range.size(), " prompts x ", n));
+  }
+  std::vector<Sample> samples(range.size() * n);
+  std::vector<bool> seen(samples.size(), false);
+  for (const rein::v1::Completion& completion : response.completions()) {
+    uint64_t p = completion.prompt_id();
+    if (p < range.begin || p >= range.end || completion.sample_index() >= n) {
+      return Malformed(kMethod, worker, absl::StrCat("unknown prompt/sample ", p, "/",
+                                                     completion.sample_index()));
+    }
+    if (completion.logprobs_size() != completion.token_ids_size()) {
+      return Malformed(kMethod, worker, "logprobs and token_ids differ in length");
+    }
+    size_t slot = (p - range.begin) * n + completion.sample_index();
+    if (seen[slot]) return Malformed(kMethod, worker, "duplicate completion");
+    seen[slot] = true;
+    Sample& sample = samples[slot];
+    sample.sequence_id = p * n + completion.sample_index();
+    sample.prompt_id = prompts[p].prompt_id;
+    sample.prompt_ids = prompts[p].token_ids;
+    sample.response_ids.assign(completion.token_ids().begin(), completion.token_ids().end());
+    sample.behaviour_logprobs.assign(completion.logprobs().begin(), completion.logprobs().end());
+    sample.policy_version = response.policy_version();
+    sample.finish_reason = completion.finish_reason();
+  }
+  return samples;
+}
+
+absl::StatusOr<std::vector<float>> ScoreRange(const StageContext& context,
+                                              const std::vector<Sample>& samples,
+                                              const Worker& worker, Range range) {
+  constexpr absl::string_view kMethod = "Reward/Score";
+  ASSIGN_OR_RETURN(auto channel, context.clients->Channel(worker.address));
+  auto stub = rein::v1::Reward::NewStub(channel);
+  rein::v1::ScoreRequest request;
+  for (size_t i = range.begin; i < range.end; ++i) FillSequence(samples[i], request.add_sequences());
+  rein::v1::ScoreResponse response;
+  auto call = rpc::NewCallContext(context.clients->options(), context.call_timeout);
+  RETURN_IF_ERROR(FromGrpcStatus(stub->Score(call.get(), request, &response),
+                                 CallName(kMethod, worker)));
+  if (response.rewards_size() != static_cast<int>(range.size())) {
+    return Malformed(kMethod, worker, absl::StrCat(response.rewards_size(), " rewards for ",
+                                                   range.size(), " sequences"));
+  }
+  std::vector<float> rewards;
+  for (size_t i = 0; i < range.size(); ++i) {
+    const rein::v1::SequenceReward& reward = response.rewards(static_cast<int>(i));
+    if (reward.sequence_id() != samples[range.begin + i].sequence_id) {
+      return Malformed(kMethod, worker, "rewards out of order");
+    }
+    if (!std::isfinite(reward.reward())) {
+      return absl::InternalError(absl::StrCat(CallName(kMethod, worker), ": reward of sequence ",
+                                              reward.sequence_id(), " is ", reward.reward(),
+                                              "; not training on it"));
+    }
+    rewards.push_back(reward.reward());
+  }
+  return rewards;
+}
+
+absl::StatusOr<std::vector<std::vector<float>>> ReferenceRange(const StageContext& context,
+                                                               const std::vector<Sample>& samples,
+                                                               const Worker& worker, Range range) {
+  constexpr absl::string_view kMethod = "Reference/LogProbs";
+  ASSIGN_OR_RETURN(auto channel, context.clients->Channel(worker.address));
+  auto stub = rein::v1::Reference::NewStub(channel);
+  rein::v1::LogProbsRequest request;
+  for (size_t i = range.begin; i < range.end; ++i) FillSequence(samples[i], request.add_sequences());
+  rein::v1::LogProbsResponse response;
+  auto call = rpc::NewCallContext(context.clients->options(), context.call_timeout);
+  RETURN_IF_ERROR(FromGrpcStatus(stub->LogProbs(call.get(), request, &response),
+                                 CallName(kMethod, worker)));
+  if (response.sequences_size() != static_cast<int>(range.size())) {
+    return Malformed(kMethod, worker, "one reply per sequence expected");
+  }
+  std::vector<std::vector<float>> logprobs;
+  for (size_t i = 0; i < range.size(); ++i) {
+    const rein::v1::SequenceLogProbs& reply = response.sequences(static_cast<int>(i));
+    const Sample& sample = samples[range.begin + i];
+    if (reply.sequence_id() != sample.sequence_id ||
+        reply.logprobs_size() != static_cast<int>(sample.response_ids.size())) {
+      return Malformed(kMethod, worker, absl::StrCat("sequence ", sample.sequence_id,
+                                                     ": wrong id or log-prob count"));
+    }
+    logprobs.emplace_back(reply.logprobs().begin(), reply.logprobs().end());
+  }
+  return logprobs;
+}
+
+absl::Status RequireWorkers(const std::vector<Worker>& workers, rein::v1::Role role) {
+  if (workers.empty()) {
+    return absl::UnavailableError(absl::StrCat("no active ", rein::v1::Role_Name(role), " worker"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Sample>> GenerateStage(const StageContext& context,
+                                                  const std::vector<PromptItem>& prompts,
+                                                  const GenerateOptions& options,
+                                                  DispatchStats* stats) {
+  std::vector<Worker> workers = context.registry->Active(rein::v1::ROLE_ROLLOUT);
+  RETURN_IF_ERROR(RequireWorkers(workers, rein::v1::ROLE_ROLLOUT));
+  // Capacity counts sequences; a call carries capacity / samples_per_prompt prompts.
+  for (Worker& worker : workers) {
+    worker.capacity = std::max<int>(1, worker.capacity / static_cast<int>(options.samples_per_prompt));
+  }
+  ASSIGN_OR_RETURN(auto results,
+                   Dispatch<std::vector<Sample>>(
+                       prompts.size(), workers,
+                       [&](const Worker& worker, Range range) {
+                         return GenerateRange(context, prompts, options, worker, range);
+                       },
+                       stats));
+  std::vector<Sample> samples(prompts.size() * options.samples_per_prompt);
+  for (auto& [range, range_samples] : results) {
+    std::move(range_samples.begin(), range_samples.end(),
+              samples.begin() + static_cast<std::ptrdiff_t>(range.begin * options.samples_per_prompt));
+  }
+  for (const std::string& id : stats->failed_workers) context.registry->Exclude(id);
+  return samples;
+}
+
+absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& samples,
+                        DispatchStats* reward_stats, DispatchStats* reference_stats) {
+  std::vector<Worker> rewarders = context.registry->Active(rein::v1::ROLE_REWARD);
+  std::vector<Worker> references = context.registry->Active(rein::v1::ROLE_REFERENCE);
+  RETURN_IF_ERROR(RequireWorkers(rewarders, rein::v1::ROLE_REWARD));
+  RETURN_IF_ERROR(RequireWorkers(references, rein::v1::ROLE_REFERENCE));
+  absl::StatusOr<RangeResults<std::vector<float>>> rewards;
+  std::thread reward_thread([&] {
+    rewards = Dispatch<std::vector<float>>(
+        samples.size(), rewarders,
+        [&](const Worker& worker, Range range) { return ScoreRange(context, samples, worker, range); },
+        reward_stats);
+  });
+  auto logprobs = Dispatch<std::vector<std::vector<float>>>(
+      samples.size(), references,
+      [&](const Worker& worker, Range range) {
+        return ReferenceRange(context, samples, worker, range);
+      },
+      reference_stats);
+  reward_thread.join();
+  RETURN_IF_ERROR(rewards.status());
+  RETURN_IF_ERROR(logprobs.status());
+  for (auto& [range, values] : *rewards) {
+    for (size_t i = 0; i < range.size(); ++i) samples[range.begin + i].reward = values[i];
+  }
+  for (auto& [range, values] : *logprobs) {
+    for (size_t i = 0; i < range.size(); ++i) {
+      samples[range.begin + i].reference_logprobs = std::move(values[i]);
+    }
+  }
+  for (const std::string& id : reward_stats->failed_workers) context.registry->Exclude(id);
+  for (const std::string& id : reference_stats->failed_workers) context.registry->Exclude(id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<rein::v1::TrainResponse> TrainStage(const StageContext& context,
+                                                   uint64_t iteration,
+                                                   const std::vector<Sample>& samples,
+                                                   const rein::v1::HyperParameters& overrides) {
+  std::vector<Worker> ranks = context.registry->Active(rein::v1::ROLE_LEARNER);
+  RETURN_IF_ERROR(RequireWorkers(ranks, rein::v1::ROLE_LEARNER));
+  if (samples.size() % ranks.size() != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(samples.size(), " sequences do not split over ",
+                                                      ranks.size(), " learner ranks"));
+  }
+  const size_t per_rank = samples.size() / ranks.size();
+  std::vector<absl::StatusOr<rein::v1::TrainResponse>> replies(ranks.size());
+  std::vector<std::thread> threads;
+  for (size_t r = 0; r < ranks.size(); ++r) {
+    threads.emplace_back([&, r] {
+      rein::v1::TrainRequest request;
+      request.set_iteration(iteration);
+      *request.mutable_overrides() = overrides;
+      for (size_t i = r * per_rank; i < (r + 1) * per_rank; ++i) {
+        const Sample& sample = samples[i];
+        rein::v1::Experience* experience = request.mutable_experiences()->add_experiences();
+        FillSequence(sample, experience->mutable_sequence());
+        experience->mutable_behaviour_logprobs()->Add(sample.behaviour_logprobs.begin(),
+                                                      sample.behaviour_logprobs.end());
+        experience->mutable_reference_logprobs()->Add(sample.reference_logprobs.begin(),
+                                                      sample.reference_logprobs.end());
+        experience->set_reward(sample.reward);
+        experience->set_policy_version(sample.policy_version);
+        experience->set_group_id(sample.prompt_id);
+      }
+      auto channel = context.clients->Channel(ranks[r].address);
+      if (!channel.ok()) {
+        replies[r] = channel.status();
+        return;
+      }
+      auto stub = rein::v1::Learner::NewStub(*channel);
+      rein::v1::TrainResponse response;
+      auto call = rpc::NewCallContext(context.clients->options(), context.call_timeout);
+      grpc::Status status = stub->Train(call.get(), request, &response);
+      if (status.ok()) {
+        replies[r] = std::move(response);
+      } else {
+        replies[r] = FromGrpcStatus(status, CallName("Learner/Train", ranks[r]));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const auto& reply : replies) RETURN_IF_ERROR(reply.status());
+  return *std::move(replies.front());
+}
+
+absl::StatusOr<rein::v1::PushWeightsResponse> PushWeightsStage(const StageContext& context) {
+  std::vector<Worker> ranks = context.registry->Active(rein::v1::ROLE_LEARNER);
+  RETURN_IF_ERROR(RequireWorkers(ranks, rein::v1::ROLE_LEARNER));
+  rein::v1::PushWeightsRequest request;
+  for (const Worker& rollout : context.registry->Active(rein::v1::ROLE_ROLLOUT)) {
+    request.add_rollout_addresses(rollout.address);
+  }
+  ASSIGN_OR_RETURN(auto channel, context.clients->Channel(ranks.front().address));
+  auto stub = rein::v1::Learner::NewStub(channel);
+  rein::v1::PushWeightsResponse response;
+  auto call = rpc::NewCallContext(context.clients->options(), context.call_timeout);
+  RETURN_IF_ERROR(FromGrpcStatus(stub->PushWeights(call.get(), request, &response),
+                                 CallName("Learner/PushWeights", ranks.front())));
+  return response;
+}
+
+}  // namespace rein::coordinator

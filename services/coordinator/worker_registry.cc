@@ -1,0 +1,75 @@
+#include "services/coordinator/worker_registry.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace rein::coordinator {
+namespace {
+
+bool IsHostPort(const std::string& address) {
+  size_t colon = address.rfind(':');
+  int port = 0;
+  return colon != std::string::npos && colon > 0 &&
+         absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &port) && port > 0 &&
+         port < 65536;
+}
+
+}  // namespace
+
+absl::StatusOr<int> WorkerRegistry::Register(const rein::v1::RegisterRequest& request) {
+  if (request.role() == rein::v1::ROLE_UNSPECIFIED || !rein::v1::Role_IsValid(request.role())) {
+    return absl::InvalidArgumentError("role: unspecified");
+  }
+  if (request.worker_id().empty()) return absl::InvalidArgumentError("worker_id: empty");
+  if (!IsHostPort(request.address())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("address: '", request.address(), "' is not host:port"));
+  }
+  if (request.capacity() < 1) return absl::InvalidArgumentError("capacity: must be >= 1");
+  Worker worker{request.worker_id(), request.role(), request.address(),
+                static_cast<int>(request.capacity()), static_cast<int>(request.rank())};
+  std::string id = worker.id;
+  absl::MutexLock lock(&mu_);
+  workers_[id] = Entry{std::move(worker), false};
+  return ActiveCount(request.role());
+}
+
+std::vector<Worker> WorkerRegistry::Active(rein::v1::Role role) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<Worker> active;
+  for (const auto& [id, entry] : workers_) {
+    if (entry.worker.role == role && !entry.excluded) active.push_back(entry.worker);
+  }
+  if (role == rein::v1::ROLE_LEARNER) {
+    std::sort(active.begin(), active.end(),
+              [](const Worker& a, const Worker& b) { return a.rank < b.rank; });
+  }
+  return active;
+}
+
+void WorkerRegistry::Exclude(const std::string& worker_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = workers_.find(worker_id);
+  if (it != workers_.end()) it->second.excluded = true;
+}
+
+int WorkerRegistry::ActiveCount(rein::v1::Role role) const {
+  return static_cast<int>(std::count_if(workers_.begin(), workers_.end(), [role](const auto& kv) {
+    return kv.second.worker.role == role && !kv.second.excluded;
+  }));
+}
+
+absl::Status WorkerRegistry::WaitFor(rein::v1::Role role, int count, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto enough = [this, role, count]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return ActiveCount(role) >= count;
+  };
+  if (mu_.AwaitWithTimeout(absl::Condition(&enough), timeout)) return absl::OkStatus();
+  return absl::DeadlineExceededError(absl::StrCat(
+      ActiveCount(role), " of ", count, " ", rein::v1::Role_Name(role), " workers registered after ",
+      absl::FormatDuration(timeout)));
+}
+
+}  // namespace rein::coordinator
