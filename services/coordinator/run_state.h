@@ -1,0 +1,67 @@
+// The run as the coordinator's control plane sees it: state (waiting, running, paused,
+// stopping, finished, failed), progress, the last iteration's statistics and the live-tunable
+// hyper-parameters that `reinctl set` changes between iterations.
+//
+// The iteration loop calls BeginIteration() before each iteration (it blocks while paused and
+// says whether to go on) and EndIteration() after; RPC handlers call the control methods.
+// Thread safety: all methods are thread safe.
+#ifndef REIN_SERVICES_COORDINATOR_RUN_STATE_H_
+#define REIN_SERVICES_COORDINATOR_RUN_STATE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "rein/v1/coordinator.pb.h"
+
+namespace rein::coordinator {
+
+class RunState {
+ public:
+  // `initial` holds the configured kl_coef and learning_rate; `first_iteration` is 1, or the
+  // iteration after a checkpoint when resuming.
+  RunState(uint64_t total_iterations, uint64_t first_iteration,
+           rein::v1::HyperParameters initial);
+
+  // Control plane. Pause/Resume are refused (FAILED_PRECONDITION) once the run has ended.
+  absl::StatusOr<rein::v1::RunStatus> Pause();
+  absl::StatusOr<rein::v1::RunStatus> Resume();
+  rein::v1::RunStatus Stop();
+  // Merges the set fields of `parameters`; they apply from the next iteration. Values must be
+  // finite and non-negative (learning_rate positive): INVALID_ARGUMENT naming the field.
+  absl::StatusOr<rein::v1::RunStatus> Set(const rein::v1::HyperParameters& parameters);
+  rein::v1::RunStatus Snapshot() const;
+
+  // Iteration loop. Blocks while paused; returns the hyper-parameters for the iteration, or
+  // nullopt when the run should end (stopped, or all iterations done).
+  std::optional<rein::v1::HyperParameters> BeginIteration();
+  void EndIteration(const rein::v1::Stats& stats, uint64_t policy_version, uint64_t policy_lag);
+  void MarkRunning();
+  void Finish(const absl::Status& status);
+
+  // The next iteration's number (from 1).
+  uint64_t next_iteration() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  rein::v1::RunState state_ ABSL_GUARDED_BY(mu_) = rein::v1::RUN_STATE_WAITING_FOR_WORKERS;
+  const uint64_t total_iterations_;
+  const uint64_t first_iteration_;
+  uint64_t next_iteration_ ABSL_GUARDED_BY(mu_);
+  rein::v1::HyperParameters parameters_ ABSL_GUARDED_BY(mu_);
+  rein::v1::Stats last_stats_ ABSL_GUARDED_BY(mu_);
+  uint64_t policy_version_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t max_policy_lag_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string error_ ABSL_GUARDED_BY(mu_);
+  absl::Time started_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Duration paused_total_ ABSL_GUARDED_BY(mu_);
+  absl::Time paused_since_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace rein::coordinator
+
+#endif  // REIN_SERVICES_COORDINATOR_RUN_STATE_H_
