@@ -117,14 +117,14 @@ absl::Status SplitTensorSet(uint64_t policy_version, absl::Span<const NamedTenso
 }
 
 absl::StatusOr<std::unique_ptr<ChunkAssembler>> ChunkAssembler::Create(
-    const AssemblerOptions& options) {
+    const AssemblerOptions& options, TensorSet recycled) {
   if (options.max_total_bytes <= 0 || options.max_chunk_bytes <= 0 || options.max_tensors <= 0 ||
       options.decode_limits.max_elements <= 0) {
     return absl::InvalidArgumentError(
         "AssemblerOptions: max_total_bytes, max_chunk_bytes, max_tensors and "
         "decode_limits.max_elements must all be positive");
   }
-  return absl::WrapUnique(new ChunkAssembler(options));
+  return absl::WrapUnique(new ChunkAssembler(options, std::move(recycled)));
 }
 
 absl::Status ChunkAssembler::Add(const TensorChunk& chunk) {
@@ -212,7 +212,9 @@ absl::Status ChunkAssembler::BeginTensor(const TensorChunk& chunk) {
                                        " bytes, above max_total_bytes ",
                                        options_.max_total_bytes));
   }
-  absl::StatusOr<at::Tensor> tensor = internal::AllocateTensor(*spec, "chunk");
+  absl::StatusOr<at::Tensor> tensor =
+      TakeRecycled(tensors_.size(), name, spec->scalar_type, spec->shape);
+  if (!tensor->defined()) tensor = internal::AllocateTensor(*spec, "chunk");
   if (!tensor.ok()) return Located(chunk, tensor.status());
 
   names_.insert(name);
@@ -224,6 +226,21 @@ absl::Status ChunkAssembler::BeginTensor(const TensorChunk& chunk) {
   open_total_bytes_ = chunk.total_bytes();
   next_offset_ = 0;
   return absl::OkStatus();
+}
+
+at::Tensor ChunkAssembler::TakeRecycled(size_t index, const std::string& name,
+                                        at::ScalarType type, absl::Span<const int64_t> shape) {
+  if (index >= recycled_.size()) return at::Tensor();
+  auto& [old_name, old] = recycled_[index];
+  // Exclusive ownership (use_count 1: only recycled_ holds the storage) is what makes writing
+  // into it safe: no reader can see the bytes change.
+  bool fits = old_name == name && old.defined() && old.device().is_cpu() &&
+              old.scalar_type() == type && old.is_contiguous() &&
+              old.sizes() == at::IntArrayRef(shape.data(), shape.size()) &&
+              old.storage().use_count() == 1 && old.storage_offset() == 0;
+  at::Tensor taken = fits ? std::move(old) : at::Tensor();
+  old = at::Tensor();  // Release what is not reused as soon as possible.
+  return taken;
 }
 
 // Every chunk repeats its tensor's metadata; a change means two tensors are being mixed up.

@@ -106,7 +106,14 @@ struct AssemblerOptions {
 class ChunkAssembler final {
  public:
   // INVALID_ARGUMENT unless every limit in `options` is positive.
-  static absl::StatusOr<std::unique_ptr<ChunkAssembler>> Create(const AssemblerOptions& options);
+  //
+  // `recycled` (optional) is a set from an earlier transfer that nothing else uses any more;
+  // a tensor of it whose position, name, dtype and shape match the incoming one becomes that
+  // tensor's destination instead of a fresh allocation. Weight pushes repeat the same set, so a
+  // replica that hands back its previous weights assembles with no allocation at all. A tensor
+  // whose storage is shared with anything else is never written into.
+  static absl::StatusOr<std::unique_ptr<ChunkAssembler>> Create(const AssemblerOptions& options,
+                                                                TensorSet recycled = {});
 
   ChunkAssembler(const ChunkAssembler&) = delete;
   ChunkAssembler& operator=(const ChunkAssembler&) = delete;
@@ -121,7 +128,11 @@ class ChunkAssembler final {
   int64_t bytes_received() const { return bytes_received_; }
 
  private:
-  explicit ChunkAssembler(const AssemblerOptions& options) : options_(options) {}
+  ChunkAssembler(const AssemblerOptions& options, TensorSet recycled)
+      : options_(options), recycled_(std::move(recycled.tensors)) {}
+  // recycled_[index] if it can hold the tensor described by `name` and `spec`, else undefined.
+  at::Tensor TakeRecycled(size_t index, const std::string& name, at::ScalarType type,
+                          absl::Span<const int64_t> shape);
 
   absl::Status AddUnpoisoned(const rein::v1::TensorChunk& chunk);
   absl::Status CheckStream(const rein::v1::TensorChunk& chunk);
@@ -134,6 +145,7 @@ class ChunkAssembler final {
   absl::Status Poison(absl::Status status);
 
   const AssemblerOptions options_;
+  std::vector<NamedTensor> recycled_;
   // OK while healthy; otherwise the error every later call returns.
   absl::Status error_;
 

@@ -16,15 +16,25 @@ absl::Status VersionedWeights::Install(tensor::TensorSet set) {
           absl::StrCat("policy v", next->policy_version, " is not newer than the loaded v",
                        current_->policy_version));
     }
-    previous = std::exchange(current_, std::move(next));
+    previous = std::exchange(spare_, std::exchange(current_, std::move(next)));
   }
-  // `previous` is released here, outside the lock; requests still holding it keep it alive.
+  // The older spare is released here, outside the lock; requests holding it keep it alive.
   return absl::OkStatus();
 }
 
 std::shared_ptr<const tensor::TensorSet> VersionedWeights::Current() const {
   absl::MutexLock lock(&mu_);
   return current_;
+}
+
+tensor::TensorSet VersionedWeights::TakeSpare() {
+  std::shared_ptr<const tensor::TensorSet> spare;
+  {
+    absl::MutexLock lock(&mu_);
+    spare = std::move(spare_);
+  }
+  if (spare == nullptr || spare.use_count() != 1) return {};
+  return *spare;  // Copies tensor handles, not data; `spare` releases its own on return.
 }
 
 uint64_t VersionedWeights::version() const {

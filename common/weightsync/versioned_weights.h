@@ -34,9 +34,17 @@ class VersionedWeights {
   // 0 before the first install.
   uint64_t version() const;
 
+  // The set that the last Install() replaced, for the next transfer to assemble into (see
+  // tensor::ChunkAssembler::Create), once no request holds it any more; empty otherwise. Handing
+  // it out forgets it, so it is given at most once.
+  tensor::TensorSet TakeSpare();
+
  private:
   mutable absl::Mutex mu_;
   std::shared_ptr<const tensor::TensorSet> current_ ABSL_GUARDED_BY(mu_);
+  // The replaced set. Current() never hands it out, so once its use count is 1 nobody else can
+  // reach it.
+  std::shared_ptr<const tensor::TensorSet> spare_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace rein::weightsync

@@ -33,9 +33,9 @@ absl::StatusOr<rein::v1::LoadWeightsResponse> PushWeights(
 
 absl::StatusOr<tensor::TensorSet> ReceiveWeights(
     grpc::ServerReaderInterface<rein::v1::TensorChunk>& reader,
-    const tensor::AssemblerOptions& options) {
+    const tensor::AssemblerOptions& options, tensor::TensorSet recycled) {
   ASSIGN_OR_RETURN(std::unique_ptr<tensor::ChunkAssembler> assembler,
-                   tensor::ChunkAssembler::Create(options));
+                   tensor::ChunkAssembler::Create(options, std::move(recycled)));
   rein::v1::TensorChunk chunk;
   while (reader.Read(&chunk)) {
     RETURN_IF_ERROR(assembler->Add(chunk));
@@ -46,7 +46,7 @@ absl::StatusOr<tensor::TensorSet> ReceiveWeights(
 absl::StatusOr<rein::v1::LoadWeightsResponse> ReceiveAndInstall(
     grpc::ServerReaderInterface<rein::v1::TensorChunk>& reader,
     const tensor::AssemblerOptions& options, VersionedWeights& weights) {
-  ASSIGN_OR_RETURN(tensor::TensorSet set, ReceiveWeights(reader, options));
+  ASSIGN_OR_RETURN(tensor::TensorSet set, ReceiveWeights(reader, options, weights.TakeSpare()));
   rein::v1::LoadWeightsResponse response;
   response.set_policy_version(set.policy_version);
   response.set_tensor_count(static_cast<uint32_t>(set.tensors.size()));

@@ -39,12 +39,14 @@ absl::StatusOr<rein::v1::LoadWeightsResponse> PushWeights(
 
 // Reads a LoadWeights stream to the end and returns the complete set. Any fault in the
 // stream (see tensor::ChunkAssembler) is returned and nothing is returned partially.
+// `recycled` buffers are reused where they match (see ChunkAssembler::Create).
 absl::StatusOr<tensor::TensorSet> ReceiveWeights(
     grpc::ServerReaderInterface<rein::v1::TensorChunk>& reader,
-    const tensor::AssemblerOptions& options);
+    const tensor::AssemblerOptions& options, tensor::TensorSet recycled = {});
 
-// The whole of a LoadWeights handler: receive, then install into `weights` (atomically; on
-// any error the current weights stay). Returns what was installed.
+// The whole of a LoadWeights handler: receive into the buffers of the weights replaced last
+// time (when free), then install into `weights` (atomically; on any error the current weights
+// stay). Returns what was installed.
 absl::StatusOr<rein::v1::LoadWeightsResponse> ReceiveAndInstall(
     grpc::ServerReaderInterface<rein::v1::TensorChunk>& reader,
     const tensor::AssemblerOptions& options, VersionedWeights& weights);

@@ -129,3 +129,37 @@ TEST_CASE("a snapshot taken before an install keeps the weights it saw") {
 
 }  // namespace
 }  // namespace rein::weightsync
+
+namespace rein::weightsync {
+namespace {
+
+TEST_CASE("a replaced set is handed back for reuse only when nothing else holds it") {
+  VersionedWeights weights;
+  REQUIRE(weights.Install({1, {{"w", at::randn({4})}}}).ok());
+  REQUIRE(weights.Install({2, {{"w", at::randn({4})}}}).ok());
+  tensor::TensorSet spare = weights.TakeSpare();
+  REQUIRE(spare.tensors.size() == 1);
+  CHECK(spare.policy_version == 1);
+  CHECK(weights.TakeSpare().tensors.empty());  // Given at most once.
+
+  REQUIRE(weights.Install({3, {{"w", at::randn({4})}}}).ok());
+  auto reader = weights.Current();               // v3 in use by a request...
+  REQUIRE(weights.Install({4, {{"w", at::randn({4})}}}).ok());
+  CHECK(weights.TakeSpare().tensors.empty());   // ...so it is not handed out.
+}
+
+TEST_CASE("steady-state pushes assemble into the previous weights' buffers") {
+  Sink sink;
+  std::vector<NamedTensor> policy = {{"a", at::randn({256})}, {"b", at::randn({8, 8})}};
+  REQUIRE(PushWeights(*sink.stub, sink.client, 1, policy, SmallChunks()).ok());
+  const void* first = sink.service.weights().Current()->tensors[0].second.data_ptr();
+  REQUIRE(PushWeights(*sink.stub, sink.client, 2, policy, SmallChunks()).ok());
+  REQUIRE(PushWeights(*sink.stub, sink.client, 3, policy, SmallChunks()).ok());
+  auto current = sink.service.weights().Current();
+  CHECK(current->tensors[0].second.data_ptr() == first);  // v3 reused v1's storage.
+  CHECK(at::equal(current->tensors[0].second, policy[0].second));
+  CHECK(at::equal(current->tensors[1].second, policy[1].second));
+}
+
+}  // namespace
+}  // namespace rein::weightsync
