@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/status/status_macros.h"
 
 namespace rein::testing {
 namespace {
@@ -40,10 +42,9 @@ std::string EnvOr(const char* name, const char* fallback) {
   return value != nullptr ? value : fallback;
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
-    const std::vector<std::string>& argv) {
+// execv's argument vector over `argv` (which must outlive it), after checking that argv[0] is
+// an executable.
+absl::StatusOr<std::vector<char*>> ExecArgs(const std::vector<std::string>& argv) {
   if (argv.empty()) return absl::InvalidArgumentError("empty argv");
   if (::access(argv[0].c_str(), X_OK) != 0) {
     return absl::NotFoundError(absl::StrCat("not executable: ", argv[0]));
@@ -51,6 +52,14 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  return args;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
+    const std::vector<std::string>& argv) {
+  ASSIGN_OR_RETURN(std::vector<char*> args, ExecArgs(argv));
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
@@ -132,6 +141,96 @@ absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
   while (ReadSome()) {
   }
   return exit_code_;
+}
+
+namespace {
+
+// Runs in the forked child: only async-signal-safe calls until exec.
+[[noreturn]] void ExecWithStdio(int stdin_fd, int stdout_fd, int stderr_fd,
+                                std::vector<char*>& argv) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::dup2(stdin_fd, STDIN_FILENO);
+  ::dup2(stdout_fd, STDOUT_FILENO);
+  ::dup2(stderr_fd, STDERR_FILENO);
+  ::execv(argv[0], argv.data());
+  _exit(127);
+}
+
+}  // namespace
+
+absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
+                                         absl::string_view stdin_text, absl::Duration timeout) {
+  ASSIGN_OR_RETURN(std::vector<char*> args, ExecArgs(argv));
+  // stdin is a socket so that writes can use MSG_NOSIGNAL: a child that exits early must not
+  // raise SIGPIPE in the test process.
+  int stdin_fds[2], stdout_fds[2], stderr_fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, stdin_fds) != 0 ||
+      ::pipe2(stdout_fds, O_CLOEXEC) != 0 || ::pipe2(stderr_fds, O_CLOEXEC) != 0) {
+    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+  if (pid == 0) ExecWithStdio(stdin_fds[1], stdout_fds[1], stderr_fds[1], args);
+  ::close(stdin_fds[1]);
+  ::close(stdout_fds[1]);
+  ::close(stderr_fds[1]);
+  int input_fd = stdin_fds[0];
+  ::shutdown(input_fd, SHUT_RD);
+  size_t written = 0;
+  if (stdin_text.empty()) {
+    ::close(input_fd);
+    input_fd = -1;
+  }
+  CommandResult result;
+  int output_fds[2] = {stdout_fds[0], stderr_fds[0]};
+  std::string* outputs[2] = {&result.stdout_text, &result.stderr_text};
+  const absl::Time deadline = absl::Now() + timeout;
+  bool timed_out = false;
+  while (input_fd >= 0 || output_fds[0] >= 0 || output_fds[1] >= 0) {
+    pollfd fds[3] = {
+        {input_fd, POLLOUT, 0}, {output_fds[0], POLLIN, 0}, {output_fds[1], POLLIN, 0}};
+    int ready = ::poll(fds, 3, RemainingMs(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      timed_out = true;
+      break;
+    }
+    if (input_fd >= 0 && fds[0].revents != 0) {
+      ssize_t n = ::send(input_fd, stdin_text.data() + written, stdin_text.size() - written,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) written += static_cast<size_t>(n);
+      if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == stdin_text.size()) {
+        ::close(input_fd);  // Done, or the child stopped reading: either way, end of input.
+        input_fd = -1;
+      }
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (output_fds[i] < 0 || fds[i + 1].revents == 0) continue;
+      char buffer[4096];
+      ssize_t n = ::read(output_fds[i], buffer, sizeof(buffer));
+      if (n > 0) {
+        outputs[i]->append(buffer, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(output_fds[i]);
+        output_fds[i] = -1;
+      }
+    }
+  }
+  for (int fd : {input_fd, output_fds[0], output_fds[1]}) {
+    if (fd >= 0) ::close(fd);
+  }
+  if (timed_out) ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (timed_out) {
+    return absl::DeadlineExceededError(absl::StrCat(argv[0], " still running after ",
+                                                    absl::FormatDuration(timeout)));
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
 }
 
 std::string BuiltBinary(absl::string_view name) {

@@ -55,6 +55,20 @@ class Subprocess {
   size_t scanned_ = 0;  // output_[0, scanned_) holds lines WaitForLine already looked at.
 };
 
+// What RunCommand saw of a finished child.
+struct CommandResult {
+  int exit_code = -1;  // The child's exit code, or 128 + signal if a signal ended it.
+  std::string stdout_text;
+  std::string stderr_text;
+};
+
+// Runs argv (argv[0] is the executable's path) to completion with `stdin_text` fed to its stdin
+// (which is then closed), capturing stdout and stderr. A child that exits without reading all
+// of its input is not an error. DEADLINE_EXCEEDED, after killing the child, if it is still
+// running after `timeout`.
+absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
+                                         absl::string_view stdin_text, absl::Duration timeout);
+
 // Path of a binary built into <build>/bin (REIN_BINARY_DIR overrides the configured build dir).
 std::string BuiltBinary(absl::string_view name);
 

@@ -1,0 +1,196 @@
+#include "common/rl/optim.h"
+
+#include <ATen/TensorOperators.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/stack.h>
+#include <torch/optim/adamw.h>
+
+#include <cmath>
+#include <numbers>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/rl/internal/validate.h"
+#include "common/status/status_macros.h"
+
+namespace rein::rl {
+namespace {
+
+absl::Status CheckAdamWOptions(const AdamWOptions& o) {
+  RETURN_IF_ERROR(internal::CheckRange(o.lr, "lr", 0, 1e9));
+  if (!(o.beta1 >= 0 && o.beta1 < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("beta1: must be in [0, 1), got ", o.beta1));
+  }
+  if (!(o.beta2 >= 0 && o.beta2 < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("beta2: must be in [0, 1), got ", o.beta2));
+  }
+  if (!(o.eps > 0) || !std::isfinite(o.eps)) {
+    return absl::InvalidArgumentError(absl::StrCat("eps: must be > 0, got ", o.eps));
+  }
+  return internal::CheckRange(o.weight_decay, "weight_decay", 0, 1e9);
+}
+
+std::unique_ptr<torch::optim::AdamWOptions> GroupOptions(const AdamWOptions& o,
+                                                         double weight_decay) {
+  auto options = std::make_unique<torch::optim::AdamWOptions>(o.lr);
+  options->betas(std::make_tuple(o.beta1, o.beta2)).eps(o.eps).weight_decay(weight_decay);
+  return options;
+}
+
+}  // namespace
+
+AdamW::AdamW(std::vector<at::Tensor> params, std::unique_ptr<torch::optim::AdamW> optimizer)
+    : params_(std::move(params)), optimizer_(std::move(optimizer)) {}
+
+AdamW::~AdamW() = default;
+
+absl::StatusOr<std::unique_ptr<AdamW>> AdamW::Create(std::vector<at::Tensor> params,
+                                                     const AdamWOptions& options) {
+  RETURN_IF_ERROR(CheckAdamWOptions(options));
+  if (params.empty()) return absl::InvalidArgumentError("params: no parameter to optimise");
+  std::vector<at::Tensor> decayed, undecayed;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string name = absl::StrCat("params[", i, "]");
+    RETURN_IF_ERROR(internal::CheckFloating(params[i], name, -1));
+    if (!params[i].requires_grad()) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": does not require grad"));
+    }
+    (options.decay_1d_params || params[i].dim() >= 2 ? decayed : undecayed).push_back(params[i]);
+  }
+  return internal::GuardTorch("AdamW::Create", [&]() -> absl::StatusOr<std::unique_ptr<AdamW>> {
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    if (!decayed.empty()) groups.emplace_back(decayed, GroupOptions(options, options.weight_decay));
+    if (!undecayed.empty()) groups.emplace_back(undecayed, GroupOptions(options, 0.0));
+    auto optimizer = std::make_unique<torch::optim::AdamW>(
+        std::move(groups), *GroupOptions(options, options.weight_decay));
+    std::vector<at::Tensor> ordered = std::move(decayed);
+    ordered.insert(ordered.end(), undecayed.begin(), undecayed.end());
+    return std::unique_ptr<AdamW>(new AdamW(std::move(ordered), std::move(optimizer)));
+  });
+}
+
+absl::Status AdamW::Step() {
+  return internal::GuardTorch("AdamW::Step", [&]() -> absl::Status {
+    optimizer_->step();
+    return absl::OkStatus();
+  });
+}
+
+void AdamW::ZeroGrad() {
+  for (at::Tensor& p : params_) {
+    if (p.grad().defined()) p.mutable_grad() = at::Tensor();
+  }
+}
+
+void AdamW::SetLearningRate(double lr) {
+  for (torch::optim::OptimizerParamGroup& group : optimizer_->param_groups()) {
+    group.options().set_lr(lr);
+  }
+}
+
+double AdamW::learning_rate() const {
+  return optimizer_->param_groups().front().options().get_lr();
+}
+
+absl::StatusOr<double> ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm) {
+  if (!(max_norm > 0) || !std::isfinite(max_norm)) {
+    return absl::InvalidArgumentError(absl::StrCat("max_norm: must be > 0, got ", max_norm));
+  }
+  return internal::GuardTorch("ClipGradNorm", [&]() -> absl::StatusOr<double> {
+    at::NoGradGuard no_grad;
+    std::vector<at::Tensor> grads;
+    std::vector<at::Tensor> norms;
+    for (const at::Tensor& p : params) {
+      if (!p.defined() || !p.grad().defined()) continue;
+      grads.push_back(p.grad());
+      norms.push_back(p.grad().norm().to(at::kDouble));  // stays on device: one sync below
+    }
+    if (grads.empty()) return 0.0;
+    const double total = at::stack(norms).square().sum().sqrt().item<double>();
+    if (!std::isfinite(total)) return total;
+    const double coef = max_norm / (total + 1e-6);
+    if (coef < 1.0) {
+      for (at::Tensor& g : grads) g.mul_(coef);
+    }
+    return total;
+  });
+}
+
+absl::StatusOr<LrSchedule> LrSchedule::Create(const LrScheduleOptions& options) {
+  RETURN_IF_ERROR(internal::CheckRange(options.peak_lr, "peak_lr", 0, 1e9));
+  RETURN_IF_ERROR(internal::CheckRange(options.min_lr_ratio, "min_lr_ratio", 0, 1));
+  if (options.warmup_steps < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("warmup_steps: must be >= 0, got ", options.warmup_steps));
+  }
+  if (options.decay != LrDecay::kConstant && options.total_steps < options.warmup_steps) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("total_steps: ", options.total_steps, " is less than warmup_steps ",
+                     options.warmup_steps));
+  }
+  return LrSchedule(options);
+}
+
+double LrSchedule::LearningRate(int64_t step) const {
+  const double peak = options_.peak_lr;
+  const int64_t warmup = options_.warmup_steps;
+  if (step < 0) step = 0;
+  if (step < warmup) {
+    return peak * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  }
+  const double min = options_.min_lr_ratio * peak;
+  const double span = static_cast<double>(std::max<int64_t>(1, options_.total_steps - warmup));
+  const double p = std::min(1.0, static_cast<double>(step - warmup) / span);
+  switch (options_.decay) {
+    case LrDecay::kConstant:
+      return peak;
+    case LrDecay::kLinear:
+      return min + (peak - min) * (1.0 - p);
+    case LrDecay::kCosine:
+      return min + (peak - min) * 0.5 * (1.0 + std::cos(std::numbers::pi * p));
+  }
+  return peak;
+}
+
+absl::StatusOr<double> GlobalNormalizer(const at::Tensor& mask, Aggregation aggregation) {
+  if (!mask.defined() || mask.dim() != 2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mask: expected shape [B, T], got ",
+        mask.defined() ? internal::ShapeString(mask.sizes()) : "none"));
+  }
+  RETURN_IF_ERROR(internal::CheckMask(mask, "mask", mask, "mask"));
+  return internal::GuardTorch("GlobalNormalizer", [&]() -> absl::StatusOr<double> {
+    const at::Tensor keep = mask.to(at::kBool);
+    if (aggregation == Aggregation::kTokenMean) return keep.sum().item<double>();
+    return keep.any(1).sum().item<double>();
+  });
+}
+
+absl::StatusOr<double> AccumulateGradients(
+    int64_t batch_size, int64_t micro_batch_size,
+    absl::FunctionRef<absl::StatusOr<at::Tensor>(const MicroBatch&)> micro_loss) {
+  if (batch_size < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("batch_size: must be >= 1, got ", batch_size));
+  }
+  if (micro_batch_size < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("micro_batch_size: must be >= 1, got ", micro_batch_size));
+  }
+  double total = 0;
+  for (int64_t begin = 0; begin < batch_size; begin += micro_batch_size) {
+    const MicroBatch micro{begin, std::min(batch_size, begin + micro_batch_size)};
+    ASSIGN_OR_RETURN(const at::Tensor loss, micro_loss(micro));
+    if (!loss.defined() || loss.numel() != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "micro_loss: rows [", micro.begin, ", ", micro.end, ") did not give a scalar loss"));
+    }
+    RETURN_IF_ERROR(internal::GuardTorch("AccumulateGradients", [&]() -> absl::Status {
+      if (loss.requires_grad()) loss.backward();
+      total += loss.item<double>();
+      return absl::OkStatus();
+    }));
+  }
+  return total;
+}
+
+}  // namespace rein::rl

@@ -1,0 +1,55 @@
+#include "services/reinctl/config_command.h"
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "common/config/enum_names.h"
+#include "common/config/experiment_config.h"
+#include "services/reinctl/command_util.h"
+
+namespace rein::reinctl {
+namespace {
+
+void PrintSummary(const std::string& path, const config::ExperimentConfig& c) {
+  std::printf("%s: OK\n", path.c_str());
+  std::printf("  run       %s: %lld iterations, %s mode, seed %llu, output in %s/\n",
+              c.run.name.c_str(), static_cast<long long>(c.run.iterations),
+              std::string(config::EnumName(c.run.mode)).c_str(),
+              static_cast<unsigned long long>(c.run.seed), c.run.output_dir.c_str());
+  std::printf("  learner   %s, %d rank(s), %s backend, lr %g\n",
+              std::string(config::EnumName(c.learner.mode)).c_str(), c.learner.ranks,
+              std::string(config::EnumName(c.learner.backend)).c_str(), c.learner.learning_rate);
+  std::printf("  rollout   %d replica(s) x capacity %d; %d prompts x %d samples per iteration\n",
+              c.rollout.replicas, c.rollout.capacity, c.rollout.batch_size,
+              c.rollout.samples_per_prompt);
+  std::printf("  reward    %d replica(s); reference %d replica(s)\n", c.reward.replicas,
+              c.reference.replicas);
+  std::printf("  model     policy %s\n", c.model.policy.empty() ? "(unset)" : c.model.policy.c_str());
+}
+
+int RunCheck(const std::string& path) {
+  absl::StatusOr<config::ExperimentConfig> parsed = config::LoadExperimentConfig(path);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(parsed.status().message()).c_str());
+    return 1;
+  }
+  PrintSummary(path, *parsed);
+  return 0;
+}
+
+}  // namespace
+
+void AddConfigCommands(CLI::App& app) {
+  CLI::App* group = app.add_subcommand("config", "Check an experiment config; show every default");
+  group->require_subcommand(1);
+  auto path = std::make_shared<std::string>();
+  CLI::App* check = group->add_subcommand("check", "Parse and validate an experiment config file");
+  check->add_option("file", *path, "The YAML experiment config")->required();
+  check->callback([path] { ExitWith(RunCheck(*path)); });
+  CLI::App* defaults =
+      group->add_subcommand("defaults", "Print every key with its default and documentation");
+  defaults->callback([] { std::fputs(config::DefaultConfigYaml().c_str(), stdout); });
+}
+
+}  // namespace rein::reinctl

@@ -1,0 +1,19 @@
+// reinctl: Rein's command-line client. Each command group lives in its own file and adds its
+// subcommands here; main only wires them.
+#include <CLI/CLI.hpp>
+
+#include "common/process/process_setup.h"
+#include "services/reinctl/config_command.h"
+#include "services/reinctl/health_command.h"
+#include "services/reinctl/tokenize_command.h"
+
+int main(int argc, char** argv) {
+  rein::InitProcess("reinctl");
+  CLI::App app{"reinctl: Rein's command-line client"};
+  app.require_subcommand(1);
+  rein::reinctl::AddConfigCommands(app);
+  rein::reinctl::AddHealthCommand(app);
+  rein::reinctl::AddTokenizeCommands(app);
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}
