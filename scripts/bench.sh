@@ -23,12 +23,13 @@ run_bench() {
   case "$name" in
     codec) "$build_dir/bin/rein-codec-benchmark" --out "$out/codec.json" ;;
     weightsync) "$build_dir/bin/rein-weight-sync-benchmark" --out "$out/weight_sync.json" ;;
-    tokenizer|decode)
-      local script="scripts/bench_${name}.sh"
-      if [[ -x "$script" ]]; then
-        REIN_BENCH_OUT="$out" "$script"
+    tokenizer)
+      scripts/bench_tokenizer.sh --build-dir "$build_dir" --out "$out/tokenizer" ;;
+    decode)
+      if [[ -x scripts/bench_decode.sh ]]; then
+        REIN_BENCH_OUT="$out/decode" scripts/bench_decode.sh
       else
-        echo "($script not present yet: skipped)"
+        echo "(scripts/bench_decode.sh not present yet: skipped)"
       fi ;;
     *) echo "unknown benchmark '$name' (expected codec, weightsync, tokenizer, decode)" >&2
        return 2 ;;
