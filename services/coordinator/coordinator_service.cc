@@ -1,0 +1,112 @@
+#include "services/coordinator/coordinator_service.h"
+
+#include <chrono>
+
+#include "common/log/log.h"
+#include "common/status/grpc_status.h"
+
+namespace rein::coordinator {
+namespace {
+
+// A KvGet never waits longer than this, whatever it asks: handler threads are a shared pool.
+constexpr absl::Duration kMaxKvWait = absl::Minutes(10);
+
+absl::Duration WaitOf(const grpc::ServerContext& context, const google::protobuf::Duration& wait) {
+  absl::Duration asked = absl::Seconds(wait.seconds()) + absl::Nanoseconds(wait.nanos());
+  absl::Duration until_deadline = absl::FromChrono(context.deadline() - std::chrono::system_clock::now());
+  return std::min({asked, until_deadline, kMaxKvWait});
+}
+
+}  // namespace
+
+CoordinatorService::CoordinatorService(WorkerRegistry& registry, KvStore& store, RunState& run,
+                                       RunLoop& loop,
+                                       std::function<void(const absl::Status&)> on_finished)
+    : registry_(registry), store_(store), run_(run), loop_(loop), on_finished_(std::move(on_finished)) {}
+
+CoordinatorService::~CoordinatorService() {
+  run_.Stop();
+  absl::MutexLock lock(&mu_);
+  if (loop_thread_.joinable()) loop_thread_.join();
+}
+
+void CoordinatorService::StartRun() {
+  absl::MutexLock lock(&mu_);
+  if (loop_thread_.joinable()) return;  // Already started: Start is idempotent.
+  loop_thread_ = std::thread([this] {
+    absl::Status status = loop_.Run();
+    REIN_LOG(INFO, "coordinator") << "run ended: " << (status.ok() ? "finished" : status.ToString());
+    if (on_finished_) on_finished_(status);
+  });
+}
+
+grpc::Status CoordinatorService::Register(grpc::ServerContext*,
+                                          const rein::v1::RegisterRequest* request,
+                                          rein::v1::RegisterResponse* response) {
+  absl::StatusOr<int> count = registry_.Register(*request);
+  if (!count.ok()) return ToGrpcStatus(count.status());
+  REIN_LOG(INFO, "coordinator") << "registered " << request->worker_id() << " ("
+                                << rein::v1::Role_Name(request->role()) << ") at "
+                                << request->address() << ", capacity " << request->capacity();
+  response->set_workers_in_role(static_cast<uint32_t>(*count));
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Start(grpc::ServerContext*, const rein::v1::StartRequest*,
+                                       rein::v1::RunStatus* response) {
+  StartRun();
+  *response = run_.Snapshot();
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Status(grpc::ServerContext*, const rein::v1::StatusRequest*,
+                                        rein::v1::RunStatus* response) {
+  *response = run_.Snapshot();
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Pause(grpc::ServerContext*, const rein::v1::PauseRequest*,
+                                       rein::v1::RunStatus* response) {
+  auto status = run_.Pause();
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  *response = *std::move(status);
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Resume(grpc::ServerContext*, const rein::v1::ResumeRequest*,
+                                        rein::v1::RunStatus* response) {
+  auto status = run_.Resume();
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  *response = *std::move(status);
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Stop(grpc::ServerContext*, const rein::v1::StopRequest*,
+                                      rein::v1::RunStatus* response) {
+  *response = run_.Stop();
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::Set(grpc::ServerContext*, const rein::v1::SetRequest* request,
+                                     rein::v1::RunStatus* response) {
+  auto status = run_.Set(request->parameters());
+  if (!status.ok()) return ToGrpcStatus(status.status());
+  *response = *std::move(status);
+  return grpc::Status::OK;
+}
+
+grpc::Status CoordinatorService::KvSet(grpc::ServerContext*, const rein::v1::KvSetRequest* request,
+                                       rein::v1::KvSetResponse*) {
+  return ToGrpcStatus(store_.Set(request->key(), request->value()));
+}
+
+grpc::Status CoordinatorService::KvGet(grpc::ServerContext* context,
+                                       const rein::v1::KvGetRequest* request,
+                                       rein::v1::KvGetResponse* response) {
+  absl::StatusOr<std::string> value = store_.Get(request->key(), WaitOf(*context, request->wait()));
+  if (!value.ok()) return ToGrpcStatus(value.status());
+  response->set_value(*std::move(value));
+  return grpc::Status::OK;
+}
+
+}  // namespace rein::coordinator

@@ -1,0 +1,116 @@
+// rein-coordinator as a real process: workers (in-process fakes, see
+// services/coordinator/fake_workers.h) register with it over gRPC, and it runs the configured
+// iterations through them, then exits.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "common/rpc/client.h"
+#include "common/rpc/serve.h"
+#include "common/testing/subprocess.h"
+#include "rein/v1/coordinator.grpc.pb.h"
+#include "services/coordinator/fake_workers.h"
+
+namespace rein::coordinator {
+namespace {
+
+std::string WriteRun(int iterations) {
+  std::string dir = testing::MakeTempDir("rein-coordinator-");
+  std::ofstream(dir + "/prompts.jsonl") << "{\"prompt\": \"one\"}\n{\"prompt\": \"two\"}\n";
+  std::ofstream(dir + "/run.yaml")
+      << "run:\n  iterations: " << iterations << "\n"
+      << "data:\n  prompts: " << dir << "/prompts.jsonl\n  prompt_format: text\n"
+      << "model:\n  tokenizer: " << testing::SourcePath("tests/data/tokenizer/tiny_gpt2") << "\n"
+      << "rollout:\n  replicas: 2\n  capacity: 4\n  batch_size: 4\n  samples_per_prompt: 2\n"
+      << "learner:\n  ranks: 2\n";
+  return dir + "/run.yaml";
+}
+
+// Registers every worker of `cluster` with the coordinator at `address`.
+void RegisterAll(Cluster& cluster, const std::string& address) {
+  rpc::ClientOptions options;
+  auto stub = rein::v1::Coordinator::NewStub(*rpc::CreateChannel(address, options));
+  for (rein::v1::Role role : {rein::v1::ROLE_ROLLOUT, rein::v1::ROLE_REWARD,
+                              rein::v1::ROLE_REFERENCE, rein::v1::ROLE_LEARNER}) {
+    for (const Worker& worker : cluster.registry.Active(role)) {
+      rein::v1::RegisterRequest request;
+      request.set_worker_id(worker.id);
+      request.set_role(role);
+      request.set_address(worker.address);
+      request.set_capacity(static_cast<uint32_t>(worker.capacity));
+      request.set_rank(static_cast<uint32_t>(worker.rank));
+      rein::v1::RegisterResponse response;
+      auto context = rpc::NewCallContext(options);
+      REQUIRE(stub->Register(context.get(), request, &response).ok());
+    }
+  }
+}
+
+TEST_CASE("the coordinator process runs its iterations through registered workers, then exits") {
+  Cluster cluster;
+  auto process = testing::Subprocess::Start({testing::BuiltBinary("rein-coordinator"),
+                                             "--config=" + WriteRun(3), "--start",
+                                             "--exit_when_done"});
+  REQUIRE(process.ok());
+  auto address = (*process)->WaitForLine(rpc::kListeningMarker, absl::Seconds(60));
+  REQUIRE(address.ok());
+  RegisterAll(cluster, *address);
+  auto exit_code = (*process)->Wait(absl::Seconds(120));
+  REQUIRE(exit_code.ok());
+  CHECK(*exit_code == 0);
+  // 3 iterations x 4 prompts x 2 samples over 2 ranks; one push per iteration.
+  CHECK(cluster.learner0.service.trained_ids.size() == 12);
+  CHECK(cluster.learner1.service.trained_ids.size() == 12);
+  CHECK(cluster.learner0.service.pushes.size() == 3);
+}
+
+TEST_CASE("the coordinator serves registration, the key-value store and run control") {
+  auto process = testing::Subprocess::Start({testing::BuiltBinary("rein-coordinator"),
+                                             "--config=" + WriteRun(1)});
+  REQUIRE(process.ok());
+  auto address = (*process)->WaitForLine(rpc::kListeningMarker, absl::Seconds(60));
+  REQUIRE(address.ok());
+  rpc::ClientOptions options;
+  auto stub = rein::v1::Coordinator::NewStub(*rpc::CreateChannel(*address, options));
+
+  rein::v1::KvSetRequest set;
+  set.set_key("gloo/rank0");
+  set.set_value("127.0.0.1:29500");
+  rein::v1::KvSetResponse set_reply;
+  auto context = rpc::NewCallContext(options);
+  REQUIRE(stub->KvSet(context.get(), set, &set_reply).ok());
+  rein::v1::KvGetRequest get;
+  get.set_key("gloo/rank0");
+  get.mutable_wait()->set_seconds(5);
+  rein::v1::KvGetResponse got;
+  context = rpc::NewCallContext(options);
+  REQUIRE(stub->KvGet(context.get(), get, &got).ok());
+  CHECK(got.value() == "127.0.0.1:29500");
+
+  rein::v1::RegisterRequest bad;
+  bad.set_worker_id("x");
+  bad.set_role(rein::v1::ROLE_ROLLOUT);
+  bad.set_address("not-an-address");
+  bad.set_capacity(1);
+  rein::v1::RegisterResponse registered;
+  context = rpc::NewCallContext(options);
+  grpc::Status refused = stub->Register(context.get(), bad, &registered);
+  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(refused.error_message().find("address") != std::string::npos);
+
+  rein::v1::RunStatus status;
+  context = rpc::NewCallContext(options);
+  REQUIRE(stub->Pause(context.get(), {}, &status).ok());
+  CHECK(status.state() == rein::v1::RUN_STATE_PAUSED);
+  rein::v1::SetRequest change;
+  change.mutable_parameters()->set_kl_coef(-1);
+  context = rpc::NewCallContext(options);
+  CHECK(stub->Set(context.get(), change, &status).error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  REQUIRE((*process)->Signal(SIGTERM).ok());
+  CHECK((*process)->Wait(absl::Seconds(60)).value_or(-1) == 0);
+}
+
+}  // namespace
+}  // namespace rein::coordinator
