@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${REIN_BUILD_DIR:-build}"
 build_type="${REIN_BUILD_TYPE:-RelWithDebInfo}"
+# Let ccache share results between checkouts in different folders (CI clones afresh).
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
 if [[ ! -f "$build_dir/build.ninja" ]]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" -DREIN_WERROR=ON
