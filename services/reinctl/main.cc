@@ -5,6 +5,7 @@
 #include "common/process/process_setup.h"
 #include "services/reinctl/config_command.h"
 #include "services/reinctl/health_command.h"
+#include "services/reinctl/model_command.h"
 #include "services/reinctl/tokenize_command.h"
 
 int main(int argc, char** argv) {
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   rein::reinctl::AddConfigCommands(app);
   rein::reinctl::AddHealthCommand(app);
+  rein::reinctl::AddModelCommands(app);
   rein::reinctl::AddTokenizeCommands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;

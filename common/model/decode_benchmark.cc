@@ -1,0 +1,201 @@
+// Decode throughput of Generator against its floor, on a random ~10M-parameter Llama-style model.
+//
+// For each batch size B: B prompts of --prompt_tokens random ids generate --new_tokens tokens
+// each (sampling at temperature 1 over the whole vocabulary, no EOS), with the KV cache and with
+// full recompute. The floor of each is the same model's bare forward calls over the same shapes
+// (one prefill + new_tokens - 1 single-token steps with a growing cache; or one full forward per
+// step over the growing sequences), each followed by the LM head on the last positions, in a
+// tight loop with no sampling or bookkeeping. After a warm-up, runs alternate floor / generator;
+// the medians (and the best runs) are reported. Writes one JSON report to stdout (or --out).
+//
+//   decode_benchmark [--batch_sizes 1,8,32] [--prompt_tokens 32] [--new_tokens 64]
+//                    [--repeats 3] [--recompute_repeats 1] [--threads 0] [--out FILE]
+#include <ATen/Parallel.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/ones.h>
+#include <ATen/ops/randint.h>
+#include <ATen/ops/zeros.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "common/model/causal_lm.h"
+#include "common/model/generator.h"
+#include "common/model/internal/transformer.h"
+
+ABSL_FLAG(std::vector<std::string>, batch_sizes, std::vector<std::string>({"1", "8", "32"}),
+          "Batch sizes to measure");
+ABSL_FLAG(int64_t, prompt_tokens, 32, "Prompt length of every request");
+ABSL_FLAG(int64_t, new_tokens, 64, "Tokens generated per request");
+ABSL_FLAG(int, repeats, 3, "Timed runs of each KV-cache measurement (after one warm-up)");
+ABSL_FLAG(int, recompute_repeats, 1,
+          "Timed runs of each full-recompute measurement (after one warm-up)");
+ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads; 0 keeps LibTorch's default");
+ABSL_FLAG(std::string, out, "", "Write the JSON report here instead of stdout");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using rein::model::CausalLM;
+using rein::model::internal::Transformer;
+
+// ~10M parameters: 8 layers of width 256, GQA 8/4 heads, SwiGLU 704, vocabulary 8192.
+const nlohmann::json kConfig = {{"model_type", "llama"},    {"vocab_size", 8192},
+                                {"hidden_size", 256},       {"intermediate_size", 704},
+                                {"num_hidden_layers", 8},   {"num_attention_heads", 8},
+                                {"num_key_value_heads", 4}, {"max_position_embeddings", 2048},
+                                {"rms_norm_eps", 1e-5},     {"tie_word_embeddings", false}};
+
+double Seconds(const std::function<void()>& fn) {
+  const Clock::time_point start = Clock::now();
+  fn();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// Bare cached forward calls: prefill [B, P], then N - 1 steps of [B, 1], LM head on the last
+// positions; inputs made before timing.
+std::function<void()> KvFloor(const CausalLM& lm, rein::model::KvCache& cache, int64_t batch,
+                              int64_t prompt, int64_t steps) {
+  const Transformer& impl = rein::model::internal::ModelAccess::Get(lm);
+  const at::Tensor prompt_ids = at::randint(0, lm.config().vocab_size, {batch, prompt}, at::kLong);
+  const at::Tensor prompt_pos = at::arange(prompt, at::kLong).expand({batch, prompt});
+  const at::Tensor step_ids = at::ones({batch, 1}, at::kLong);
+  std::vector<at::Tensor> lengths;
+  for (int64_t s = 0; s + 1 < steps; ++s)
+    lengths.push_back(at::full({batch}, prompt + s, at::kLong));
+  return [&impl, &cache, batch, prompt, prompt_ids, prompt_pos, step_ids, lengths] {
+    c10::InferenceMode inference;
+    rein::model::internal::CacheStep step;
+    step.cache = &cache;
+    step.cache_lengths = at::zeros({batch}, at::kLong);
+    at::Tensor hidden = impl.ForwardCached(prompt_ids, prompt_pos, step);
+    impl.LmLogits(hidden.select(1, prompt - 1));
+    for (size_t s = 0; s < lengths.size(); ++s) {
+      step.cache_lengths = lengths[s];
+      step.max_cache_length = prompt + static_cast<int64_t>(s);
+      hidden = impl.ForwardCached(step_ids, lengths[s].view({batch, 1}), step);
+      impl.LmLogits(hidden.view({batch, -1}));
+    }
+  };
+}
+
+// Bare full forward calls over [B, P + s] for s < N, LM head on the last positions.
+std::function<void()> RecomputeFloor(const CausalLM& lm, int64_t batch, int64_t prompt,
+                                     int64_t steps) {
+  const Transformer& impl = rein::model::internal::ModelAccess::Get(lm);
+  const at::Tensor ids = at::randint(0, lm.config().vocab_size, {batch, prompt + steps}, at::kLong);
+  const at::Tensor mask = at::ones({batch, prompt + steps}, at::kLong);
+  const at::Tensor pos = at::arange(prompt + steps, at::kLong).expand({batch, prompt + steps});
+  return [&impl, batch, prompt, steps, ids, mask, pos] {
+    c10::InferenceMode inference;
+    for (int64_t s = 0; s < steps; ++s) {
+      const int64_t t = prompt + s;
+      at::Tensor hidden =
+          impl.Forward(ids.narrow(1, 0, t), pos.narrow(1, 0, t), mask.narrow(1, 0, t));
+      impl.LmLogits(hidden.select(1, t - 1));
+    }
+  };
+}
+
+nlohmann::json Measure(const std::string& mode, const std::function<void()>& floor,
+                       const std::function<void()>& generate, int repeats, int64_t tokens) {
+  floor();  // Warm-up.
+  generate();
+  std::vector<double> floor_s, generate_s;
+  for (int r = 0; r < repeats; ++r) {
+    floor_s.push_back(Seconds(floor));
+    generate_s.push_back(Seconds(generate));
+  }
+  const double f = Median(floor_s), g = Median(generate_s);
+  const double f_best = *std::min_element(floor_s.begin(), floor_s.end());
+  const double g_best = *std::min_element(generate_s.begin(), generate_s.end());
+  std::cerr << "  " << mode << ": generate " << tokens / g << " tok/s, floor " << tokens / f
+            << " tok/s, ratio " << f / g << " (best runs: " << f_best / g_best << ")\n";
+  return {{"generate_tokens_per_s", tokens / g},
+          {"floor_tokens_per_s", tokens / f},
+          {"ratio_to_floor", f / g},
+          {"best_generate_tokens_per_s", tokens / g_best},
+          {"best_floor_tokens_per_s", tokens / f_best},
+          {"best_ratio_to_floor", f_best / g_best},
+          {"generate_s", generate_s},
+          {"floor_s", floor_s}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_threads) > 0) at::set_num_threads(absl::GetFlag(FLAGS_threads));
+  const int64_t prompt = absl::GetFlag(FLAGS_prompt_tokens);
+  const int64_t steps = absl::GetFlag(FLAGS_new_tokens);
+  auto lm = CausalLM::CreateRandom(kConfig, /*seed=*/1);
+  if (!lm.ok()) {
+    std::cerr << "decode_benchmark: " << lm.status() << "\n";
+    return 1;
+  }
+  const int64_t parameters = rein::model::internal::ModelAccess::Get(**lm).num_parameters();
+  std::cerr << "decode_benchmark: " << parameters << " parameters, " << at::get_num_threads()
+            << " threads\n";
+  nlohmann::json report = {{"model", kConfig},
+                           {"parameters", parameters},
+                           {"threads", at::get_num_threads()},
+                           {"prompt_tokens", prompt},
+                           {"new_tokens", steps},
+                           {"sampling", "temperature 1, full vocabulary, no EOS"},
+                           {"results", nlohmann::json::array()}};
+  for (const std::string& text : absl::GetFlag(FLAGS_batch_sizes)) {
+    const int64_t batch = std::stoll(text);
+    std::cerr << "batch " << batch << "\n";
+    std::vector<rein::model::GenerationRequest> requests;
+    at::Tensor prompts =
+        at::randint(0, kConfig["vocab_size"].get<int64_t>(), {batch, prompt}, at::kLong);
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t* row = prompts[b].data_ptr<int64_t>();
+      requests.push_back({std::vector<int64_t>(row, row + prompt), static_cast<uint64_t>(b)});
+    }
+    const rein::model::GenerateOptions options{.max_new_tokens = steps, .stop_at_eos = false};
+    nlohmann::json entry = {{"batch", batch}};
+    for (bool kv : {true, false}) {
+      auto generator = rein::model::Generator::Create(
+          **lm,
+          {.max_batch_size = batch, .max_sequence_length = prompt + steps, .use_kv_cache = kv});
+      auto cache = (*lm)->NewKvCache(batch, prompt + steps);
+      if (!generator.ok() || !cache.ok()) {
+        std::cerr << "decode_benchmark: cannot set up batch " << batch << "\n";
+        return 1;
+      }
+      auto generate = [&] {
+        auto results = (*generator)->Generate(requests, options);
+        if (!results.ok()) std::cerr << "decode_benchmark: " << results.status() << "\n";
+      };
+      entry[kv ? "kv_cache" : "full_recompute"] =
+          kv ? Measure("kv cache", KvFloor(**lm, **cache, batch, prompt, steps), generate,
+                       absl::GetFlag(FLAGS_repeats), batch * steps)
+             : Measure("full recompute", RecomputeFloor(**lm, batch, prompt, steps), generate,
+                       absl::GetFlag(FLAGS_recompute_repeats), batch * steps);
+    }
+    report["results"].push_back(entry);
+  }
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) {
+    std::cout << report.dump(2) << "\n";
+  } else {
+    std::ofstream(out) << report.dump(2) << "\n";
+  }
+  return 0;
+}

@@ -1,0 +1,129 @@
+// The decoder trunk behind CausalLM: weights and the forward math, without argument checks.
+// Callers inside common/model (CausalLM, Generator, benchmarks) validate first.
+//
+// Layout conventions (B batch rows, T new tokens, H query heads, K key/value heads, G = H / K,
+// D head_dim, L key positions): projections give [B, T, heads, D]; attention runs as batched
+// matrix products over B*K groups of G*T queries, so grouped-query attention reads each key/value
+// head once without repeating it; the cache stores [slots, K, capacity, D] per layer, so the
+// keys of a contiguous range of slots are a view the products read in place.
+//
+// Thread safety: const methods only read weights and may run concurrently.
+#ifndef REIN_COMMON_MODEL_INTERNAL_TRANSFORMER_H_
+#define REIN_COMMON_MODEL_INTERNAL_TRANSFORMER_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/model/causal_lm.h"
+#include "common/model/model_config.h"
+
+namespace rein::model::internal {
+
+// One decoder layer. Matrices in nn.Linear layout [out, in] (GPT-2's Conv1D weights transposed);
+// qkv rows are q, then k, then v; Llama-family up rows are gate, then up.
+struct LayerWeights {
+  at::Tensor norm1_w, norm1_b;  // input_layernorm / ln_1 (bias: GPT-2 only).
+  at::Tensor qkv_w, qkv_b;
+  at::Tensor q_norm_w, k_norm_w;  // qwen3, [D] each.
+  at::Tensor o_w, o_b;
+  at::Tensor norm2_w, norm2_b;  // post_attention_layernorm / ln_2.
+  at::Tensor up_w, up_b;
+  at::Tensor down_w, down_b;
+};
+
+// How a weight is initialised by CreateRandom.
+enum class InitKind { kNormal, kOnes, kZeros };
+
+struct NamedWeight {
+  std::string name;  // Hugging Face name.
+  at::Tensor view;   // Into the model's storage.
+  InitKind init;
+};
+
+// Host-side facts about a cached step, so the forward never reads device memory.
+struct CacheStep {
+  KvCache* cache = nullptr;
+  at::Tensor cache_lengths;  // [B] int64 on the model's device.
+  int64_t first_slot = 0;
+  int64_t max_cache_length = 0;  // max(cache_lengths).
+};
+
+class Transformer {
+ public:
+  Transformer(ModelConfig config, at::ScalarType dtype, c10::Device device);
+
+  // Allocates (uninitialised) weights for the trunk and the requested heads and records their
+  // Hugging Face names. GPT-2 names carry `gpt2_prefix` ("transformer." or "" for legacy files).
+  void Allocate(bool lm_head, bool scalar_head, const std::string& gpt2_prefix);
+  // Adds an uninitialised scalar head; returns its name and view.
+  NamedWeight AllocateScalarHead();
+
+  const ModelConfig& config() const { return config_; }
+  at::ScalarType dtype() const { return dtype_; }
+  c10::Device device() const { return device_; }
+  bool has_lm_head() const { return lm_head_.defined(); }
+  bool has_scalar_head() const { return score_.defined(); }
+  const std::vector<NamedWeight>& named_weights() const { return named_; }
+  const std::vector<at::Tensor>& leaves() const { return leaves_; }
+  int64_t num_parameters() const;
+
+  // Final hidden states [B, T, hidden] of a batch without cache. `mask` is [B, T] (0/1) or
+  // undefined; `positions` [B, T] int64. All on device().
+  at::Tensor Forward(const at::Tensor& ids, const at::Tensor& positions,
+                     const at::Tensor& mask) const;
+  // Final hidden states [B, T, hidden] of new tokens of slots step.first_slot.. (see
+  // CachedBatch), storing their keys and values in step.cache.
+  at::Tensor ForwardCached(const at::Tensor& ids, const at::Tensor& positions,
+                           const CacheStep& step) const;
+  // Heads on [..., hidden]: logits [..., V] and values [...], float32.
+  at::Tensor LmLogits(const at::Tensor& hidden) const;
+  at::Tensor ScalarValues(const at::Tensor& hidden) const;
+
+  // Zero-filled cache storage.
+  void AllocateCache(KvCache& cache) const;
+
+ private:
+  struct AttentionInputs;
+
+  at::Tensor Embed(const at::Tensor& ids, const at::Tensor& positions) const;
+  at::Tensor Layers(at::Tensor hidden, const AttentionInputs& in) const;
+  at::Tensor LlamaLayer(int64_t i, at::Tensor hidden, const AttentionInputs& in) const;
+  at::Tensor Gpt2Layer(int64_t i, at::Tensor hidden, const AttentionInputs& in) const;
+  // q [B, T, H, D], k and v [B, T, K, D] (any strides) -> attention output [B, T, H * D].
+  at::Tensor Attend(int64_t layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                    double scale, const AttentionInputs& in) const;
+  // Additive mask and RoPE tables for one forward.
+  void Prepare(const at::Tensor& positions, const at::Tensor& visible, int64_t batch,
+               int64_t new_tokens, AttentionInputs& in) const;
+  at::Tensor Norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;
+
+  ModelConfig config_;
+  at::ScalarType dtype_;
+  c10::Device device_;
+  at::Tensor inv_freq_;  // [D / 2] float32, RoPE inverse frequencies after scaling.
+
+  at::Tensor embed_;      // [V, hidden].
+  at::Tensor pos_embed_;  // GPT-2 wpe [n_positions, hidden].
+  std::vector<LayerWeights> layers_;
+  at::Tensor final_norm_w_, final_norm_b_;
+  at::Tensor lm_head_;  // [V, hidden]; the same tensor as embed_ when tied.
+  at::Tensor score_;    // [1, hidden].
+
+  std::vector<NamedWeight> named_;
+  std::vector<at::Tensor> leaves_;
+};
+
+// RoPE inverse frequencies [head_dim / 2] (float32, CPU) with the config's scaling applied,
+// computed as transformers' rope initialisation functions compute them.
+at::Tensor RopeInverseFrequencies(const ModelConfig& config);
+
+struct ModelAccess {
+  static const Transformer& Get(const CausalLM& model) { return *model.impl_; }
+};
+
+}  // namespace rein::model::internal
+
+#endif  // REIN_COMMON_MODEL_INTERNAL_TRANSFORMER_H_
