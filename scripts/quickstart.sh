@@ -2,7 +2,8 @@
 # The README's main command: sets up, builds and runs the most complete Rein demo that exists.
 # Today that is the platform tour (the full local RLHF run replaces it once the services land):
 #   1. the example experiment config, parsed and checked;
-#   2. a policy-sized tensor set pushed through the chunked gRPC weight stream, against raw TCP;
+#   2. a policy-sized tensor set (256 MiB) pushed through the chunked gRPC weight stream, against
+#      raw TCP (best of 5 after warm-up; the median is printed too);
 #   3. the real Qwen3 tokenizer on a chat prompt (when the tokenizer is built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +21,8 @@ if [[ -x "$bin/reinctl" ]] && "$bin/reinctl" config --help >/dev/null 2>&1; then
   "$bin/reinctl" config check deploy/config/example.yaml
 fi
 
-step "2/3 weight sync: 64 MiB of weights through the chunked gRPC stream"
-"$bin/rein-weight-sync-benchmark" --total_mib=64 --repeats=3
+step "2/3 weight sync: 256 MiB of weights through the chunked gRPC stream"
+"$bin/rein-weight-sync-benchmark" --total_mib=256 --repeats=5
 
 if [[ -x "$bin/reinctl" ]] && "$bin/reinctl" tokenize --help >/dev/null 2>&1; then
   step "3/3 tokenizer: Qwen3 byte-level BPE"
