@@ -26,6 +26,20 @@ absl::Status Malformed(absl::string_view method, const Worker& worker, absl::str
   return absl::InternalError(absl::StrCat(CallName(method, worker), " replied malformed: ", what));
 }
 
+// One unary call to `worker` through a fresh stub of `Service`, with the stage's deadline.
+// Errors name the method and the worker.
+template <typename Service, typename Request, typename Response>
+absl::Status CallWorker(const StageContext& context, const Worker& worker,
+                        absl::string_view method,
+                        grpc::Status (Service::Stub::*rpc)(grpc::ClientContext*, const Request&,
+                                                           Response*),
+                        const Request& request, Response* response) {
+  ASSIGN_OR_RETURN(auto channel, context.clients->Channel(worker.address));
+  auto stub = Service::NewStub(channel);
+  auto call = rpc::NewCallContext(context.clients->options(), context.call_timeout);
+  return FromGrpcStatus(((*stub).*rpc)(call.get(), request, response), CallName(method, worker));
+}
+
 void FillSequence(const Sample& sample, TokenSequence* sequence) {
   sequence->set_sequence_id(sample.sequence_id);
   sequence->mutable_prompt_ids()->Add(sample.prompt_ids.begin(), sample.prompt_ids.end());
@@ -38,8 +52,6 @@ absl::StatusOr<std::vector<Sample>> GenerateRange(const StageContext& context,
                                                   const GenerateOptions& options,
                                                   const Worker& worker, Range range) {
   constexpr absl::string_view kMethod = "Rollout/Generate";
-  ASSIGN_OR_RETURN(auto channel, context.clients->Channel(worker.address));
-  auto stub = rein::v1::Rollout::NewStub(channel);
   rein::v1::GenerateRequest request;
   for (size_t i = range.begin; i < range.end; ++i) {
     rein::v1::GeneratePrompt* prompt = request.add_prompts();
@@ -51,9 +63,9 @@ absl::StatusOr<std::vector<Sample>> GenerateRange(const StageContext& context,
   request.set_samples_per_prompt(options.samples_per_prompt);
   request.set_min_policy_version(options.min_policy_version);
   rein::v1::GenerateResponse response;
-  auto call = rpc::NewCallContext(context.clients->options(), context.call_timeout);
-  RETURN_IF_ERROR(FromGrpcStatus(stub->Generate(call.get(), request, &response),
-                                 CallName(kMethod, worker)));
+  RETURN_IF_ERROR(CallWorker<rein::v1::Rollout>(context, worker, kMethod,
+                                                &rein::v1::Rollout::Stub::Generate, request,
+                                                &response));
   const size_t n = options.samples_per_prompt;
   if (response.completions_size() != static_cast<int>(range.size() * n)) {
     return Malformed(kMethod, worker, absl::StrCat(response.completions_size(), " completions for ",
@@ -89,14 +101,11 @@ absl::StatusOr<std::vector<float>> ScoreRange(const StageContext& context,
                                               const std::vector<Sample>& samples,
                                               const Worker& worker, Range range) {
   constexpr absl::string_view kMethod = "Reward/Score";
-  ASSIGN_OR_RETURN(auto channel, context.clients->Channel(worker.address));
-  auto stub = rein::v1::Reward::NewStub(channel);
   rein::v1::ScoreRequest request;
   for (size_t i = range.begin; i < range.end; ++i) FillSequence(samples[i], request.add_sequences());
   rein::v1::ScoreResponse response;
-  auto call = rpc::NewCallContext(context.clients->options(), context.call_timeout);
-  RETURN_IF_ERROR(FromGrpcStatus(stub->Score(call.get(), request, &response),
-                                 CallName(kMethod, worker)));
+  RETURN_IF_ERROR(CallWorker<rein::v1::Reward>(context, worker, kMethod,
+                                               &rein::v1::Reward::Stub::Score, request, &response));
   if (response.rewards_size() != static_cast<int>(range.size())) {
     return Malformed(kMethod, worker, absl::StrCat(response.rewards_size(), " rewards for ",
                                                    range.size(), " sequences"));
@@ -121,14 +130,12 @@ absl::StatusOr<std::vector<std::vector<float>>> ReferenceRange(const StageContex
                                                                const std::vector<Sample>& samples,
                                                                const Worker& worker, Range range) {
   constexpr absl::string_view kMethod = "Reference/LogProbs";
-  ASSIGN_OR_RETURN(auto channel, context.clients->Channel(worker.address));
-  auto stub = rein::v1::Reference::NewStub(channel);
   rein::v1::LogProbsRequest request;
   for (size_t i = range.begin; i < range.end; ++i) FillSequence(samples[i], request.add_sequences());
   rein::v1::LogProbsResponse response;
-  auto call = rpc::NewCallContext(context.clients->options(), context.call_timeout);
-  RETURN_IF_ERROR(FromGrpcStatus(stub->LogProbs(call.get(), request, &response),
-                                 CallName(kMethod, worker)));
+  RETURN_IF_ERROR(CallWorker<rein::v1::Reference>(context, worker, kMethod,
+                                                  &rein::v1::Reference::Stub::LogProbs, request,
+                                                  &response));
   if (response.sequences_size() != static_cast<int>(range.size())) {
     return Malformed(kMethod, worker, "one reply per sequence expected");
   }
@@ -246,20 +253,11 @@ absl::StatusOr<rein::v1::TrainResponse> TrainStage(const StageContext& context,
         experience->set_policy_version(sample.policy_version);
         experience->set_group_id(sample.prompt_id);
       }
-      auto channel = context.clients->Channel(ranks[r].address);
-      if (!channel.ok()) {
-        replies[r] = channel.status();
-        return;
-      }
-      auto stub = rein::v1::Learner::NewStub(*channel);
       rein::v1::TrainResponse response;
-      auto call = rpc::NewCallContext(context.clients->options(), context.call_timeout);
-      grpc::Status status = stub->Train(call.get(), request, &response);
-      if (status.ok()) {
-        replies[r] = std::move(response);
-      } else {
-        replies[r] = FromGrpcStatus(status, CallName("Learner/Train", ranks[r]));
-      }
+      absl::Status status = CallWorker<rein::v1::Learner>(
+          context, ranks[r], "Learner/Train", &rein::v1::Learner::Stub::Train, request, &response);
+      replies[r] = status.ok() ? absl::StatusOr<rein::v1::TrainResponse>(std::move(response))
+                               : absl::StatusOr<rein::v1::TrainResponse>(status);
     });
   }
   for (std::thread& thread : threads) thread.join();
@@ -274,12 +272,10 @@ absl::StatusOr<rein::v1::PushWeightsResponse> PushWeightsStage(const StageContex
   for (const Worker& rollout : context.registry->Active(rein::v1::ROLE_ROLLOUT)) {
     request.add_rollout_addresses(rollout.address);
   }
-  ASSIGN_OR_RETURN(auto channel, context.clients->Channel(ranks.front().address));
-  auto stub = rein::v1::Learner::NewStub(channel);
   rein::v1::PushWeightsResponse response;
-  auto call = rpc::NewCallContext(context.clients->options(), context.call_timeout);
-  RETURN_IF_ERROR(FromGrpcStatus(stub->PushWeights(call.get(), request, &response),
-                                 CallName("Learner/PushWeights", ranks.front())));
+  RETURN_IF_ERROR(CallWorker<rein::v1::Learner>(context, ranks.front(), "Learner/PushWeights",
+                                                &rein::v1::Learner::Stub::PushWeights, request,
+                                                &response));
   return response;
 }
 
