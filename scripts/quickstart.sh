@@ -1,35 +1,119 @@
 #!/usr/bin/env bash
-# The README's main command: sets up, builds and runs the most complete Rein demo that exists.
-# Today that is the platform tour (the full local RLHF run replaces it once the services land):
-#   1. the example experiment config, parsed and checked;
-#   2. a policy-sized tensor set (256 MiB) pushed through the chunked gRPC weight stream, against
-#      raw TCP (best of 5 after warm-up; the median is printed too);
-#   3. the real Qwen3 tokenizer on a chat prompt (when the tokenizer is built).
+# The README's main command: sets up, builds, and tells the whole RLHF story on this machine,
+# CPU only, every process on 127.0.0.1 (after setup and build, about 10 minutes on 2 cores):
+#   1. a synthetic world: a tokenizer, an SFT corpus, prompts, a tiny randomly initialised model;
+#   2. SFT of that model on the corpus                       (reinctl up, learner.mode sft);
+#   3. response pairs sampled from the SFT policy, labelled by a scripted annotator with a
+#      hidden utility plus noise (it stands in for human raters; the reward model never sees
+#      the utility)                                         (rein-demo annotate);
+#   4. a reward model trained on those preferences          (reinctl up, learner.mode reward-model);
+#   5. PPO through the running services, every hop over gRPC (reinctl up, learner.mode ppo);
+#   6. SFT vs PPO on held-out prompts: hidden utility, reward-model score, KL, RM accuracy
+#      (rein-demo evaluate) -> a table and <out>/report.json.
+# Environment: REIN_QUICKSTART_OUT (output folder), REIN_QUICKSTART_SEED (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${REIN_BUILD_DIR:-build}"
-bin="$build_dir/bin"
+bin="$PWD/$build_dir/bin"
+seed="${REIN_QUICKSTART_SEED:-1}"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# The policy folder of a run's final checkpoint.
+final_model() { ls -d "$1"/checkpoints/iter-* | sort -t- -k2 -n | tail -1 | sed 's|$|/learner/policy|'; }
 
-step "setup"
-scripts/setup.sh
-step "build"
-scripts/build.sh
-
-if [[ -x "$bin/reinctl" ]] && "$bin/reinctl" config --help >/dev/null 2>&1; then
-  step "1/3 experiment config: deploy/config/example.yaml"
-  "$bin/reinctl" config check deploy/config/example.yaml
+if [[ "${REIN_QUICKSTART_SKIP_BUILD:-0}" != 1 ]]; then
+  step "setup"
+  scripts/setup.sh
+  step "build"
+  scripts/build.sh
 fi
 
-step "2/3 weight sync: 256 MiB of weights through the chunked gRPC stream"
-"$bin/rein-weight-sync-benchmark" --total_mib=256 --repeats=5
+out="${REIN_QUICKSTART_OUT:-$PWD/runs/quickstart-$(date +%Y%m%d-%H%M%S)}"
+mkdir -p "$out/configs"
+echo "output folder: $out"
+story_start=$(now)
 
-if [[ -x "$bin/reinctl" ]] && "$bin/reinctl" tokenize --help >/dev/null 2>&1; then
-  step "3/3 tokenizer: Qwen3 byte-level BPE"
-  tokenizer="${REIN_CACHE:-$HOME/.cache/rein}/tokenizers/qwen3"
-  echo '{"text": "Reinforcement learning from human feedback, in C++."}' |
-    "$bin/reinctl" tokenize --tokenizer "$tokenizer"
-fi
+step "1/6 synthetic world (seed $seed)"
+t=$(now)
+"$bin/rein-demo" corpus --out "$out/data" --seed "$seed"
+world_seconds=$(elapsed "$t")
 
-step "done"
+# Every phase runs through `reinctl up`: a coordinator and the workers its mode needs.
+common_sections() {
+  cat <<YAML
+server:
+  call_timeout: 120s
+  drain_timeout: 5s
+YAML
+}
+
+step "2/6 SFT: the tiny model learns the corpus (reinctl up, learner.mode sft)"
+cat > "$out/configs/sft.yaml" <<YAML
+run: {name: sft, seed: $seed, iterations: 300, output_dir: $out/runs, checkpoint_every: 0}
+data: {train: $out/data/sft.jsonl, prompt_format: text, train_batch_size: 32}
+model: {policy: $out/data/policy-init}
+learner: {mode: sft, learning_rate: 0.003, warmup_steps: 20, schedule: cosine, micro_batch_size: 32, max_grad_norm: 1.0, weight_decay: 0.0}
+$(common_sections)
+YAML
+t=$(now)
+"$bin/reinctl" up --config "$out/configs/sft.yaml" --run-dir "$out/runs/sft"
+sft_seconds=$(elapsed "$t")
+sft_model=$(final_model "$out/runs/sft")
+
+step "3/6 preferences: pairs from the SFT policy, labelled by the scripted annotator"
+t=$(now)
+"$bin/rein-demo" annotate --policy "$sft_model" --prompts "$out/data/prompts.jsonl" \
+  --pairs 3000 --heldout_fraction 0.2 --seed "$seed" \
+  --out_train "$out/data/preferences.jsonl" --out_heldout "$out/data/preferences_heldout.jsonl"
+annotate_seconds=$(elapsed "$t")
+
+step "4/6 reward model on the preferences (reinctl up, learner.mode reward-model)"
+cat > "$out/configs/reward_model.yaml" <<YAML
+run: {name: reward-model, seed: $seed, iterations: 150, output_dir: $out/runs, checkpoint_every: 0}
+data: {train: $out/data/preferences.jsonl, prompt_format: text, train_batch_size: 32}
+model: {policy: $sft_model}
+learner: {mode: reward-model, learning_rate: 0.001, warmup_steps: 10, schedule: cosine, micro_batch_size: 32}
+$(common_sections)
+YAML
+t=$(now)
+"$bin/reinctl" up --config "$out/configs/reward_model.yaml" --run-dir "$out/runs/reward-model"
+rm_seconds=$(elapsed "$t")
+reward_model=$(final_model "$out/runs/reward-model")
+
+step "5/6 PPO through the services: rollout, reward, reference, learner (reinctl up)"
+ppo_iterations=40
+cat > "$out/configs/ppo.yaml" <<YAML
+run: {name: ppo, seed: $seed, iterations: $ppo_iterations, output_dir: $out/runs, checkpoint_every: 0}
+data: {prompts: $out/data/prompts.jsonl, prompt_format: text}
+model: {policy: $sft_model, reward_model: $reward_model}
+rollout:
+  replicas: 1
+  capacity: 64
+  batch_size: 32
+  samples_per_prompt: 2
+  sampling: {temperature: 1.0, max_new_tokens: 24}
+learner: {mode: ppo, learning_rate: 0.0005, critic_init: reward-model, micro_batch_size: 64}
+ppo: {epochs: 2, minibatches: 2, kl_coef: 0.02, clip_epsilon: 0.2}
+$(common_sections)
+YAML
+t=$(now)
+"$bin/reinctl" up --config "$out/configs/ppo.yaml" --run-dir "$out/runs/ppo"
+ppo_seconds=$(elapsed "$t")
+ppo_model=$(final_model "$out/runs/ppo")
+
+step "6/6 evaluation on held-out prompts: SFT vs PPO"
+cat > "$out/extra.json" <<JSON
+{"seed": $seed, "ppo_iterations": $ppo_iterations,
+ "phase_seconds": {"world": $world_seconds, "sft": $sft_seconds, "annotate": $annotate_seconds,
+                   "reward_model": $rm_seconds, "ppo": $ppo_seconds},
+ "ppo_stats": "$out/runs/ppo/stats.jsonl", "output_dir": "$out"}
+JSON
+"$bin/rein-demo" evaluate --sft "$sft_model" --ppo "$ppo_model" --reward_model "$reward_model" \
+  --prompts "$out/data/heldout_prompts.jsonl" --preferences "$out/data/preferences_heldout.jsonl" \
+  --seed "$seed" --extra "$out/extra.json" --out "$out/report.json"
+
+step "done in $(elapsed "$story_start") s (after setup and build)"
+echo "report: $out/report.json"
+echo "runs (logs, stats.jsonl, checkpoints): $out/runs"
 echo "Next: scripts/test.sh runs every test; scripts/bench.sh runs the benchmarks."

@@ -11,7 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/checkpoint/internal/file_util.h"
+#include "common/files/file_util.h"
 #include "common/status/status_macros.h"
 
 namespace rein::checkpoint {
@@ -28,7 +28,7 @@ std::string Join(const std::string& dir, const std::string& name) {
 }
 
 absl::StatusOr<json> ReadJson(const std::string& path) {
-  ASSIGN_OR_RETURN(const std::string text, internal::ReadFile(path));
+  ASSIGN_OR_RETURN(const std::string text, files::ReadFile(path));
   try {
     return json::parse(text);
   } catch (const json::exception& e) {

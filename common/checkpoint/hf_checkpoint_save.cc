@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/checkpoint/hf_checkpoint.h"
-#include "common/checkpoint/internal/file_util.h"
+#include "common/files/file_util.h"
 #include "common/status/status_macros.h"
 
 namespace rein::checkpoint {
@@ -29,8 +29,8 @@ absl::Status WriteJson(const std::string& path, const json& value) {
   } catch (const json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("cannot write '", path, "': ", e.what()));
   }
-  return internal::WriteFileAtomically(
-      path, [&](int fd) { return internal::WriteAll(fd, text.data(), text.size(), path); });
+  return files::WriteFileAtomically(
+      path, [&](int fd) { return files::WriteAll(fd, text.data(), text.size(), path); });
 }
 
 // Splits `tensors`, in order, into groups of at most `max_bytes` each (a larger tensor alone).
@@ -77,7 +77,7 @@ absl::Status WriteContents(const std::string& dir, const json& config, const Nam
   } else {
     RETURN_IF_ERROR(WriteSharded(dir, shards, options));
   }
-  return internal::FsyncDir(dir);
+  return files::FsyncDir(dir);
 }
 
 absl::Status CheckUniqueNames(const std::string& dir, const NamedTensors& tensors) {
@@ -102,9 +102,9 @@ absl::Status SaveHfCheckpoint(const std::string& dir, const nlohmann::json& conf
     return absl::AlreadyExistsError(
         absl::StrCat("'", dir, "' exists; set SaveOptions::overwrite to replace it"));
   }
-  ASSIGN_OR_RETURN(const std::string tmp, internal::MakeTempSiblingDir(dir));
+  ASSIGN_OR_RETURN(const std::string tmp, files::MakeTempSiblingDir(dir));
   absl::Status status = WriteContents(tmp, config, tensors, options);
-  if (status.ok()) status = internal::MoveDirIntoPlace(tmp, dir, options.overwrite);
+  if (status.ok()) status = files::MoveDirIntoPlace(tmp, dir, options.overwrite);
   if (!status.ok()) {
     std::error_code ec;
     std::filesystem::remove_all(tmp, ec);

@@ -10,7 +10,7 @@
 #include <filesystem>
 
 #include "common/checkpoint/hf_checkpoint.h"
-#include "common/checkpoint/internal/file_util.h"
+#include "common/files/file_util.h"
 #include "common/testing/subprocess.h"
 
 namespace rein::checkpoint {
@@ -25,7 +25,7 @@ std::string Golden(const std::string& relative) {
 }
 
 std::string ReadBytes(const std::string& path) {
-  auto contents = internal::ReadFile(path);
+  auto contents = files::ReadFile(path);
   REQUIRE(contents.ok());
   return *contents;
 }
@@ -157,7 +157,7 @@ TEST_CASE("a failed overwrite leaves the old checkpoint intact") {
 TEST_CASE("an unwritable parent fails naming the path and creates nothing") {
   const std::string root = rein::testing::MakeTempDir("checkpoint_save");
   const std::string file = root + "/plain_file";
-  REQUIRE(internal::WriteFileAtomically(file, [](int) { return absl::OkStatus(); }).ok());
+  REQUIRE(files::WriteFileAtomically(file, [](int) { return absl::OkStatus(); }).ok());
   const absl::Status status = SaveHfCheckpoint(file + "/ckpt", kConfig, SmallModel());
   CHECK_FALSE(status.ok());
   CHECK_THAT(std::string(status.message()), Catch::Contains(file + "/ckpt"));

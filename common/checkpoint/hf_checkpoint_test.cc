@@ -9,7 +9,7 @@
 
 #include <filesystem>
 
-#include "common/checkpoint/internal/file_util.h"
+#include "common/files/file_util.h"
 #include "common/testing/subprocess.h"
 
 namespace rein::checkpoint {
@@ -44,14 +44,14 @@ class FolderCopy {
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
 
   json ReadIndex() const {
-    auto text = internal::ReadFile(path("model.safetensors.index.json"));
+    auto text = files::ReadFile(path("model.safetensors.index.json"));
     REQUIRE(text.ok());
     return json::parse(*text);
   }
   void WriteFile(const std::string& name, const std::string& text) const {
     const std::string p = path(name);
-    REQUIRE(internal::WriteFileAtomically(p, [&](int fd) {
-              return internal::WriteAll(fd, text.data(), text.size(), p);
+    REQUIRE(files::WriteFileAtomically(p, [&](int fd) {
+              return files::WriteAll(fd, text.data(), text.size(), p);
             }).ok());
   }
   void WriteIndex(const json& index) const {

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/checkpoint/internal/dtype.h"
-#include "common/checkpoint/internal/file_util.h"
+#include "common/files/file_util.h"
 #include "common/checkpoint/internal/header.h"
 #include "common/checkpoint/internal/mapped_file.h"
 #include "common/status/status_macros.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/checkpoint/internal/file_util.h"
+#include "common/files/file_util.h"
 #include "common/checkpoint/safetensors.h"
 #include "common/testing/subprocess.h"
 
@@ -35,8 +35,8 @@ class RawFile {
   }
 
   const std::string& WriteBytes(const std::string& bytes) {
-    REQUIRE(internal::WriteFileAtomically(path_, [&](int fd) {
-              return internal::WriteAll(fd, bytes.data(), bytes.size(), path_);
+    REQUIRE(files::WriteFileAtomically(path_, [&](int fd) {
+              return files::WriteAll(fd, bytes.data(), bytes.size(), path_);
             }).ok());
     return path_;
   }

@@ -15,7 +15,7 @@
 #include <iterator>
 #include <limits>
 
-#include "common/checkpoint/internal/file_util.h"
+#include "common/files/file_util.h"
 #include "common/testing/subprocess.h"
 
 namespace rein::checkpoint {
@@ -26,7 +26,7 @@ std::string Golden(const std::string& relative) {
 }
 
 std::string ReadBytes(const std::string& path) {
-  auto contents = internal::ReadFile(path);
+  auto contents = files::ReadFile(path);
   REQUIRE(contents.ok());
   return *contents;
 }

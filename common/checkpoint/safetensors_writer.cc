@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/checkpoint/internal/dtype.h"
-#include "common/checkpoint/internal/file_util.h"
+#include "common/files/file_util.h"
 #include "common/checkpoint/safetensors.h"
 #include "common/status/status_macros.h"
 
@@ -102,11 +102,11 @@ absl::StatusOr<std::string> BuildHeader(const std::string& path, const std::vect
 absl::Status WriteContents(int fd, const std::string& path, const std::string& header,
                            const std::vector<Planned>& plan) {
   const uint64_t length = header.size();
-  RETURN_IF_ERROR(internal::WriteAll(fd, &length, sizeof(length), path));
-  RETURN_IF_ERROR(internal::WriteAll(fd, header.data(), header.size(), path));
+  RETURN_IF_ERROR(files::WriteAll(fd, &length, sizeof(length), path));
+  RETURN_IF_ERROR(files::WriteAll(fd, header.data(), header.size(), path));
   for (const Planned& p : plan) {
     if (p.bytes == 0) continue;  // data_ptr() of an empty tensor may be null.
-    RETURN_IF_ERROR(internal::WriteAll(fd, p.tensor->data_ptr(), p.bytes, path));
+    RETURN_IF_ERROR(files::WriteAll(fd, p.tensor->data_ptr(), p.bytes, path));
   }
   return absl::OkStatus();
 }
@@ -119,7 +119,7 @@ absl::Status WriteSafetensors(const std::string& path,
   try {
     ASSIGN_OR_RETURN(const std::vector<Planned> plan, Plan(path, tensors));
     ASSIGN_OR_RETURN(const std::string header, BuildHeader(path, plan, metadata));
-    return internal::WriteFileAtomically(
+    return files::WriteFileAtomically(
         path, [&](int fd) { return WriteContents(fd, path, header, plan); });
   } catch (const c10::Error& e) {
     return absl::InternalError(

@@ -41,6 +41,9 @@ struct DataConfig {
   PromptFormat prompt_format = PromptFormat::kAuto;
   std::string eval_prompts;
   int32_t max_prompt_tokens = 1024;
+  std::string train;  // sft / reward-model examples
+  int32_t train_batch_size = 32;
+  int32_t max_response_tokens = 1024;
   bool operator==(const DataConfig&) const = default;
 };
 

@@ -42,6 +42,7 @@ struct NcclCommunicator::Handles {
   ncclComm_t comm = nullptr;
   cudaStream_t stream = nullptr;
   bool aborted = false;
+  void* scratch = nullptr;  // one float for Barrier
 };
 
 int CudaDeviceCount() {
@@ -101,6 +102,7 @@ NcclCommunicator::~NcclCommunicator() {
       ncclCommDestroy(handles_->comm);
     }
   }
+  if (handles_->scratch != nullptr) cudaFree(handles_->scratch);
   if (handles_->stream != nullptr) cudaStreamDestroy(handles_->stream);
 }
 
@@ -141,6 +143,25 @@ absl::Status NcclCommunicator::AllReduce(void* device_buffer, size_t count, Nccl
                                           handles_->comm, handles_->stream),
                             "ncclAllReduce"));
   return AwaitCompletion("all-reduce");
+}
+
+absl::Status NcclCommunicator::Broadcast(void* device_buffer, size_t count, NcclType type,
+                                         int root) {
+  if (handles_->aborted) return absl::FailedPreconditionError("communicator was aborted");
+  if (root < 0 || root >= options_.world_size) {
+    return absl::InvalidArgumentError(absl::StrCat("broadcast root ", root, " is not a rank"));
+  }
+  RETURN_IF_ERROR(NcclError(ncclBroadcast(device_buffer, device_buffer, count, ToNccl(type), root,
+                                          handles_->comm, handles_->stream),
+                            "ncclBroadcast"));
+  return AwaitCompletion("broadcast");
+}
+
+absl::Status NcclCommunicator::Barrier() {
+  if (handles_->scratch == nullptr) {
+    RETURN_IF_ERROR(CudaError(cudaMalloc(&handles_->scratch, sizeof(float)), "cudaMalloc"));
+  }
+  return AllReduce(handles_->scratch, 1, NcclType::kFloat32, false);
 }
 
 }  // namespace rein::dist

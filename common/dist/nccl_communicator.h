@@ -51,6 +51,12 @@ class NcclCommunicator {
   // device): the sum, or the mean when `average`. Returns once the result is in place.
   absl::Status AllReduce(void* device_buffer, size_t count, NcclType type, bool average);
 
+  // In-place broadcast of `count` elements at `device_buffer` from rank `root`.
+  absl::Status Broadcast(void* device_buffer, size_t count, NcclType type, int root);
+
+  // Returns once every rank has called Barrier (an all-reduce of one scratch element).
+  absl::Status Barrier();
+
   int rank() const { return options_.rank; }
   int world_size() const { return options_.world_size; }
 

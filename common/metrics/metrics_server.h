@@ -6,15 +6,22 @@
 //   REIN_LOG(INFO, "metrics") << "metrics on " << metrics->address();
 //
 // Every Rein process owns one Registry, passes it by reference to the components that export
-// metrics, and serves it through one MetricsServer. Thread safety: all methods are safe to call
-// concurrently; scrapes run on the server's own threads.
+// metrics, and serves it through one MetricsServer. prometheus-cpp collects and renders the
+// text format; the HTTP side is this small server, not prometheus-cpp's civetweb exposer:
+// civetweb starts its threads with a fixed 100 KiB stack, which glibc refuses (EINVAL) in any
+// process that loads LibTorch, whose static TLS alone is larger.
+//
+// One thread accepts and answers scrapes one at a time (HTTP/1.0 style, connection closed
+// after each reply): GET /metrics → 200 text/plain; version=0.0.4, other paths → 404, other
+// methods → 405. Thread safety: all methods are safe to call concurrently.
 #ifndef REIN_COMMON_METRICS_METRICS_SERVER_H_
 #define REIN_COMMON_METRICS_METRICS_SERVER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
-#include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 
 #include "absl/status/statusor.h"
@@ -31,10 +38,11 @@ struct MetricsServerOptions {
 class MetricsServer {
  public:
   // Binds and starts serving `registry`, which the server keeps alive.
-  // Fails with UNAVAILABLE if the address cannot be bound.
+  // INVALID_ARGUMENT for a bad host or port; UNAVAILABLE if the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Create(
       const MetricsServerOptions& options, std::shared_ptr<prometheus::Registry> registry);
 
+  // Stops accepting, finishes the scrape in progress, and joins the server thread.
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -45,13 +53,17 @@ class MetricsServer {
   std::string address() const;
 
  private:
-  MetricsServer(std::unique_ptr<prometheus::Exposer> exposer,
-                std::shared_ptr<prometheus::Registry> registry, std::string host, int port);
+  MetricsServer(int listen_fd, int wake_fd, std::shared_ptr<prometheus::Registry> registry,
+                std::string host, int port);
+  void Serve();
+  void Answer(int connection) const;
 
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  std::shared_ptr<prometheus::Registry> registry_;
-  std::string host_;
-  int port_;
+  const int listen_fd_;
+  const int wake_fd_;  // eventfd: written by the destructor to end Serve()
+  const std::shared_ptr<prometheus::Registry> registry_;
+  const std::string host_;
+  const int port_;
+  std::thread thread_;
 };
 
 }  // namespace rein

@@ -10,8 +10,10 @@
 // The first signal (or RequestShutdown()) releases Wait(); a second signal means the user is
 // done waiting, and the process exits at once with 128 + signal.
 //
-// Contract: Install() blocks the signals in the calling thread, so it must run before other
-// threads are created (they inherit the mask); at most one instance per process.
+// Install() sets process-wide handlers that only write the signal number into a pipe, so it
+// works whichever thread the kernel picks (LibTorch starts threads before main, so blocking
+// the signals in main's thread would not cover them); a watcher thread reads the pipe.
+// Contract: at most one instance per process; the handlers stay installed after it is gone.
 // Thread safety: all methods are thread safe.
 #ifndef REIN_COMMON_RPC_SHUTDOWN_SIGNAL_H_
 #define REIN_COMMON_RPC_SHUTDOWN_SIGNAL_H_
@@ -41,9 +43,10 @@ class ShutdownSignal {
   bool requested() const { return requested_.HasBeenNotified(); }
 
  private:
-  ShutdownSignal();
+  explicit ShutdownSignal(int read_fd);
   void WaitForSignals();
 
+  const int read_fd_;
   absl::Notification requested_;
   absl::Mutex mu_;
   int signal_ ABSL_GUARDED_BY(mu_) = 0;

@@ -87,6 +87,15 @@ grpc::Status CoordinatorService::Stop(grpc::ServerContext*, const rein::v1::Stop
   return grpc::Status::OK;
 }
 
+grpc::Status CoordinatorService::Checkpoint(grpc::ServerContext* context,
+                                            const rein::v1::CheckpointRequest* request,
+                                            rein::v1::CheckpointResponse* response) {
+  auto written = run_.Checkpoint(request->directory(), absl::FromChrono(context->deadline()));
+  if (!written.ok()) return ToGrpcStatus(written.status());
+  *response = *std::move(written);
+  return grpc::Status::OK;
+}
+
 grpc::Status CoordinatorService::Set(grpc::ServerContext*, const rein::v1::SetRequest* request,
                                      rein::v1::RunStatus* response) {
   auto status = run_.Set(request->parameters());

@@ -1,6 +1,7 @@
 // rein.v1.Coordinator: the control plane of one run. Registration and the key-value store are
 // served at any time; Start launches the iteration loop (once) on its own thread; the run
-// control RPCs go to RunState. Checkpoint is not implemented yet (UNIMPLEMENTED).
+// control RPCs go to RunState; Checkpoint waits (up to the call's deadline) for the loop to
+// write the checkpoint between iterations.
 //
 // Ownership: borrows everything; the loop thread is joined by the destructor after Stop.
 // Thread safety: handlers run concurrently on gRPC's threads.
@@ -41,6 +42,9 @@ class CoordinatorService final : public rein::v1::Coordinator::Service {
                       rein::v1::RunStatus* response) override;
   grpc::Status Stop(grpc::ServerContext*, const rein::v1::StopRequest*,
                     rein::v1::RunStatus* response) override;
+  grpc::Status Checkpoint(grpc::ServerContext* context,
+                          const rein::v1::CheckpointRequest* request,
+                          rein::v1::CheckpointResponse* response) override;
   grpc::Status Set(grpc::ServerContext*, const rein::v1::SetRequest* request,
                    rein::v1::RunStatus* response) override;
   grpc::Status KvSet(grpc::ServerContext*, const rein::v1::KvSetRequest* request,

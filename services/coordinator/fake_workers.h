@@ -9,6 +9,8 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +31,9 @@ class FakeRollout final : public rein::v1::Rollout::Service {
   grpc::Status Generate(grpc::ServerContext*, const rein::v1::GenerateRequest* request,
                         rein::v1::GenerateResponse* response) override {
     calls.fetch_add(1);
+    if (policy_version.load() < request->min_policy_version()) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "policy too old");
+    }
     for (const auto& prompt : request->prompts()) {
       {
         absl::MutexLock lock(&mu);
@@ -44,7 +49,7 @@ class FakeRollout final : public rein::v1::Rollout::Service {
         completion->set_finish_reason(rein::v1::FINISH_REASON_EOS);
       }
     }
-    response->set_policy_version(7);
+    response->set_policy_version(policy_version.load());
     return grpc::Status::OK;
   }
   std::vector<uint64_t> Seeds() {
@@ -52,6 +57,8 @@ class FakeRollout final : public rein::v1::Rollout::Service {
     return seeds;
   }
   std::atomic<int> calls{0};
+  // What LoadWeights would have installed; FakeLearner::PushWeights sets it.
+  std::atomic<uint64_t> policy_version{7};
   absl::Mutex mu;
   std::vector<uint64_t> seeds;
 };
@@ -92,8 +99,12 @@ class FakeLearner final : public rein::v1::Learner::Service {
     absl::MutexLock lock(&mu);
     for (const auto& experience : request->experiences().experiences()) {
       trained_ids.push_back(experience.sequence().sequence_id());
+      lags.push_back(static_cast<int64_t>(version) -
+                     static_cast<int64_t>(experience.policy_version()));
     }
-    response->set_policy_version(request->iteration());
+    trained_examples += request->sft().examples_size() + request->preferences().preferences_size();
+    version = request->iteration();
+    response->set_policy_version(version);
     (*response->mutable_stats()->mutable_values())["kl/mean"] = 0.01;
     kl_coefs.push_back(request->overrides().kl_coef());
     return grpc::Status::OK;
@@ -102,10 +113,27 @@ class FakeLearner final : public rein::v1::Learner::Service {
                            rein::v1::PushWeightsResponse* response) override {
     absl::MutexLock lock(&mu);
     pushes.emplace_back(request->rollout_addresses().begin(), request->rollout_addresses().end());
-    response->set_policy_version(pushes.size());
+    for (FakeRollout* rollout : rollouts) rollout->policy_version = version;
+    response->set_policy_version(version);
+    return grpc::Status::OK;
+  }
+  // Writes `directory`/version holding the policy version.
+  grpc::Status SaveCheckpoint(grpc::ServerContext*, const rein::v1::SaveCheckpointRequest* request,
+                              rein::v1::SaveCheckpointResponse* response) override {
+    absl::MutexLock lock(&mu);
+    std::filesystem::create_directories(request->directory());
+    std::ofstream(request->directory() + "/version") << version;
+    saved.push_back(request->directory());
+    response->set_directory(request->directory());
+    response->set_step(version);
     return grpc::Status::OK;
   }
   absl::Mutex mu;
+  uint64_t version = 0;
+  int trained_examples = 0;
+  std::vector<int64_t> lags;  // learner version before the step minus the sample's
+  std::vector<FakeRollout*> rollouts;  // told the version on PushWeights
+  std::vector<std::string> saved;
   std::vector<uint64_t> trained_ids;
   std::vector<double> kl_coefs;
   std::vector<std::vector<std::string>> pushes;
@@ -146,6 +174,7 @@ struct Cluster {
     reference.Start(registry, "reference-0", rein::v1::ROLE_REFERENCE, 5);
     learner0.Start(registry, "learner-0", rein::v1::ROLE_LEARNER, 1, 0);
     learner1.Start(registry, "learner-1", rein::v1::ROLE_LEARNER, 1, 1);
+    learner0.service.rollouts = {&rollout0.service, &rollout1.service};
   }
   StageContext Context() { return StageContext{&registry, &clients, absl::Seconds(30)}; }
 };

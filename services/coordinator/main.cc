@@ -1,12 +1,16 @@
 // rein-coordinator: serves the run's control plane and schedules its iterations.
 //
 //   rein-coordinator --config run.yaml [--port 0] [--start] [--exit_when_done]
+//                    [--run_dir DIR] [--resume CHECKPOINT_DIR]
 // Workers register themselves; with --start the run begins as soon as the configured numbers
-// of workers have registered (otherwise on `reinctl start`).
+// of workers have registered (otherwise on `reinctl start`). Checkpoints and stats.jsonl go
+// under --run_dir (default <run.output_dir>/<run.name>).
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
 #include "common/config/experiment_config.h"
 #include "common/data/prompt_dataset.h"
+#include "common/data/training_examples.h"
 #include "common/log/log.h"
 #include "common/process/process_setup.h"
 #include "common/rpc/config_options.h"
@@ -14,11 +18,16 @@
 #include "common/status/status_macros.h"
 #include "common/tokenizer/tokenizer.h"
 #include "services/coordinator/coordinator_service.h"
+#include "services/coordinator/run_checkpoint.h"
 
 ABSL_FLAG(std::string, config, "", "Experiment config file (YAML). Required.");
 ABSL_FLAG(int, port, 0, "gRPC port; 0 picks a free one (announced on stdout).");
 ABSL_FLAG(bool, start, false, "Start the run at once; it waits for its workers to register.");
 ABSL_FLAG(bool, exit_when_done, false, "Exit when the run has finished or failed.");
+ABSL_FLAG(std::string, run_dir, "",
+          "Folder for checkpoints and stats.jsonl; default <run.output_dir>/<run.name>.");
+ABSL_FLAG(std::string, resume, "",
+          "Checkpoint folder to resume from (its learner/ part goes to learner --resume).");
 
 namespace rein::coordinator {
 namespace {
@@ -34,10 +43,17 @@ data::PromptFormat ToDataFormat(config::PromptFormat format) {
 
 RunLoopOptions LoopOptions(const config::ExperimentConfig& c) {
   RunLoopOptions options;
+  options.mode = c.learner.mode;
+  options.async = c.run.mode == config::RunMode::kAsync;
+  options.train_batch_size = static_cast<uint32_t>(c.data.train_batch_size);
+  options.checkpoint_every = static_cast<uint32_t>(c.run.checkpoint_every);
+  options.kl.adaptive = c.ppo.kl_controller == config::KlController::kAdaptive;
+  options.kl.init_coef = c.ppo.kl_coef;
+  options.kl.target_kl = c.ppo.kl_target;
+  options.kl.horizon = static_cast<double>(c.ppo.kl_horizon);
   options.batch_size = static_cast<uint32_t>(c.rollout.batch_size);
   options.samples_per_prompt = static_cast<uint32_t>(c.rollout.samples_per_prompt);
   options.seed = c.run.seed;
-  options.call_timeout = c.server.call_timeout;
   rein::v1::SamplingParams& sampling = options.sampling;
   sampling.set_temperature(static_cast<float>(c.rollout.sampling.temperature));
   sampling.set_top_k(c.rollout.sampling.top_k);
@@ -45,11 +61,83 @@ RunLoopOptions LoopOptions(const config::ExperimentConfig& c) {
   sampling.set_max_new_tokens(c.rollout.sampling.max_new_tokens);
   sampling.mutable_stop_token_ids()->Add(c.rollout.sampling.stop_token_ids.begin(),
                                          c.rollout.sampling.stop_token_ids.end());
-  options.expected_workers = {{rein::v1::ROLE_ROLLOUT, c.rollout.replicas},
-                              {rein::v1::ROLE_REWARD, c.reward.replicas},
-                              {rein::v1::ROLE_REFERENCE, c.reference.replicas},
-                              {rein::v1::ROLE_LEARNER, c.learner.ranks}};
+  options.expected_workers = {{rein::v1::ROLE_LEARNER, c.learner.ranks}};
+  if (config::IsReinforcementLearning(c.learner.mode)) {
+    options.expected_workers[rein::v1::ROLE_ROLLOUT] = c.rollout.replicas;
+    options.expected_workers[rein::v1::ROLE_REWARD] = c.reward.replicas;
+    options.expected_workers[rein::v1::ROLE_REFERENCE] = c.reference.replicas;
+  }
   return options;
+}
+
+// The data the mode trains on, loaded and tokenised up front.
+struct LoadedData {
+  std::unique_ptr<data::PromptDataset> prompts;
+  std::unique_ptr<data::SftDataset> sft;
+  std::unique_ptr<data::PreferenceDataset> preferences;
+  RunData view() const { return {prompts.get(), sft.get(), preferences.get()}; }
+};
+
+absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
+                                    const tokenizer::Tokenizer& tokenizer) {
+  LoadedData loaded;
+  const config::LearnerMode mode = c.learner.mode;
+  if (config::IsReinforcementLearning(mode)) {
+    if (c.data.prompts.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("learner.mode ", config::EnumName(mode),
+                                                     " samples responses: set data.prompts"));
+    }
+    data::PromptDatasetOptions options;
+    options.format = ToDataFormat(c.data.prompt_format);
+    options.max_prompt_tokens = c.data.max_prompt_tokens;
+    ASSIGN_OR_RETURN(loaded.prompts, data::PromptDataset::Load(c.data.prompts, tokenizer, options));
+    REIN_LOG(INFO, "coordinator") << loaded.prompts->size() << " prompts ("
+                                  << loaded.prompts->skipped() << " skipped as too long) from "
+                                  << c.data.prompts;
+    return loaded;
+  }
+  if (c.data.train.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("learner.mode ", config::EnumName(mode),
+                                                   " trains on examples: set data.train"));
+  }
+  data::TrainingDataOptions options;
+  options.format = ToDataFormat(c.data.prompt_format);
+  options.max_prompt_tokens = c.data.max_prompt_tokens;
+  options.max_response_tokens = c.data.max_response_tokens;
+  size_t size = 0, skipped = 0;
+  if (mode == config::LearnerMode::kSft) {
+    ASSIGN_OR_RETURN(loaded.sft, data::LoadSftDataset(c.data.train, tokenizer, options));
+    size = loaded.sft->size();
+    skipped = loaded.sft->skipped();
+  } else {
+    ASSIGN_OR_RETURN(loaded.preferences,
+                     data::LoadPreferenceDataset(c.data.train, tokenizer, options));
+    size = loaded.preferences->size();
+    skipped = loaded.preferences->skipped();
+  }
+  REIN_LOG(INFO, "coordinator") << size << " training examples (" << skipped
+                                << " skipped as too long) from " << c.data.train;
+  return loaded;
+}
+
+// The checkpoint to resume from, checked against the config.
+absl::StatusOr<std::optional<CoordinatorState>> ResumeState(const config::ExperimentConfig& c) {
+  const std::string dir = absl::GetFlag(FLAGS_resume);
+  if (dir.empty()) return std::nullopt;
+  ASSIGN_OR_RETURN(CoordinatorState state, ReadRunCheckpoint(dir));
+  if (state.mode != config::EnumName(c.learner.mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "checkpoint ", dir, " is of a ", state.mode, " run; this config's learner.mode is ",
+        config::EnumName(c.learner.mode)));
+  }
+  if (state.iteration >= static_cast<uint64_t>(c.run.iterations)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "checkpoint ", dir, " is at iteration ", state.iteration, " of run.iterations ",
+        c.run.iterations, ": nothing left to run (raise run.iterations to continue)"));
+  }
+  REIN_LOG(INFO, "coordinator") << "resuming from " << dir << " after iteration "
+                                << state.iteration;
+  return state;
 }
 
 absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
@@ -57,13 +145,15 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
                    config::LoadExperimentConfig(absl::GetFlag(FLAGS_config)));
   log::SetMinLevel(c.run.log_level);
   ASSIGN_OR_RETURN(auto tokenizer, tokenizer::Tokenizer::FromDirectory(c.model.TokenizerPath()));
-  data::PromptDatasetOptions dataset_options;
-  dataset_options.format = ToDataFormat(c.data.prompt_format);
-  dataset_options.max_prompt_tokens = c.data.max_prompt_tokens;
-  ASSIGN_OR_RETURN(auto prompts, data::PromptDataset::Load(c.data.prompts, *tokenizer,
-                                                           dataset_options));
-  REIN_LOG(INFO, "coordinator") << prompts->size() << " prompts (" << prompts->skipped()
-                                << " skipped as too long) from " << c.data.prompts;
+  ASSIGN_OR_RETURN(LoadedData loaded, LoadData(c, *tokenizer));
+  ASSIGN_OR_RETURN(std::optional<CoordinatorState> resumed, ResumeState(c));
+  RunLoopOptions loop_options = LoopOptions(c);
+  RETURN_IF_ERROR(rl::KlController::Create(loop_options.kl).status());
+  loop_options.run_dir = absl::GetFlag(FLAGS_run_dir);
+  if (loop_options.run_dir.empty()) {
+    loop_options.run_dir = absl::StrCat(c.run.output_dir, "/", c.run.name);
+  }
+  loop_options.push_weights_first = resumed.has_value();
 
   rpc::ServeOptions serve;
   serve.name = "rein-coordinator";
@@ -78,11 +168,12 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
   WorkerClients clients(client);
   KvStore store;
   rein::v1::HyperParameters initial;
-  initial.set_kl_coef(c.ppo.kl_coef);
-  initial.set_learning_rate(c.learner.learning_rate);
-  RunState run(static_cast<uint64_t>(c.run.iterations), 1, initial);
-  RunLoop loop(LoopOptions(c), StageContext{&registry, &clients, c.server.call_timeout}, *prompts,
-               run, *metrics);
+  initial.set_kl_coef(resumed ? resumed->kl_coef : c.ppo.kl_coef);
+  initial.set_learning_rate(resumed ? resumed->learning_rate : c.learner.learning_rate);
+  RunState run(static_cast<uint64_t>(c.run.iterations), resumed ? resumed->iteration + 1 : 1,
+               initial);
+  RunLoop loop(loop_options, StageContext{&registry, &clients, c.server.call_timeout},
+               loaded.view(), run, *metrics, resumed);
   absl::Status outcome;
   absl::Mutex outcome_mu;
   CoordinatorService service(registry, store, run, loop, [&](const absl::Status& status) {

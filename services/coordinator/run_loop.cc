@@ -1,27 +1,28 @@
 #include "services/coordinator/run_loop.h"
 
-#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
 
-#include <prometheus/family.h>
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
 namespace rein::coordinator {
 namespace {
 
-prometheus::Histogram::BucketBoundaries PhaseBuckets() {
-  return {0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000};
-}
-
-// SplitMix64's finaliser: a fixed, well-mixed function (unlike absl::Hash, which is salted per
-// process and so would change the samples of a resumed run).
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
+// The configured controller; options were validated with the config, so failure here means a
+// programming error: fall back to a fixed β rather than abort the run.
+rl::KlController MakeKlController(rl::KlControllerOptions options,
+                                  const std::optional<CoordinatorState>& resumed_from) {
+  if (resumed_from) options.init_coef = resumed_from->kl_coef;
+  absl::StatusOr<rl::KlController> controller = rl::KlController::Create(options);
+  if (controller.ok()) return *controller;
+  REIN_LOG(ERROR, "coordinator") << "KL controller: " << controller.status() << "; using fixed";
+  return *rl::KlController::Create({});
 }
 
 void SetStat(rein::v1::Stats& stats, const std::string& name, double value) {
@@ -30,133 +31,227 @@ void SetStat(rein::v1::Stats& stats, const std::string& name, double value) {
 
 }  // namespace
 
-RunLoop::RunLoop(const RunLoopOptions& options, StageContext stages, data::PromptDataset& prompts,
-                 RunState& run, prometheus::Registry& metrics)
+RunLoop::RunLoop(const RunLoopOptions& options, StageContext stages, RunData data, RunState& run,
+                 prometheus::Registry& metrics,
+                 const std::optional<CoordinatorState>& resumed_from)
     : options_(options),
       stages_(stages),
-      prompts_(prompts),
+      data_(data),
       run_(run),
-      phase_seconds_(prometheus::BuildHistogram()
-                         .Name("rein_coordinator_phase_seconds")
-                         .Help("Wall time of each phase of an iteration.")
-                         .Register(metrics)),
-      iterations_(prometheus::BuildCounter()
-                      .Name("rein_coordinator_iterations_total")
-                      .Help("Iterations completed.")
-                      .Register(metrics)
-                      .Add({})),
-      reward_mean_(prometheus::BuildGauge()
-                       .Name("rein_coordinator_reward_mean")
-                       .Help("Mean reward of the last iteration's responses.")
-                       .Register(metrics)
-                       .Add({})),
-      tokens_per_second_(prometheus::BuildGauge()
-                             .Name("rein_coordinator_tokens_per_second")
-                             .Help("Response tokens per second of wall time, last iteration.")
-                             .Register(metrics)
-                             .Add({})),
-      policy_version_(prometheus::BuildGauge()
-                          .Name("rein_coordinator_policy_version")
-                          .Help("Policy version after the last iteration.")
-                          .Register(metrics)
-                          .Add({})) {}
+      metrics_(metrics),
+      kl_controller_(MakeKlController(options.kl, resumed_from)) {
+  if (resumed_from) {
+    policy_version_ = resumed_from->policy_version;
+    completed_iteration_ = checkpointed_iteration_ = resumed_from->iteration;
+    untrained_cursor_ = resumed_from->dataset_cursor;
+    if (data_.prompts) data_.prompts->Seek(untrained_cursor_);
+    if (data_.sft) data_.sft->Seek(untrained_cursor_);
+    if (data_.preferences) data_.preferences->Seek(untrained_cursor_);
+  }
+  metrics_.kl_coef.Set(kl_controller_.coef());
+  metrics_.policy_version.Set(static_cast<double>(policy_version_));
+}
+
+RunLoop::~RunLoop() { DiscardPrefetch(); }
 
 absl::Status RunLoop::Run() {
   for (const auto& [role, count] : options_.expected_workers) {
+    if (count == 0) continue;
     absl::Status arrived = stages_.registry->WaitFor(role, count, options_.worker_wait);
     if (!arrived.ok()) {
       run_.Finish(arrived);
       return arrived;
     }
   }
-  run_.MarkRunning();
-  REIN_LOG(INFO, "coordinator") << "all workers registered; starting at iteration "
-                                << run_.next_iteration();
-  while (std::optional<rein::v1::HyperParameters> parameters = run_.BeginIteration()) {
-    absl::Status status = RunIteration(run_.next_iteration(), *parameters);
-    if (!status.ok()) {
-      REIN_LOG(ERROR, "coordinator") << "iteration " << run_.next_iteration() << " failed: "
-                                     << status;
+  if (!options_.run_dir.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(options_.run_dir, error);
+    if (error) {
+      absl::Status status = absl::InternalError(absl::StrCat(
+          "cannot create the run folder '", options_.run_dir, "': ", error.message()));
       run_.Finish(status);
       return status;
     }
   }
-  run_.Finish(absl::OkStatus());
-  return absl::OkStatus();
-}
-
-std::vector<PromptItem> RunLoop::TakePrompts(uint64_t iteration) {
-  std::vector<PromptItem> items;
-  for (data::Prompt& prompt : prompts_.Next(options_.batch_size)) {
-    // Seeds depend on the run seed, the iteration and the position only: a resumed run
-    // samples exactly what the uninterrupted one would have.
-    uint64_t seed = Mix(Mix(Mix(options_.seed) ^ iteration) ^ items.size());
-    items.push_back({prompt.index, std::move(prompt.token_ids), seed});
+  run_.MarkRunning();
+  REIN_LOG(INFO, "coordinator") << "all workers registered; starting at iteration "
+                                << run_.next_iteration();
+  absl::Status status = RunSteps();
+  DiscardPrefetch();
+  // The final checkpoint, also after a stop: the work done so far is kept.
+  if (status.ok() && !options_.run_dir.empty() && completed_iteration_ > checkpointed_iteration_) {
+    status = Checkpoint("").status();
   }
-  return items;
+  if (!status.ok()) {
+    REIN_LOG(ERROR, "coordinator") << "run failed: " << status;
+  }
+  run_.Finish(status);
+  return status;
 }
 
-absl::Status RunLoop::RunIteration(uint64_t iteration,
-                                   const rein::v1::HyperParameters& parameters) {
+absl::Status RunLoop::RunSteps() {
+  if (options_.push_weights_first && config::IsReinforcementLearning(options_.mode)) {
+    ASSIGN_OR_RETURN(rein::v1::PushWeightsResponse pushed, PushWeightsStage(stages_));
+    policy_version_ = pushed.policy_version();
+    REIN_LOG(INFO, "coordinator") << "rollouts now hold the resumed policy (version "
+                                  << policy_version_ << ")";
+  }
+  while (true) {
+    LoopStep step = run_.NextStep();
+    switch (step.kind) {
+      case LoopStep::Kind::kEnd:
+        return absl::OkStatus();
+      case LoopStep::Kind::kCheckpoint:
+        run_.CompleteCheckpoint(step.checkpoint_ticket, Checkpoint(step.checkpoint_directory));
+        break;
+      case LoopStep::Kind::kIterate: {
+        const uint64_t iteration = run_.next_iteration();
+        absl::Status status = Iterate(iteration, step.parameters);
+        if (!status.ok()) {
+          return absl::Status(status.code(),
+                              absl::StrCat("iteration ", iteration, ": ", status.message()));
+        }
+        if (options_.checkpoint_every > 0 && iteration % options_.checkpoint_every == 0 &&
+            !options_.run_dir.empty()) {
+          RETURN_IF_ERROR(Checkpoint("").status());
+        }
+        break;
+      }
+    }
+  }
+}
+
+absl::Status RunLoop::Iterate(uint64_t iteration, const rein::v1::HyperParameters& parameters) {
+  return config::IsReinforcementLearning(options_.mode) ? RlIteration(iteration, parameters)
+                                                        : SupervisedIteration(iteration, parameters);
+}
+
+absl::Status RunLoop::SupervisedIteration(uint64_t iteration,
+                                          const rein::v1::HyperParameters& parameters) {
   const absl::Time start = absl::Now();
-  std::vector<PromptItem> prompts = TakePrompts(iteration);
-  GenerateOptions generate;
-  generate.sampling = options_.sampling;
-  generate.samples_per_prompt = options_.samples_per_prompt;
-  DispatchStats generate_stats, reward_stats, reference_stats;
-  ASSIGN_OR_RETURN(std::vector<Sample> samples,
-                   GenerateStage(stages_, prompts, generate, &generate_stats));
-  const absl::Time generated = absl::Now();
-  RETURN_IF_ERROR(ScoreStage(stages_, samples, &reward_stats, &reference_stats));
-  const absl::Time scored = absl::Now();
-  ASSIGN_OR_RETURN(rein::v1::TrainResponse trained,
-                   TrainStage(stages_, iteration, samples, parameters));
-  const absl::Time trained_at = absl::Now();
-  ASSIGN_OR_RETURN(rein::v1::PushWeightsResponse pushed, PushWeightsStage(stages_));
-  const absl::Time end = absl::Now();
-
-  double reward_sum = 0, reward_sq = 0, tokens = 0;
-  uint64_t oldest_version = UINT64_MAX;
-  for (const Sample& sample : samples) {
-    reward_sum += sample.reward;
-    reward_sq += static_cast<double>(sample.reward) * sample.reward;
-    tokens += static_cast<double>(sample.response_ids.size());
-    oldest_version = std::min(oldest_version, sample.policy_version);
+  const size_t n = options_.train_batch_size;
+  absl::StatusOr<rein::v1::TrainResponse> trained;
+  if (options_.mode == config::LearnerMode::kSft) {
+    std::vector<data::SftExample> batch = data_.sft->Next(n);
+    trained = TrainOnRanks(stages_, iteration, n, parameters,
+                           [&](Range range, rein::v1::TrainRequest& request) {
+                             for (size_t i = range.begin; i < range.end; ++i) {
+                               rein::v1::TokenSequence* sequence =
+                                   request.mutable_sft()->add_examples()->mutable_sequence();
+                               sequence->set_sequence_id(i);
+                               sequence->mutable_prompt_ids()->Add(batch[i].prompt_ids.begin(),
+                                                                   batch[i].prompt_ids.end());
+                               sequence->mutable_response_ids()->Add(
+                                   batch[i].response_ids.begin(), batch[i].response_ids.end());
+                             }
+                           });
+  } else {
+    std::vector<data::PreferenceExample> batch = data_.preferences->Next(n);
+    trained = TrainOnRanks(stages_, iteration, n, parameters,
+                           [&](Range range, rein::v1::TrainRequest& request) {
+                             for (size_t i = range.begin; i < range.end; ++i) {
+                               rein::v1::Preference* preference =
+                                   request.mutable_preferences()->add_preferences();
+                               preference->mutable_prompt_ids()->Add(batch[i].prompt_ids.begin(),
+                                                                     batch[i].prompt_ids.end());
+                               for (size_t r = 0; r < batch[i].responses.size(); ++r) {
+                                 rein::v1::TokenSequence* response = preference->add_responses();
+                                 response->set_sequence_id(i * 1000 + r);
+                                 response->mutable_prompt_ids()->Add(batch[i].prompt_ids.begin(),
+                                                                     batch[i].prompt_ids.end());
+                                 response->mutable_response_ids()->Add(
+                                     batch[i].responses[r].begin(), batch[i].responses[r].end());
+                               }
+                               for (bool tied : batch[i].tied_with_next) {
+                                 preference->add_tied_with_next(tied);
+                               }
+                               preference->set_margin(batch[i].margin);
+                             }
+                           });
   }
-  const double n = static_cast<double>(samples.size());
-  const double wall = absl::ToDoubleSeconds(end - start);
-  rein::v1::Stats stats = trained.stats();  // Learner stats: losses, KL, entropy, ...
-  SetStat(stats, "reward/mean", reward_sum / n);
-  SetStat(stats, "reward/std", std::sqrt(std::max(0.0, reward_sq / n - std::pow(reward_sum / n, 2))));
-  SetStat(stats, "response/length_mean", tokens / n);
-  SetStat(stats, "time/generate_seconds", absl::ToDoubleSeconds(generated - start));
-  SetStat(stats, "time/score_seconds", absl::ToDoubleSeconds(scored - generated));
-  SetStat(stats, "time/train_seconds", absl::ToDoubleSeconds(trained_at - scored));
-  SetStat(stats, "time/weight_sync_seconds", absl::ToDoubleSeconds(end - trained_at));
-  SetStat(stats, "time/iteration_seconds", wall);
-  SetStat(stats, "throughput/tokens_per_second", tokens / wall);
-  SetStat(stats, "faults/reissued_ranges",
-          generate_stats.reissued_ranges + reward_stats.reissued_ranges +
-              reference_stats.reissued_ranges);
-
-  for (const auto& [phase, seconds] : {std::pair{"generate", generated - start},
-                                       std::pair{"score", scored - generated},
-                                       std::pair{"train", trained_at - scored},
-                                       std::pair{"weight_sync", end - trained_at}}) {
-    phase_seconds_.Add({{"phase", phase}}, PhaseBuckets()).Observe(absl::ToDoubleSeconds(seconds));
-  }
-  iterations_.Increment();
-  reward_mean_.Set(reward_sum / n);
-  tokens_per_second_.Set(tokens / wall);
-  policy_version_.Set(static_cast<double>(pushed.policy_version()));
-  uint64_t lag = pushed.policy_version() > oldest_version + 1
-                     ? pushed.policy_version() - oldest_version - 1
-                     : 0;
-  run_.EndIteration(stats, pushed.policy_version(), lag);
-  REIN_LOG(INFO, "coordinator") << "iteration " << iteration << ": reward "
-                                << reward_sum / n << ", " << tokens / wall << " tokens/s, "
-                                << wall << " s";
+  RETURN_IF_ERROR(trained.status());
+  const absl::Duration wall = absl::Now() - start;
+  metrics_.ObservePhase("train", wall);
+  untrained_cursor_ = DatasetCursor();
+  policy_version_ = trained->policy_version();
+  rein::v1::Stats stats = trained->stats();
+  SetStat(stats, "time/iteration_seconds", absl::ToDoubleSeconds(wall));
+  Record(iteration, stats, 0);
   return absl::OkStatus();
+}
+
+void RunLoop::Record(uint64_t iteration, const rein::v1::Stats& stats, uint64_t policy_lag) {
+  completed_iteration_ = iteration;
+  const auto& values = stats.values();
+  auto value = [&](const char* key) {
+    auto it = values.find(key);
+    return it == values.end() ? 0.0 : it->second;
+  };
+  metrics_.iterations.Increment();
+  metrics_.iteration.Set(static_cast<double>(iteration));
+  metrics_.reward_mean.Set(value("reward/mean"));
+  metrics_.kl_mean.Set(value("kl/mean"));
+  metrics_.kl_coef.Set(kl_controller_.coef());
+  metrics_.tokens_per_second.Set(value("throughput/tokens_per_second"));
+  metrics_.policy_version.Set(static_cast<double>(policy_version_));
+  metrics_.policy_lag.Set(static_cast<double>(policy_lag));
+  run_.EndIteration(stats, policy_version_, policy_lag);
+  if (!options_.run_dir.empty()) {
+    // One JSON object per iteration: what `reinctl status` shows, kept for plotting.
+    nlohmann::json line = {{"iteration", iteration}, {"policy_version", policy_version_}};
+    for (const auto& [key, v] : values) line[key] = v;
+    std::ofstream(absl::StrCat(options_.run_dir, "/stats.jsonl"), std::ios::app)
+        << line.dump() << "\n";
+  }
+  std::string summary = absl::StrFormat("iteration %d: ", iteration);
+  for (const char* key : {"reward/mean", "kl/mean", "loss/sft", "loss/preference", "accuracy"}) {
+    if (values.count(key)) absl::StrAppendFormat(&summary, "%s %.4g, ", key, values.at(key));
+  }
+  absl::StrAppendFormat(&summary, "%.2f s", value("time/iteration_seconds"));
+  REIN_LOG(INFO, "coordinator") << summary;
+}
+
+uint64_t RunLoop::DatasetCursor() const {
+  if (data_.prompts) return data_.prompts->cursor();
+  if (data_.sft) return data_.sft->cursor();
+  if (data_.preferences) return data_.preferences->cursor();
+  return 0;
+}
+
+CoordinatorState RunLoop::State() const {
+  CoordinatorState state;
+  state.iteration = completed_iteration_;
+  state.dataset_cursor = untrained_cursor_;
+  state.kl_coef = kl_controller_.coef();
+  state.learning_rate = run_.Parameters().learning_rate();
+  state.policy_version = policy_version_;
+  state.seed = options_.seed;
+  state.mode = std::string(config::EnumName(options_.mode));
+  return state;
+}
+
+absl::StatusOr<rein::v1::CheckpointResponse> RunLoop::Checkpoint(const std::string& directory) {
+  const absl::Time start = absl::Now();
+  std::string target = directory;
+  if (target.empty()) {
+    if (options_.run_dir.empty()) {
+      return absl::FailedPreconditionError("no folder given and the run has no run folder");
+    }
+    target = absl::StrCat(options_.run_dir, "/checkpoints/iter-", completed_iteration_);
+  }
+  const CoordinatorState state = State();
+  RETURN_IF_ERROR(WriteRunCheckpoint(target, state, [&](const std::string& learner_dir) {
+    return SaveCheckpointStage(stages_, learner_dir).status();
+  }));
+  checkpointed_iteration_ = completed_iteration_;
+  metrics_.checkpoints.Increment();
+  metrics_.ObservePhase("checkpoint", absl::Now() - start);
+  REIN_LOG(INFO, "coordinator") << "checkpoint of iteration " << completed_iteration_ << " in "
+                                << target;
+  rein::v1::CheckpointResponse response;
+  response.set_directory(target);
+  response.set_iteration(completed_iteration_);
+  return response;
 }
 
 }  // namespace rein::coordinator

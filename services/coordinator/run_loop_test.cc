@@ -9,6 +9,7 @@
 #include "common/testing/data_paths.h"
 #include "common/testing/subprocess.h"
 #include "services/coordinator/fake_workers.h"
+#include "services/coordinator/run_checkpoint.h"
 
 namespace rein::coordinator {
 namespace {
@@ -49,7 +50,7 @@ TEST_CASE("the loop runs every iteration through the cluster and records its sta
   auto dataset = Dataset(Tok());
   RunState run(3, 1, Initial());
   prometheus::Registry metrics;
-  RunLoop loop(Options(), cluster.Context(), *dataset, run, metrics);
+  RunLoop loop(Options(), cluster.Context(), {dataset.get()}, run, metrics);
   REQUIRE(loop.Run().ok());
   rein::v1::RunStatus status = run.Snapshot();
   CHECK(status.state() == rein::v1::RUN_STATE_FINISHED);
@@ -72,7 +73,7 @@ TEST_CASE("a live kl_coef change reaches the learner from the next iteration") {
   auto dataset = Dataset(Tok());
   RunState run(2, 1, Initial());
   prometheus::Registry metrics;
-  RunLoop loop(Options(), cluster.Context(), *dataset, run, metrics);
+  RunLoop loop(Options(), cluster.Context(), {dataset.get()}, run, metrics);
   rein::v1::HyperParameters change;
   change.set_kl_coef(0.3);
   REQUIRE(run.Set(change).ok());
@@ -86,7 +87,7 @@ TEST_CASE("a failing stage fails the run with its reason") {
   auto dataset = Dataset(Tok());
   RunState run(2, 1, Initial());
   prometheus::Registry metrics;
-  RunLoop loop(Options(), cluster.Context(), *dataset, run, metrics);
+  RunLoop loop(Options(), cluster.Context(), {dataset.get()}, run, metrics);
   CHECK_FALSE(loop.Run().ok());
   rein::v1::RunStatus status = run.Snapshot();
   CHECK(status.state() == rein::v1::RUN_STATE_FAILED);
@@ -101,8 +102,8 @@ TEST_CASE("missing workers end the run with a clear error instead of hanging") {
   prometheus::Registry metrics;
   RunLoopOptions options = Options();
   options.worker_wait = absl::Milliseconds(50);
-  RunLoop loop(options, StageContext{&registry, &clients, absl::Seconds(5)}, *dataset, run,
-               metrics);
+  RunLoop loop(options, StageContext{&registry, &clients, absl::Seconds(5)}, {dataset.get()},
+               run, metrics);
   absl::Status status = loop.Run();
   CHECK(status.code() == absl::StatusCode::kDeadlineExceeded);
   CHECK(run.Snapshot().state() == rein::v1::RUN_STATE_FAILED);
@@ -122,7 +123,7 @@ TEST_CASE("sampling seeds depend only on run seed, iteration and position") {
     auto dataset = Dataset(Tok());
     RunState run(2, 1, Initial());
     prometheus::Registry metrics;
-    RunLoop loop(Options(), cluster.Context(), *dataset, run, metrics);
+    RunLoop loop(Options(), cluster.Context(), {dataset.get()}, run, metrics);
     REQUIRE(loop.Run().ok());
     seen.push_back(cluster.rollout0.service.Seeds());
     auto more = cluster.rollout1.service.Seeds();
@@ -131,6 +132,105 @@ TEST_CASE("sampling seeds depend only on run seed, iteration and position") {
   }
   CHECK(seen[0] == seen[1]);
   CHECK(std::set<uint64_t>(seen[0].begin(), seen[0].end()).size() == seen[0].size());
+}
+
+}  // namespace
+}  // namespace rein::coordinator
+
+namespace rein::coordinator {
+namespace {
+
+TEST_CASE("async mode trains every batch once with samples at most one version behind") {
+  Cluster cluster;
+  cluster.rollout0.service.policy_version = 0;
+  cluster.rollout1.service.policy_version = 0;
+  auto dataset = Dataset(Tok());
+  RunState run(5, 1, Initial());
+  prometheus::Registry metrics;
+  RunLoopOptions options = Options();
+  options.async = true;
+  RunLoop loop(options, cluster.Context(), {dataset.get()}, run, metrics);
+  REQUIRE(loop.Run().ok());
+  CHECK(run.Snapshot().iteration() == 5);
+  // 5 batches of 8 sequences, half on learner 0; the prefetch never runs past the last one.
+  CHECK(cluster.learner0.service.trained_ids.size() == 20);
+  CHECK(dataset->cursor() == 20);
+  const auto& lags = cluster.learner0.service.lags;
+  CHECK(*std::max_element(lags.begin(), lags.end()) <= 1);
+  CHECK(*std::min_element(lags.begin(), lags.end()) >= 0);
+  CHECK(run.Snapshot().max_policy_lag() <= 1);
+}
+
+TEST_CASE("checkpoints hold the run state; a loop resumed from one continues where it stopped") {
+  const std::string run_dir = testing::MakeTempDir("rein-loop-ckpt-");
+  std::vector<uint64_t> uninterrupted_seeds;
+  {
+    Cluster cluster;
+    auto dataset = Dataset(Tok());
+    RunState run(4, 1, Initial());
+    prometheus::Registry metrics;
+    RunLoopOptions options = Options();
+    options.run_dir = run_dir;
+    options.checkpoint_every = 2;
+    RunLoop loop(options, cluster.Context(), {dataset.get()}, run, metrics);
+    REQUIRE(loop.Run().ok());
+    CHECK(cluster.learner0.service.saved.size() == 2);  // iterations 2 and 4
+    uninterrupted_seeds = cluster.rollout0.service.Seeds();
+    auto more = cluster.rollout1.service.Seeds();
+    uninterrupted_seeds.insert(uninterrupted_seeds.end(), more.begin(), more.end());
+  }
+  auto state = ReadRunCheckpoint(run_dir + "/checkpoints/iter-2");
+  REQUIRE(state.ok());
+  CHECK(state->iteration == 2);
+  CHECK(state->dataset_cursor == 8);
+  CHECK(state->policy_version == 2);
+  CHECK(state->mode == "ppo");
+  CHECK(std::filesystem::exists(run_dir + "/checkpoints/iter-2/learner/version"));
+
+  Cluster cluster;
+  auto dataset = Dataset(Tok());
+  RunState run(4, state->iteration + 1, Initial());
+  prometheus::Registry metrics;
+  RunLoopOptions options = Options();
+  options.push_weights_first = true;
+  RunLoop loop(options, cluster.Context(), {dataset.get()}, run, metrics, *state);
+  REQUIRE(loop.Run().ok());
+  CHECK(run.Snapshot().iteration() == 4);
+  CHECK(dataset->cursor() == 16);
+  // The resumed iterations 3 and 4 sampled with exactly the seeds of the uninterrupted 3 and 4.
+  std::vector<uint64_t> resumed = cluster.rollout0.service.Seeds();
+  auto more = cluster.rollout1.service.Seeds();
+  resumed.insert(resumed.end(), more.begin(), more.end());
+  std::sort(resumed.begin(), resumed.end());
+  std::sort(uninterrupted_seeds.begin(), uninterrupted_seeds.end());
+  CHECK(std::includes(uninterrupted_seeds.begin(), uninterrupted_seeds.end(), resumed.begin(),
+                      resumed.end()));
+  CHECK(resumed.size() == 8);
+}
+
+TEST_CASE("sft mode trains on data.train examples, split over the learner ranks") {
+  std::string dir = testing::MakeTempDir("rein-loop-sft-");
+  std::ofstream(dir + "/sft.jsonl") << "{\"prompt\": \"a\", \"response\": \" b\"}\n"
+                                    << "{\"prompt\": \"c\", \"response\": \" d\"}\n";
+  data::TrainingDataOptions data_options;
+  data_options.format = data::PromptFormat::kText;
+  auto sft = data::LoadSftDataset(dir + "/sft.jsonl", Tok(), data_options);
+  REQUIRE(sft.ok());
+  Cluster cluster;
+  RunState run(3, 1, Initial());
+  prometheus::Registry metrics;
+  RunLoopOptions options = Options();
+  options.mode = config::LearnerMode::kSft;
+  options.train_batch_size = 4;
+  options.expected_workers = {{rein::v1::ROLE_LEARNER, 2}};
+  RunData data;
+  data.sft = sft->get();
+  RunLoop loop(options, cluster.Context(), data, run, metrics);
+  REQUIRE(loop.Run().ok());
+  CHECK(cluster.learner0.service.trained_examples == 6);
+  CHECK(cluster.learner1.service.trained_examples == 6);
+  CHECK(cluster.learner0.service.pushes.empty());
+  CHECK(cluster.rollout0.service.calls == 0);
 }
 
 }  // namespace

@@ -106,6 +106,11 @@ rein::v1::RunStatus RunState::Snapshot() const {
   return status;
 }
 
+rein::v1::HyperParameters RunState::Parameters() const {
+  absl::MutexLock lock(&mu_);
+  return parameters_;
+}
+
 void RunState::MarkRunning() {
   absl::MutexLock lock(&mu_);
   started_ = absl::Now();
@@ -113,14 +118,59 @@ void RunState::MarkRunning() {
   if (state_ == rein::v1::RUN_STATE_PAUSED) paused_since_ = started_;
 }
 
-std::optional<rein::v1::HyperParameters> RunState::BeginIteration() {
+LoopStep RunState::NextStep() {
   absl::MutexLock lock(&mu_);
-  auto not_paused = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return state_ != rein::v1::RUN_STATE_PAUSED;
+  auto can_act = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return state_ != rein::v1::RUN_STATE_PAUSED || !checkpoint_queue_.empty();
   };
-  mu_.Await(absl::Condition(&not_paused));
-  if (Ended(state_) || next_iteration_ > total_iterations_) return std::nullopt;
-  return parameters_;
+  mu_.Await(absl::Condition(&can_act));
+  LoopStep step;
+  if (!checkpoint_queue_.empty()) {
+    step.kind = LoopStep::Kind::kCheckpoint;
+    step.checkpoint_ticket = checkpoint_queue_.front().ticket;
+    step.checkpoint_directory = checkpoint_queue_.front().directory;
+    checkpoint_queue_.pop_front();
+    return step;
+  }
+  if (Ended(state_) || next_iteration_ > total_iterations_) return step;
+  step.kind = LoopStep::Kind::kIterate;
+  step.parameters = parameters_;
+  return step;
+}
+
+void RunState::AdoptKlCoef(double before, double after) {
+  absl::MutexLock lock(&mu_);
+  if (parameters_.kl_coef() == before) parameters_.set_kl_coef(after);
+}
+
+absl::StatusOr<rein::v1::CheckpointResponse> RunState::Checkpoint(const std::string& directory,
+                                                                  absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  if (state_ == rein::v1::RUN_STATE_FINISHED || state_ == rein::v1::RUN_STATE_FAILED) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "run is ", rein::v1::RunState_Name(state_),
+        "; its final checkpoint is under <run dir>/checkpoints"));
+  }
+  const uint64_t ticket = next_ticket_++;
+  checkpoint_queue_.push_back({ticket, directory});
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return checkpoint_results_.count(ticket) > 0;
+  };
+  if (!mu_.AwaitWithDeadline(absl::Condition(&done), deadline)) {
+    return absl::DeadlineExceededError(
+        "the checkpoint was not written before the call's deadline; it still will be (between "
+        "iterations)");
+  }
+  auto it = checkpoint_results_.find(ticket);
+  absl::StatusOr<rein::v1::CheckpointResponse> result = std::move(it->second);
+  checkpoint_results_.erase(it);
+  return result;
+}
+
+void RunState::CompleteCheckpoint(uint64_t ticket,
+                                  const absl::StatusOr<rein::v1::CheckpointResponse>& result) {
+  absl::MutexLock lock(&mu_);
+  checkpoint_results_.emplace(ticket, result);
 }
 
 void RunState::EndIteration(const rein::v1::Stats& stats, uint64_t policy_version,
@@ -134,6 +184,12 @@ void RunState::EndIteration(const rein::v1::Stats& stats, uint64_t policy_versio
 
 void RunState::Finish(const absl::Status& status) {
   absl::MutexLock lock(&mu_);
+  // Nobody will take the queued checkpoints any more: answer them.
+  for (const PendingCheckpoint& pending : checkpoint_queue_) {
+    checkpoint_results_.emplace(pending.ticket,
+                                absl::FailedPreconditionError("the run ended before the checkpoint"));
+  }
+  checkpoint_queue_.clear();
   state_ = status.ok() ? rein::v1::RUN_STATE_FINISHED : rein::v1::RUN_STATE_FAILED;
   error_ = status.ok() ? "" : std::string(status.message());
 }

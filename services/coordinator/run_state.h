@@ -2,13 +2,16 @@
 // stopping, finished, failed), progress, the last iteration's statistics and the live-tunable
 // hyper-parameters that `reinctl set` changes between iterations.
 //
-// The iteration loop calls BeginIteration() before each iteration (it blocks while paused and
-// says whether to go on) and EndIteration() after; RPC handlers call the control methods.
+// The iteration loop calls NextStep() before each iteration (it blocks while paused and says
+// whether to iterate, checkpoint or end) and EndIteration() after; RPC handlers call the
+// control methods.
 // Thread safety: all methods are thread safe.
 #ifndef REIN_SERVICES_COORDINATOR_RUN_STATE_H_
 #define REIN_SERVICES_COORDINATOR_RUN_STATE_H_
 
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -19,6 +22,15 @@
 #include "rein/v1/coordinator.pb.h"
 
 namespace rein::coordinator {
+
+// What the iteration loop does next (see RunState::NextStep).
+struct LoopStep {
+  enum class Kind { kIterate, kCheckpoint, kEnd };
+  Kind kind = Kind::kEnd;
+  rein::v1::HyperParameters parameters;  // kIterate
+  uint64_t checkpoint_ticket = 0;        // kCheckpoint
+  std::string checkpoint_directory;      // kCheckpoint; empty = the run's default place
+};
 
 class RunState {
  public:
@@ -35,10 +47,24 @@ class RunState {
   // finite and non-negative (learning_rate positive): INVALID_ARGUMENT naming the field.
   absl::StatusOr<rein::v1::RunStatus> Set(const rein::v1::HyperParameters& parameters);
   rein::v1::RunStatus Snapshot() const;
+  // The live hyper-parameters now.
+  rein::v1::HyperParameters Parameters() const;
 
-  // Iteration loop. Blocks while paused; returns the hyper-parameters for the iteration, or
-  // nullopt when the run should end (stopped, or all iterations done).
-  std::optional<rein::v1::HyperParameters> BeginIteration();
+  // Checkpoints on request (reinctl checkpoint): the RPC handler queues a request and waits;
+  // the loop performs it between iterations (even while paused) and completes it.
+  // FAILED_PRECONDITION once the run has ended; DEADLINE_EXCEEDED if not done by `deadline`.
+  absl::StatusOr<rein::v1::CheckpointResponse> Checkpoint(const std::string& directory,
+                                                          absl::Time deadline);
+  void CompleteCheckpoint(uint64_t ticket,
+                          const absl::StatusOr<rein::v1::CheckpointResponse>& result);
+
+  // Iteration loop. Blocks while paused (unless a checkpoint is asked for); says whether to
+  // checkpoint, run the next iteration with the returned hyper-parameters, or end (stopped, or
+  // all iterations done).
+  LoopStep NextStep();
+  // Iteration loop: the KL controller moved β from `before` to `after`; the next iteration uses
+  // it unless `reinctl set` changed kl_coef in the meantime (then the user's value wins).
+  void AdoptKlCoef(double before, double after);
   void EndIteration(const rein::v1::Stats& stats, uint64_t policy_version, uint64_t policy_lag);
   void MarkRunning();
   void Finish(const absl::Status& status);
@@ -60,6 +86,14 @@ class RunState {
   absl::Time started_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration paused_total_ ABSL_GUARDED_BY(mu_);
   absl::Time paused_since_ ABSL_GUARDED_BY(mu_);
+  struct PendingCheckpoint {
+    uint64_t ticket;
+    std::string directory;
+  };
+  std::deque<PendingCheckpoint> checkpoint_queue_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, absl::StatusOr<rein::v1::CheckpointResponse>> checkpoint_results_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace rein::coordinator

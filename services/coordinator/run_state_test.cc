@@ -17,8 +17,9 @@ TEST_CASE("run state: iterations advance to the configured total, then the loop 
   RunState run(3, 1, Initial());
   run.MarkRunning();
   int ran = 0;
-  while (auto parameters = run.BeginIteration()) {
-    CHECK(parameters->kl_coef() == 0.05);
+  for (LoopStep step = run.NextStep(); step.kind == LoopStep::Kind::kIterate;
+       step = run.NextStep()) {
+    CHECK(step.parameters.kl_coef() == 0.05);
     run.EndIteration({}, static_cast<uint64_t>(++ran), 0);
   }
   CHECK(ran == 3);
@@ -35,10 +36,10 @@ TEST_CASE("run state: set changes live parameters from the next iteration; bad v
   rein::v1::HyperParameters change;
   change.set_kl_coef(0.2);
   REQUIRE(run.Set(change).ok());
-  auto parameters = run.BeginIteration();
-  REQUIRE(parameters.has_value());
-  CHECK(parameters->kl_coef() == 0.2);
-  CHECK(parameters->learning_rate() == 1e-6);  // Unset fields keep their value.
+  LoopStep step = run.NextStep();
+  REQUIRE(step.kind == LoopStep::Kind::kIterate);
+  CHECK(step.parameters.kl_coef() == 0.2);
+  CHECK(step.parameters.learning_rate() == 1e-6);  // Unset fields keep their value.
   rein::v1::HyperParameters bad;
   bad.set_learning_rate(0);
   auto refused = run.Set(bad);
@@ -51,13 +52,13 @@ TEST_CASE("run state: pause blocks the loop until resume; stop ends it") {
   run.MarkRunning();
   REQUIRE(run.Pause().ok());
   CHECK(run.Snapshot().state() == rein::v1::RUN_STATE_PAUSED);
-  std::optional<rein::v1::HyperParameters> got;
-  std::thread loop([&] { got = run.BeginIteration(); });
+  LoopStep got;
+  std::thread loop([&] { got = run.NextStep(); });
   REQUIRE(run.Resume().ok());
   loop.join();
-  CHECK(got.has_value());
+  CHECK(got.kind == LoopStep::Kind::kIterate);
   run.Stop();
-  CHECK_FALSE(run.BeginIteration().has_value());
+  CHECK(run.NextStep().kind == LoopStep::Kind::kEnd);
   CHECK(run.Snapshot().state() == rein::v1::RUN_STATE_STOPPING);
   CHECK(run.Pause().status().code() == absl::StatusCode::kFailedPrecondition);
 }
@@ -65,12 +66,37 @@ TEST_CASE("run state: pause blocks the loop until resume; stop ends it") {
 TEST_CASE("run state: a resumed run counts from its checkpoint and reports an ETA") {
   RunState run(10, 6, Initial());
   run.MarkRunning();
-  REQUIRE(run.BeginIteration().has_value());
+  REQUIRE(run.NextStep().kind == LoopStep::Kind::kIterate);
   run.EndIteration({}, 6, 1);
   rein::v1::RunStatus status = run.Snapshot();
   CHECK(status.iteration() == 6);
   CHECK(status.max_policy_lag() == 1);
   CHECK(status.has_eta());
+}
+
+TEST_CASE("run state: a checkpoint request is served by the loop even while paused") {
+  RunState run(10, 1, Initial());
+  run.MarkRunning();
+  REQUIRE(run.Pause().ok());
+  std::thread loop([&] {
+    LoopStep step = run.NextStep();  // Paused, but a checkpoint wakes it.
+    REQUIRE(step.kind == LoopStep::Kind::kCheckpoint);
+    CHECK(step.checkpoint_directory == "/tmp/ckpt");
+    rein::v1::CheckpointResponse done;
+    done.set_directory(step.checkpoint_directory);
+    done.set_iteration(0);
+    run.CompleteCheckpoint(step.checkpoint_ticket, done);
+  });
+  auto response = run.Checkpoint("/tmp/ckpt", absl::Now() + absl::Seconds(30));
+  loop.join();
+  REQUIRE(response.ok());
+  CHECK(response->directory() == "/tmp/ckpt");
+  // A request nobody serves times out, and is answered when the run ends.
+  CHECK(run.Checkpoint("", absl::Now() + absl::Milliseconds(10)).status().code() ==
+        absl::StatusCode::kDeadlineExceeded);
+  run.Finish(absl::OkStatus());
+  CHECK(run.Checkpoint("", absl::Now() + absl::Seconds(1)).status().code() ==
+        absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -39,6 +40,7 @@ struct DispatchStats {
   int calls = 0;            // calls made, failed ones included
   int reissued_ranges = 0;  // ranges sent again after a replica failed
   std::vector<std::string> failed_workers;
+  std::set<std::string> serving_workers;  // workers with at least one successful call
 };
 
 // Whether a failed call may be re-issued on another replica.
@@ -95,6 +97,7 @@ absl::StatusOr<RangeResults<Result>> Dispatch(
       absl::MutexLock lock(&mu);
       if (result.ok()) {
         results.emplace_back(range, *std::move(result));
+        stats->serving_workers.insert(worker.id);
         queue.Done();
         continue;
       }

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "common/rpc/client.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -223,17 +224,17 @@ absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& sample
   return absl::OkStatus();
 }
 
-absl::StatusOr<rein::v1::TrainResponse> TrainStage(const StageContext& context,
-                                                   uint64_t iteration,
-                                                   const std::vector<Sample>& samples,
-                                                   const rein::v1::HyperParameters& overrides) {
+absl::StatusOr<rein::v1::TrainResponse> TrainOnRanks(const StageContext& context,
+                                                     uint64_t iteration, size_t items,
+                                                     const rein::v1::HyperParameters& overrides,
+                                                     const FillTrainRequest& fill) {
   std::vector<Worker> ranks = context.registry->Active(rein::v1::ROLE_LEARNER);
   RETURN_IF_ERROR(RequireWorkers(ranks, rein::v1::ROLE_LEARNER));
-  if (samples.size() % ranks.size() != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(samples.size(), " sequences do not split over ",
+  if (items % ranks.size() != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(items, " sequences do not split over ",
                                                       ranks.size(), " learner ranks"));
   }
-  const size_t per_rank = samples.size() / ranks.size();
+  const size_t per_rank = items / ranks.size();
   std::vector<absl::StatusOr<rein::v1::TrainResponse>> replies(ranks.size());
   std::vector<std::thread> threads;
   for (size_t r = 0; r < ranks.size(); ++r) {
@@ -241,18 +242,7 @@ absl::StatusOr<rein::v1::TrainResponse> TrainStage(const StageContext& context,
       rein::v1::TrainRequest request;
       request.set_iteration(iteration);
       *request.mutable_overrides() = overrides;
-      for (size_t i = r * per_rank; i < (r + 1) * per_rank; ++i) {
-        const Sample& sample = samples[i];
-        rein::v1::Experience* experience = request.mutable_experiences()->add_experiences();
-        FillSequence(sample, experience->mutable_sequence());
-        experience->mutable_behaviour_logprobs()->Add(sample.behaviour_logprobs.begin(),
-                                                      sample.behaviour_logprobs.end());
-        experience->mutable_reference_logprobs()->Add(sample.reference_logprobs.begin(),
-                                                      sample.reference_logprobs.end());
-        experience->set_reward(sample.reward);
-        experience->set_policy_version(sample.policy_version);
-        experience->set_group_id(sample.prompt_id);
-      }
+      fill(Range{r * per_rank, (r + 1) * per_rank}, request);
       rein::v1::TrainResponse response;
       absl::Status status = CallWorker<rein::v1::Learner>(
           context, ranks[r], "Learner/Train", &rein::v1::Learner::Stub::Train, request, &response);
@@ -265,18 +255,90 @@ absl::StatusOr<rein::v1::TrainResponse> TrainStage(const StageContext& context,
   return *std::move(replies.front());
 }
 
-absl::StatusOr<rein::v1::PushWeightsResponse> PushWeightsStage(const StageContext& context) {
+absl::StatusOr<rein::v1::TrainResponse> TrainStage(const StageContext& context,
+                                                   uint64_t iteration,
+                                                   const std::vector<Sample>& samples,
+                                                   const rein::v1::HyperParameters& overrides) {
+  return TrainOnRanks(context, iteration, samples.size(), overrides,
+                      [&](Range range, rein::v1::TrainRequest& request) {
+                        for (size_t i = range.begin; i < range.end; ++i) {
+                          const Sample& sample = samples[i];
+                          rein::v1::Experience* experience =
+                              request.mutable_experiences()->add_experiences();
+                          FillSequence(sample, experience->mutable_sequence());
+                          experience->mutable_behaviour_logprobs()->Add(
+                              sample.behaviour_logprobs.begin(), sample.behaviour_logprobs.end());
+                          experience->mutable_reference_logprobs()->Add(
+                              sample.reference_logprobs.begin(), sample.reference_logprobs.end());
+                          experience->set_reward(sample.reward);
+                          experience->set_policy_version(sample.policy_version);
+                          experience->set_group_id(sample.prompt_id);
+                        }
+                      });
+}
+
+absl::StatusOr<rein::v1::SaveCheckpointResponse> SaveCheckpointStage(const StageContext& context,
+                                                                      const std::string& directory) {
   std::vector<Worker> ranks = context.registry->Active(rein::v1::ROLE_LEARNER);
   RETURN_IF_ERROR(RequireWorkers(ranks, rein::v1::ROLE_LEARNER));
+  rein::v1::SaveCheckpointRequest request;
+  request.set_directory(directory);
+  rein::v1::SaveCheckpointResponse response;
+  RETURN_IF_ERROR(CallWorker<rein::v1::Learner>(context, ranks.front(), "Learner/SaveCheckpoint",
+                                                &rein::v1::Learner::Stub::SaveCheckpoint, request,
+                                                &response));
+  return response;
+}
+
+namespace {
+
+// Takes rollout replicas that do not answer a health check out of the run; true if any.
+bool ExcludeDeadRollouts(const StageContext& context) {
+  bool excluded = false;
+  for (const Worker& rollout : context.registry->Active(rein::v1::ROLE_ROLLOUT)) {
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+        context.clients->Channel(rollout.address);
+    absl::Status health =
+        channel.ok() ? rpc::CheckHealth(**channel, context.clients->options(), "", absl::Seconds(5))
+                     : channel.status();
+    if (!health.ok()) {
+      REIN_LOG(WARNING, "coordinator") << rollout.id << " (" << rollout.address
+                                       << ") is not serving, taking it out of the run: " << health;
+      context.registry->Exclude(rollout.id);
+      excluded = true;
+    }
+  }
+  return excluded;
+}
+
+absl::StatusOr<rein::v1::PushWeightsResponse> PushToActiveRollouts(const StageContext& context,
+                                                                   const Worker& learner) {
   rein::v1::PushWeightsRequest request;
   for (const Worker& rollout : context.registry->Active(rein::v1::ROLE_ROLLOUT)) {
     request.add_rollout_addresses(rollout.address);
   }
+  if (request.rollout_addresses().empty()) {
+    return absl::UnavailableError("no rollout replica left to push the weights to");
+  }
   rein::v1::PushWeightsResponse response;
-  RETURN_IF_ERROR(CallWorker<rein::v1::Learner>(context, ranks.front(), "Learner/PushWeights",
+  RETURN_IF_ERROR(CallWorker<rein::v1::Learner>(context, learner, "Learner/PushWeights",
                                                 &rein::v1::Learner::Stub::PushWeights, request,
                                                 &response));
   return response;
+}
+
+}  // namespace
+
+absl::StatusOr<rein::v1::PushWeightsResponse> PushWeightsStage(const StageContext& context) {
+  std::vector<Worker> ranks = context.registry->Active(rein::v1::ROLE_LEARNER);
+  RETURN_IF_ERROR(RequireWorkers(ranks, rein::v1::ROLE_LEARNER));
+  absl::StatusOr<rein::v1::PushWeightsResponse> pushed = PushToActiveRollouts(context, ranks.front());
+  // A replica that died since the last stage fails the whole push; without it, the push can
+  // succeed (pushes are idempotent per version, so replicas already updated are unharmed).
+  if (!pushed.ok() && ExcludeDeadRollouts(context)) {
+    pushed = PushToActiveRollouts(context, ranks.front());
+  }
+  return pushed;
 }
 
 }  // namespace rein::coordinator

@@ -8,6 +8,8 @@
 #define REIN_SERVICES_COORDINATOR_STAGES_H_
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -65,12 +67,27 @@ absl::StatusOr<std::vector<Sample>> GenerateStage(const StageContext& context,
 absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& samples,
                         DispatchStats* reward_stats, DispatchStats* reference_stats);
 
+// Fills `request` with items[range] of whatever batch is being trained.
+using FillTrainRequest = std::function<void(Range range, rein::v1::TrainRequest& request)>;
+
+// Sends one Train call per learner rank, rank r getting the r-th contiguous slice of `items`
+// items (never retried: an update must not be applied twice). Returns rank 0's reply, whose
+// stats are global across ranks.
+absl::StatusOr<rein::v1::TrainResponse> TrainOnRanks(const StageContext& context,
+                                                     uint64_t iteration, size_t items,
+                                                     const rein::v1::HyperParameters& overrides,
+                                                     const FillTrainRequest& fill);
+
 // Trains every learner rank on its contiguous slice of `samples` (never retried: an update must
 // not be applied twice). Returns rank 0's reply, whose stats are global across ranks.
 absl::StatusOr<rein::v1::TrainResponse> TrainStage(const StageContext& context,
                                                    uint64_t iteration,
                                                    const std::vector<Sample>& samples,
                                                    const rein::v1::HyperParameters& overrides);
+
+// Asks learner rank 0 to write its state into `directory` (atomically).
+absl::StatusOr<rein::v1::SaveCheckpointResponse> SaveCheckpointStage(const StageContext& context,
+                                                                      const std::string& directory);
 
 // Asks learner rank 0 to push its weights to every active rollout replica.
 absl::StatusOr<rein::v1::PushWeightsResponse> PushWeightsStage(const StageContext& context);

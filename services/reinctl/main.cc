@@ -6,7 +6,9 @@
 #include "services/reinctl/config_command.h"
 #include "services/reinctl/health_command.h"
 #include "services/reinctl/model_command.h"
+#include "services/reinctl/run_command.h"
 #include "services/reinctl/tokenize_command.h"
+#include "services/reinctl/up_command.h"
 
 int main(int argc, char** argv) {
   rein::InitProcess("reinctl");
@@ -16,6 +18,8 @@ int main(int argc, char** argv) {
   rein::reinctl::AddHealthCommand(app);
   rein::reinctl::AddModelCommands(app);
   rein::reinctl::AddTokenizeCommands(app);
+  rein::reinctl::AddUpCommand(app);
+  rein::reinctl::AddRunCommands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -39,6 +39,16 @@ void BindData(DataConfig* c, Binder* b) {
   b->Field("max_prompt_tokens", &c->max_prompt_tokens,
            "Longest prompt in tokens; longer prompts are skipped and counted, never truncated.")
       .Positive();
+  b->Field("train", &c->train,
+           "JSONL of training examples for learner.mode sft ({prompt, response} or messages "
+           "ending with the assistant turn) and reward-model ({prompt, chosen, rejected}, "
+           "{prompt, ranked: [best, ..., worst]} or {prompt, responses, ratings}).");
+  b->Field("train_batch_size", &c->train_batch_size,
+           "Examples per iteration in sft and reward-model modes.")
+      .Positive();
+  b->Field("max_response_tokens", &c->max_response_tokens,
+           "Longest response in tokens in data.train; longer examples are skipped and counted.")
+      .Positive();
 }
 
 void BindModel(ModelConfig* c, Binder* b) {

@@ -1,7 +1,7 @@
-// POSIX file helpers for crash-safe writes: a file or folder is built under a temporary name,
+// POSIX file helpers for crash-safe writes (checkpoints, run state): a file or folder is built under a temporary name,
 // fsync'd, and renamed into place, so its final name never shows partial contents.
-#ifndef REIN_COMMON_CHECKPOINT_INTERNAL_FILE_UTIL_H_
-#define REIN_COMMON_CHECKPOINT_INTERNAL_FILE_UTIL_H_
+#ifndef REIN_COMMON_FILES_FILE_UTIL_H_
+#define REIN_COMMON_FILES_FILE_UTIL_H_
 
 #include <cstddef>
 #include <functional>
@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace rein::checkpoint::internal {
+namespace rein::files {
 
 // `what` '<path>': strerror, with the code ErrnoToStatus gives `err`.
 absl::Status ErrnoError(int err, const std::string& what, const std::string& path);
@@ -43,6 +43,6 @@ absl::StatusOr<std::string> MakeTempSiblingDir(const std::string& dir);
 // it was and `tmp` remains for the caller to remove.
 absl::Status MoveDirIntoPlace(const std::string& tmp, const std::string& dir, bool overwrite);
 
-}  // namespace rein::checkpoint::internal
+}  // namespace rein::files
 
-#endif  // REIN_COMMON_CHECKPOINT_INTERNAL_FILE_UTIL_H_
+#endif  // REIN_COMMON_FILES_FILE_UTIL_H_

@@ -1,4 +1,4 @@
-#include "common/checkpoint/internal/file_util.h"
+#include "common/files/file_util.h"
 
 #include <fcntl.h>
 #include <stdio.h>  // renameat2 (glibc >= 2.28, _GNU_SOURCE).
@@ -14,7 +14,7 @@
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
-namespace rein::checkpoint::internal {
+namespace rein::files {
 namespace {
 
 // Closes a descriptor on scope exit unless released.
@@ -182,4 +182,4 @@ absl::Status MoveDirIntoPlace(const std::string& tmp, const std::string& dir, bo
   return absl::OkStatus();
 }
 
-}  // namespace rein::checkpoint::internal
+}  // namespace rein::files

@@ -1,0 +1,93 @@
+// The supervised data of the two training modes that come before RL, read from JSON Lines:
+//
+// SFT examples (learner.mode sft), one per line:
+//   {"prompt": "...", "response": "..."}
+//   {"messages": [..., {"role": "assistant", "content": "..."}]}   (the last turn is the response)
+//
+// Preferences (learner.mode reward-model), one judgement per line, best response first:
+//   {"prompt": "...", "chosen": "...", "rejected": "...", "margin": 0.5}     (margin optional)
+//   {"prompt": "...", "ranked": ["best", "second", ..., "worst"]}
+//   {"prompt": "...", "responses": ["a", "b", "c"], "ratings": [3, 5, 3]}  (higher is better;
+//                                    sorted best first, equal ratings become ties)
+// "messages" may replace "prompt" in every form. Responses are encoded on their own and end with
+// the tokenizer's EOS. Records longer than max_prompt_tokens (prompt) or max_response_tokens (any
+// response) are skipped and counted, never truncated.
+//
+// Like PromptDataset, each hands out batches from a cursor that wraps around (one pass is an
+// epoch) and can be saved and restored. Thread safety: not thread safe.
+#ifndef REIN_COMMON_DATA_TRAINING_EXAMPLES_H_
+#define REIN_COMMON_DATA_TRAINING_EXAMPLES_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/data/prompt_dataset.h"
+#include "common/tokenizer/tokenizer.h"
+
+namespace rein::data {
+
+struct SftExample {
+  std::vector<tokenizer::TokenId> prompt_ids;
+  std::vector<tokenizer::TokenId> response_ids;  // ends with EOS
+};
+
+struct PreferenceExample {
+  std::vector<tokenizer::TokenId> prompt_ids;
+  // Two or more responses, best first; each ends with EOS.
+  std::vector<std::vector<tokenizer::TokenId>> responses;
+  // tied_with_next[i]: responses[i] and responses[i + 1] were judged equal. Same size as
+  // responses minus one.
+  std::vector<bool> tied_with_next;
+  float margin = 0;
+};
+
+struct TrainingDataOptions {
+  PromptFormat format = PromptFormat::kAuto;
+  int max_prompt_tokens = 1024;
+  int max_response_tokens = 1024;
+};
+
+// A loaded dataset of T with a wrapping cursor.
+template <typename T>
+class ExampleDataset {
+ public:
+  ExampleDataset(std::vector<T> examples, size_t skipped)
+      : examples_(std::move(examples)), skipped_(skipped) {}
+
+  // The next `n` examples from the cursor, wrapping around at the end.
+  std::vector<T> Next(size_t n) {
+    std::vector<T> batch;
+    batch.reserve(n);
+    for (size_t i = 0; i < n; ++i, ++cursor_) batch.push_back(examples_[cursor_ % examples_.size()]);
+    return batch;
+  }
+  uint64_t cursor() const { return cursor_; }
+  void Seek(uint64_t cursor) { cursor_ = cursor; }
+  size_t size() const { return examples_.size(); }
+  size_t skipped() const { return skipped_; }
+  const std::vector<T>& examples() const { return examples_; }
+
+ private:
+  std::vector<T> examples_;
+  size_t skipped_;
+  uint64_t cursor_ = 0;
+};
+
+using SftDataset = ExampleDataset<SftExample>;
+using PreferenceDataset = ExampleDataset<PreferenceExample>;
+
+// Errors: NOT_FOUND for a missing file; INVALID_ARGUMENT naming the line for a malformed record;
+// FAILED_PRECONDITION when nothing usable is left or the tokenizer has no EOS.
+absl::StatusOr<std::unique_ptr<SftDataset>> LoadSftDataset(const std::string& path,
+                                                           const tokenizer::Tokenizer& tokenizer,
+                                                           const TrainingDataOptions& options);
+absl::StatusOr<std::unique_ptr<PreferenceDataset>> LoadPreferenceDataset(
+    const std::string& path, const tokenizer::Tokenizer& tokenizer,
+    const TrainingDataOptions& options);
+
+}  // namespace rein::data
+
+#endif  // REIN_COMMON_DATA_TRAINING_EXAMPLES_H_

@@ -1,0 +1,93 @@
+#include "services/coordinator/run_checkpoint.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "common/files/file_util.h"
+#include "common/status/status_macros.h"
+
+namespace rein::coordinator {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr int kFormatVersion = 1;
+constexpr char kStateFile[] = "coordinator.json";
+
+Json ToJson(const CoordinatorState& state) {
+  return Json{{"format_version", kFormatVersion}, {"iteration", state.iteration},
+              {"dataset_cursor", state.dataset_cursor}, {"kl_coef", state.kl_coef},
+              {"learning_rate", state.learning_rate}, {"policy_version", state.policy_version},
+              {"seed", state.seed}, {"mode", state.mode}};
+}
+
+template <typename T>
+absl::Status Take(const Json& json, const char* key, const std::string& path, T* out) {
+  auto it = json.find(key);
+  if (it == json.end()) return absl::InvalidArgumentError(absl::StrCat(path, ": missing ", key));
+  const bool ok = std::is_same_v<T, std::string> ? it->is_string()
+                  : std::is_floating_point_v<T>  ? it->is_number()
+                                                 : it->is_number_unsigned();
+  if (!ok) return absl::InvalidArgumentError(absl::StrCat(path, ": ", key, " has the wrong type"));
+  *out = it->get<T>();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string LearnerCheckpointDir(const std::string& directory) {
+  return absl::StrCat(directory, "/learner");
+}
+
+absl::Status WriteRunCheckpoint(const std::string& directory, const CoordinatorState& state,
+                                const SaveLearner& save_learner) {
+  std::error_code error;
+  std::filesystem::create_directories(files::ParentDir(directory), error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot create the folder of '", directory,
+                                            "': ", error.message()));
+  }
+  ASSIGN_OR_RETURN(const std::string tmp, files::MakeTempSiblingDir(directory));
+  absl::Status status = save_learner(LearnerCheckpointDir(tmp));
+  if (status.ok()) {
+    const std::string text = ToJson(state).dump(2) + "\n";
+    const std::string path = absl::StrCat(tmp, "/", kStateFile);
+    status = files::WriteFileAtomically(
+        path, [&](int fd) { return files::WriteAll(fd, text.data(), text.size(), path); });
+  }
+  if (status.ok()) status = files::FsyncDir(tmp);
+  if (status.ok()) status = files::MoveDirIntoPlace(tmp, directory, /*overwrite=*/true);
+  if (!status.ok()) std::filesystem::remove_all(tmp, error);
+  return status;
+}
+
+absl::StatusOr<CoordinatorState> ReadRunCheckpoint(const std::string& directory) {
+  const std::string path = absl::StrCat(directory, "/", kStateFile);
+  absl::StatusOr<std::string> text = files::ReadFile(path);
+  if (!text.ok()) {
+    return absl::NotFoundError(absl::StrCat("'", directory, "' is not a Rein checkpoint: ",
+                                            text.status().message()));
+  }
+  Json json = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return absl::InvalidArgumentError(absl::StrCat(path, ": not JSON"));
+  int format = 0;
+  RETURN_IF_ERROR(Take(json, "format_version", path, &format));
+  if (format != kFormatVersion) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": format_version ", format,
+                                                   " is not ", kFormatVersion));
+  }
+  CoordinatorState state;
+  RETURN_IF_ERROR(Take(json, "iteration", path, &state.iteration));
+  RETURN_IF_ERROR(Take(json, "dataset_cursor", path, &state.dataset_cursor));
+  RETURN_IF_ERROR(Take(json, "kl_coef", path, &state.kl_coef));
+  RETURN_IF_ERROR(Take(json, "learning_rate", path, &state.learning_rate));
+  RETURN_IF_ERROR(Take(json, "policy_version", path, &state.policy_version));
+  RETURN_IF_ERROR(Take(json, "seed", path, &state.seed));
+  RETURN_IF_ERROR(Take(json, "mode", path, &state.mode));
+  return state;
+}
+
+}  // namespace rein::coordinator

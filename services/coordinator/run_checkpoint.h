@@ -1,0 +1,50 @@
+// A checkpoint of the whole run, as one folder:
+//   <dir>/coordinator.json   iteration, dataset cursor, KL coefficient, live hyper-parameters,
+//                            policy version, seed, mode (this file)
+//   <dir>/learner/           learner rank 0's state (policy, critic, optimiser, schedule, RNG,
+//                            step), written by Learner.SaveCheckpoint; <dir>/learner/policy is
+//                            the policy as a Hugging Face folder (the export).
+// The folder is built under a temporary sibling name, fsynced and renamed into place, so
+// `<dir>` appears whole or not at all. The coordinator and learner rank 0 must share the file
+// system (one host, or a shared mount on a cluster).
+//
+// Sampling needs no RNG state: every prompt's seed is derived from (run seed, iteration,
+// position), so restoring the iteration and the dataset cursor reproduces the samples.
+#ifndef REIN_SERVICES_COORDINATOR_RUN_CHECKPOINT_H_
+#define REIN_SERVICES_COORDINATOR_RUN_CHECKPOINT_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace rein::coordinator {
+
+struct CoordinatorState {
+  uint64_t iteration = 0;       // iterations completed
+  uint64_t dataset_cursor = 0;  // examples or prompts handed out
+  double kl_coef = 0;
+  double learning_rate = 0;
+  uint64_t policy_version = 0;
+  uint64_t seed = 0;
+  std::string mode;  // learner.mode; resuming under another mode is refused
+};
+
+// The learner's part of the checkpoint, written into the given folder.
+using SaveLearner = std::function<absl::Status(const std::string& learner_dir)>;
+
+// Writes the checkpoint folder `directory` (replacing an older one of the same name).
+absl::Status WriteRunCheckpoint(const std::string& directory, const CoordinatorState& state,
+                                const SaveLearner& save_learner);
+
+// Reads `directory`/coordinator.json. NOT_FOUND naming the file when it is missing (not a
+// checkpoint folder); INVALID_ARGUMENT naming the key for malformed content.
+absl::StatusOr<CoordinatorState> ReadRunCheckpoint(const std::string& directory);
+
+// Where a checkpoint's learner state lives: `directory`/learner.
+std::string LearnerCheckpointDir(const std::string& directory);
+
+}  // namespace rein::coordinator
+
+#endif  // REIN_SERVICES_COORDINATOR_RUN_CHECKPOINT_H_

@@ -1,0 +1,311 @@
+// Only this file of the learner includes a LibTorch C++ API header (torch/optim/adamw.h), to
+// reach the optimiser's per-parameter state.
+#include "services/learner/checkpoint_io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <ATen/ops/scalar_tensor.h>
+#include <torch/optim/adamw.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/checkpoint/safetensors.h"
+#include "common/config/enum_names.h"
+#include "common/log/log.h"
+#include "common/status/status_macros.h"
+#include "services/learner/torch_guard.h"
+
+namespace rein::learner {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kManifest[] = "manifest.json";
+constexpr char kOptimizer[] = "optimizer.safetensors";
+constexpr char kPolicyDir[] = "policy";
+constexpr char kCriticDir[] = "critic";
+constexpr const char* kTokenizerFiles[] = {"tokenizer.json", "tokenizer_config.json"};
+
+absl::Status ErrnoError(absl::string_view what, const std::string& path) {
+  const int err = errno;
+  return absl::Status(err == ENOENT ? absl::StatusCode::kNotFound : absl::StatusCode::kInternal,
+                      absl::StrCat(what, " ", path, ": ", std::strerror(err)));
+}
+
+absl::Status FsyncPath(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), (directory ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("opening", path);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return ErrnoError("fsync", path);
+  return absl::OkStatus();
+}
+
+absl::Status WriteFileSynced(const std::string& path, const std::string& content) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("creating", path);
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      absl::Status s = ErrnoError("writing", path);
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return ErrnoError("fsync", path);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InternalError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string RandomSuffix() {
+  std::random_device device;
+  std::ostringstream out;
+  out << std::hex << device() << device();
+  return out.str();
+}
+
+using TorchState = torch::optim::AdamWParamState;
+
+std::string StateKey(const at::Tensor& p) {
+  return c10::guts::to_string(p.unsafeGetTensorImpl());
+}
+
+void AppendOptimizerTensors(rl::AdamW& optimizer, const std::string& prefix,
+                            std::vector<std::pair<std::string, at::Tensor>>& out) {
+  auto& states = optimizer.torch_optimizer().state();
+  const std::vector<at::Tensor>& params = optimizer.parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    auto it = states.find(StateKey(params[i]));
+    if (it == states.end()) continue;
+    const auto& s = static_cast<const TorchState&>(*it->second);
+    const std::string base = absl::StrCat(prefix, "/", i, "/");
+    out.emplace_back(base + "exp_avg", s.exp_avg().detach().to(at::kCPU).contiguous());
+    out.emplace_back(base + "exp_avg_sq", s.exp_avg_sq().detach().to(at::kCPU).contiguous());
+    out.emplace_back(base + "step", at::scalar_tensor(static_cast<int64_t>(s.step()),
+                                                      at::TensorOptions().dtype(at::kLong)));
+  }
+}
+
+absl::Status RestoreOptimizer(const checkpoint::SafetensorsFile& file, const std::string& prefix,
+                              rl::AdamW& optimizer) {
+  auto& states = optimizer.torch_optimizer().state();
+  const std::vector<at::Tensor>& params = optimizer.parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string base = absl::StrCat(prefix, "/", i, "/");
+    if (!file.contains(base + "step")) continue;
+    ASSIGN_OR_RETURN(at::Tensor exp_avg, file.Get(base + "exp_avg"));
+    ASSIGN_OR_RETURN(at::Tensor exp_avg_sq, file.Get(base + "exp_avg_sq"));
+    ASSIGN_OR_RETURN(at::Tensor step, file.Get(base + "step"));
+    if (exp_avg.sizes() != params[i].sizes() || exp_avg_sq.sizes() != params[i].sizes()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file.path(), ": ", base, "exp_avg has shape ", exp_avg.sizes().size(),
+                       "-d not matching parameter ", i, " of the ", prefix));
+    }
+    auto s = std::make_unique<TorchState>();
+    s->step(step.item<int64_t>());
+    s->exp_avg(exp_avg.to(params[i].options()).clone());
+    s->exp_avg_sq(exp_avg_sq.to(params[i].options()).clone());
+    states[StateKey(params[i])] = std::move(s);
+  }
+  return absl::OkStatus();
+}
+
+nlohmann::json Manifest(const LearnerState& state) {
+  const LearnerProgress& p = state.progress();
+  std::ostringstream rng;
+  rng << state.rng();
+  nlohmann::json m = {
+      {"format_version", kCheckpointFormatVersion},
+      {"mode", std::string(config::EnumName(state.mode()))},
+      {"step", p.optimizer_steps},
+      {"policy_version", p.policy_version},
+      {"last_iteration", p.last_iteration},
+      {"peak_learning_rate", p.peak_learning_rate},
+      {"kl_coef", p.kl_coef},
+      {"schedule",
+       {{"position", p.optimizer_steps},
+        {"decay", std::string(config::EnumName(state.options().learner.schedule))},
+        {"warmup_steps", state.options().learner.warmup_steps},
+        {"total_steps", state.ScheduleSteps()},
+        {"next_learning_rate", state.NextLearningRate()}}},
+      {"rng_state", rng.str()},
+      {"has_critic", state.critic() != nullptr},
+  };
+  if (const rl::RewardNormalizer* n = state.reward_normalizer(); n != nullptr) {
+    m["reward_normalizer"] = {{"count", n->moments().count},
+                              {"mean", n->moments().mean},
+                              {"m2", n->moments().m2}};
+  }
+  return m;
+}
+
+absl::Status WriteInto(LearnerState& state, const std::string& tmp) {
+  const std::string policy_dir = absl::StrCat(tmp, "/", kPolicyDir);
+  RETURN_IF_ERROR(state.policy().Save(policy_dir));
+  for (const char* name : kTokenizerFiles) {
+    const fs::path source = fs::path(state.options().model.policy) / name;
+    std::error_code ec;
+    if (!fs::is_regular_file(source, ec)) continue;
+    ASSIGN_OR_RETURN(std::string content, ReadFile(source.string()));
+    RETURN_IF_ERROR(WriteFileSynced(absl::StrCat(policy_dir, "/", name), content));
+  }
+  RETURN_IF_ERROR(FsyncPath(policy_dir, true));
+  if (state.critic() != nullptr) {
+    RETURN_IF_ERROR(state.critic()->Save(absl::StrCat(tmp, "/", kCriticDir)));
+  }
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  RETURN_IF_ERROR(GuardTorch("optimizer state", [&]() -> absl::Status {
+    AppendOptimizerTensors(state.policy_optimizer(), "policy", tensors);
+    if (state.critic_optimizer() != nullptr) {
+      AppendOptimizerTensors(*state.critic_optimizer(), "critic", tensors);
+    }
+    return absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(checkpoint::WriteSafetensors(absl::StrCat(tmp, "/", kOptimizer), tensors,
+                                               {{"format", "rein-learner-optimizer"}}));
+  RETURN_IF_ERROR(
+      WriteFileSynced(absl::StrCat(tmp, "/", kManifest), Manifest(state).dump(2) + "\n"));
+  return FsyncPath(tmp, true);
+}
+
+absl::StatusOr<nlohmann::json> ReadManifest(const std::string& dir) {
+  const std::string path = absl::StrCat(dir, "/", kManifest);
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  nlohmann::json m = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (m.is_discarded() || !m.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
+  }
+  return m;
+}
+
+}  // namespace
+
+absl::Status SaveLearnerCheckpoint(LearnerState& state, const std::string& dir) {
+  if (dir.empty()) return absl::InvalidArgumentError("directory: empty");
+  const fs::path target = fs::absolute(fs::path(dir)).lexically_normal();
+  const fs::path parent = target.parent_path();
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("creating ", parent.string(), ": ", ec.message()));
+  }
+  const std::string tmp = absl::StrCat(target.string(), ".tmp-", RandomSuffix());
+  if (!fs::create_directory(tmp, ec) || ec) {
+    return absl::InternalError(absl::StrCat("creating ", tmp, ": ", ec.message()));
+  }
+  absl::Status written = WriteInto(state, tmp);
+  if (written.ok()) {
+    std::string old;
+    if (fs::exists(target, ec)) {
+      old = absl::StrCat(target.string(), ".old-", RandomSuffix());
+      fs::rename(target, old, ec);
+    }
+    if (!ec) fs::rename(tmp, target, ec);
+    if (ec) {
+      written = absl::InternalError(
+          absl::StrCat("moving ", tmp, " to ", target.string(), ": ", ec.message()));
+      if (!old.empty()) fs::rename(old, target, ec);  // put the previous checkpoint back
+    } else if (!old.empty()) {
+      fs::remove_all(old, ec);
+    }
+  }
+  if (!written.ok()) {
+    fs::remove_all(tmp, ec);
+    return written;
+  }
+  RETURN_IF_ERROR(FsyncPath(parent.string(), true));
+  REIN_LOG(INFO, "learner") << "checkpoint " << target.string() << " (step "
+                            << state.progress().optimizer_steps << ", policy version "
+                            << state.progress().policy_version << ")";
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<LearnerState>> LoadLearnerCheckpoint(
+    const std::string& dir, const LearnerOptions& options) {
+  ASSIGN_OR_RETURN(nlohmann::json m, ReadManifest(dir));
+  const std::string where = absl::StrCat(dir, "/", kManifest);
+  try {
+    if (m.value("format_version", 0) != kCheckpointFormatVersion) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": format_version ",
+                                                     m.value("format_version", 0),
+                                                     ", this learner reads ",
+                                                     kCheckpointFormatVersion));
+    }
+    const std::string mode = m.at("mode").get<std::string>();
+    if (mode != config::EnumName(options.learner.mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": a ", mode, " checkpoint, but learner.mode is ",
+                       config::EnumName(options.learner.mode)));
+    }
+    const bool reward_model = options.learner.mode == config::LearnerMode::kRewardModel;
+    const model::ModelOptions policy_options = ModelOptionsFromConfig(
+        options.model, reward_model ? model::Heads::kScalar : model::Heads::kLm);
+    ASSIGN_OR_RETURN(auto policy,
+                     model::CausalLM::Load(absl::StrCat(dir, "/", kPolicyDir), policy_options));
+    std::unique_ptr<model::CausalLM> critic;
+    if (options.learner.mode == config::LearnerMode::kPpo) {
+      ASSIGN_OR_RETURN(critic, model::CausalLM::Load(
+                                   absl::StrCat(dir, "/", kCriticDir),
+                                   ModelOptionsFromConfig(options.model, model::Heads::kScalar)));
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<LearnerState> state,
+                     LearnerState::FromModels(options, std::move(policy), std::move(critic)));
+    LearnerProgress& p = state->progress();
+    RETURN_IF_ERROR(state->SetPeakLearningRate(m.at("peak_learning_rate").get<double>()));
+    p.optimizer_steps = m.at("step").get<int64_t>();
+    p.policy_version = m.at("policy_version").get<uint64_t>();
+    p.last_iteration = m.at("last_iteration").get<uint64_t>();
+    p.kl_coef = m.at("kl_coef").get<double>();
+    std::istringstream rng(m.at("rng_state").get<std::string>());
+    rng >> state->rng();
+    if (rng.fail()) return absl::InvalidArgumentError(absl::StrCat(where, ": bad rng_state"));
+    if (rl::RewardNormalizer* n = state->reward_normalizer();
+        n != nullptr && m.contains("reward_normalizer")) {
+      const nlohmann::json& r = m.at("reward_normalizer");
+      RETURN_IF_ERROR(n->Restore({.count = r.at("count").get<int64_t>(),
+                                  .mean = r.at("mean").get<double>(),
+                                  .m2 = r.at("m2").get<double>()}));
+    }
+    ASSIGN_OR_RETURN(auto file,
+                     checkpoint::SafetensorsFile::Open(absl::StrCat(dir, "/", kOptimizer)));
+    const absl::Status restored = GuardTorch("restoring optimizer state", [&]() -> absl::Status {
+      RETURN_IF_ERROR(RestoreOptimizer(*file, "policy", state->policy_optimizer()));
+      if (state->critic_optimizer() == nullptr) return absl::OkStatus();
+      return RestoreOptimizer(*file, "critic", *state->critic_optimizer());
+    });
+    RETURN_IF_ERROR(restored);
+    REIN_LOG(INFO, "learner") << "resumed from " << dir << " at step " << p.optimizer_steps
+                              << ", policy version " << p.policy_version << ", iteration "
+                              << p.last_iteration;
+    return state;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", e.what()));
+  }
+}
+
+}  // namespace rein::learner

@@ -1,0 +1,51 @@
+// rein.v1.Learner over a Learner: validates nothing itself (the Learner does), converts errors
+// once with ToGrpcStatus, and pushes / streams weights with the version they belong to.
+//
+// Ownership: the Learner is not owned and must outlive the service. Thread safety: gRPC may
+// call every method concurrently; the Learner serialises what must be.
+#ifndef REIN_SERVICES_LEARNER_LEARNER_SERVICE_H_
+#define REIN_SERVICES_LEARNER_LEARNER_SERVICE_H_
+
+#include <cstdint>
+#include <utility>
+
+#include "common/rpc/options.h"
+#include "rein/v1/learner.grpc.pb.h"
+#include "services/learner/learner.h"
+
+namespace rein::learner {
+
+struct LearnerServiceOptions {
+  // For the calls PushWeights makes to rollout replicas (TLS, token, deadlines).
+  rpc::ClientOptions client;
+  // Chunk size of pushes and of GetWeights when the caller names none. Default 4 MiB.
+  int64_t chunk_bytes = int64_t{4} << 20;
+  // Largest chunk a GetWeights caller may ask for. Default 16 MiB (what a receiver's
+  // ChunkAssembler accepts by default).
+  int64_t max_chunk_bytes = int64_t{16} << 20;
+};
+
+class LearnerService final : public rein::v1::Learner::Service {
+ public:
+  LearnerService(Learner& learner, LearnerServiceOptions options)
+      : learner_(learner), options_(std::move(options)) {}
+
+  grpc::Status Train(grpc::ServerContext* context, const rein::v1::TrainRequest* request,
+                     rein::v1::TrainResponse* response) override;
+  grpc::Status PushWeights(grpc::ServerContext* context,
+                           const rein::v1::PushWeightsRequest* request,
+                           rein::v1::PushWeightsResponse* response) override;
+  grpc::Status GetWeights(grpc::ServerContext* context, const rein::v1::GetWeightsRequest* request,
+                          grpc::ServerWriter<rein::v1::TensorChunk>* writer) override;
+  grpc::Status SaveCheckpoint(grpc::ServerContext* context,
+                              const rein::v1::SaveCheckpointRequest* request,
+                              rein::v1::SaveCheckpointResponse* response) override;
+
+ private:
+  Learner& learner_;
+  const LearnerServiceOptions options_;
+};
+
+}  // namespace rein::learner
+
+#endif  // REIN_SERVICES_LEARNER_LEARNER_SERVICE_H_

@@ -1,0 +1,151 @@
+// rein.v1.Learner over gRPC on loopback: Train, PushWeights into an in-test rollout weight sink,
+// GetWeights, SaveCheckpoint, and refusals that leave the service serving.
+#include "services/learner/learner_service.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <memory>
+
+#include "common/rpc/client.h"
+#include "common/rpc/server.h"
+#include "common/tensor/chunking.h"
+#include "common/testing/subprocess.h"
+#include "common/weightsync/weight_sink_service.h"
+#include "services/learner/learner_test_util.h"
+
+namespace rein::learner {
+namespace {
+
+struct Servers {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Registry sink_registry;
+  std::unique_ptr<Learner> learner;
+  std::unique_ptr<LearnerService> service;
+  std::unique_ptr<rpc::Server> learner_server;
+  weightsync::WeightSinkService sink;
+  std::unique_ptr<rpc::Server> sink_server;
+  std::unique_ptr<rein::v1::Learner::Stub> stub;
+  rpc::ClientOptions client;
+
+  explicit Servers(config::LearnerMode mode) {
+    client.default_deadline = absl::Seconds(60);
+    auto state = REIN_LEARNER_OK(LearnerState::Create(testing::TinyOptions(mode)));
+    learner = REIN_LEARNER_OK(Learner::Create(std::move(state), *registry));
+    service = std::make_unique<LearnerService>(*learner, LearnerServiceOptions{.client = client});
+    learner_server = REIN_LEARNER_OK(
+        rpc::Server::Create({}, {rpc::Bind<rein::v1::Learner>(service.get())}, *registry));
+    sink_server = REIN_LEARNER_OK(
+        rpc::Server::Create({}, {rpc::Bind<rein::v1::Rollout>(&sink)}, sink_registry));
+    auto channel = REIN_LEARNER_OK(rpc::CreateChannel(learner_server->address(), client));
+    stub = rein::v1::Learner::NewStub(channel);
+  }
+
+  rein::v1::TrainRequest ToyRequest(uint64_t iteration) {
+    rein::v1::TrainRequest request;
+    learner->InspectState([&](LearnerState& s) {
+      request = testing::ToyExperienceRequest(s.policy(), iteration);
+    });
+    return request;
+  }
+
+  grpc::Status Train(const rein::v1::TrainRequest& request, rein::v1::TrainResponse* reply) {
+    auto context = rpc::NewCallContext(client);
+    return stub->Train(context.get(), request, reply);
+  }
+};
+
+TEST_CASE("Train over gRPC, then PushWeights delivers the new version to a rollout replica") {
+  Servers s(config::LearnerMode::kPpo);
+  rein::v1::TrainResponse reply;
+  grpc::Status status = s.Train(s.ToyRequest(1), &reply);
+  REQUIRE(status.ok());
+  CHECK(reply.policy_version() == 1);
+  CHECK(reply.stats().values().count("loss/value") == 1);
+
+  rein::v1::PushWeightsRequest push;
+  push.add_rollout_addresses(s.sink_server->address());
+  rein::v1::PushWeightsResponse pushed;
+  auto context = rpc::NewCallContext(s.client);
+  status = s.stub->PushWeights(context.get(), push, &pushed);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  CHECK(pushed.policy_version() == 1);
+  CHECK(pushed.total_bytes() > 0);
+  CHECK(pushed.push_seconds() >= 0);
+  REQUIRE(s.sink.weights().version() == 1);
+  const auto installed = s.sink.weights().Current();
+  size_t expected = 0;
+  s.learner->InspectState(
+      [&](LearnerState& state) { expected = state.policy().NamedParameters().size(); });
+  CHECK(installed->tensors.size() == expected);
+
+  // The same version again is refused by the replica, and the error says which one.
+  auto again = rpc::NewCallContext(s.client);
+  status = s.stub->PushWeights(again.get(), push, &pushed);
+  CHECK(status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(status.error_message().find(s.sink_server->address()) != std::string::npos);
+}
+
+TEST_CASE("malformed and duplicate Trains are refused and the service keeps serving") {
+  Servers s(config::LearnerMode::kPpo);
+  rein::v1::TrainResponse reply;
+  rein::v1::TrainRequest malformed = s.ToyRequest(1);
+  malformed.mutable_experiences()->mutable_experiences(2)->mutable_sequence()->add_response_ids(
+      5000);
+  grpc::Status status = s.Train(malformed, &reply);
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(status.error_message().find("experiences[2]") != std::string::npos);
+
+  rein::v1::TrainRequest empty;
+  empty.set_iteration(1);
+  empty.mutable_experiences();
+  CHECK(s.Train(empty, &reply).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+
+  REQUIRE(s.Train(s.ToyRequest(1), &reply).ok());
+  CHECK(reply.policy_version() == 1);
+  CHECK(s.Train(s.ToyRequest(1), &reply).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  REQUIRE(s.Train(s.ToyRequest(2), &reply).ok());
+  CHECK(reply.policy_version() == 2);
+}
+
+TEST_CASE("GetWeights streams the current version and SaveCheckpoint writes a folder") {
+  Servers s(config::LearnerMode::kSft);
+  rein::v1::TrainRequest request;
+  request.set_iteration(1);
+  *request.mutable_sft()->add_examples()->mutable_sequence() =
+      testing::Sequence(0, {1, 2}, {3, 4});
+  rein::v1::TrainResponse reply;
+  REQUIRE(s.Train(request, &reply).ok());
+
+  rein::v1::GetWeightsRequest get;
+  get.set_chunk_bytes(64 << 10);
+  auto context = rpc::NewCallContext(s.client);
+  auto reader = s.stub->GetWeights(context.get(), get);
+  auto assembler = REIN_LEARNER_OK(tensor::ChunkAssembler::Create({}));
+  rein::v1::TensorChunk chunk;
+  int chunks = 0;
+  while (reader->Read(&chunk)) {
+    CHECK(chunk.policy_version() == 1);
+    REQUIRE(assembler->Add(chunk).ok());
+    ++chunks;
+  }
+  REQUIRE(reader->Finish().ok());
+  const tensor::TensorSet set = REIN_LEARNER_OK(assembler->Finish());
+  CHECK(chunks > 1);
+  CHECK(set.policy_version == 1);
+
+  const std::filesystem::path dir =
+      std::filesystem::path(rein::testing::MakeTempDir("learner_service")) / "ckpt";
+  rein::v1::SaveCheckpointRequest save;
+  save.set_directory(dir.string());
+  rein::v1::SaveCheckpointResponse saved;
+  auto save_context = rpc::NewCallContext(s.client);
+  REQUIRE(s.stub->SaveCheckpoint(save_context.get(), save, &saved).ok());
+  CHECK(saved.step() == 1);
+  CHECK(std::filesystem::exists(dir / "manifest.json"));
+  CHECK(std::filesystem::exists(dir / "policy" / "model.safetensors"));
+}
+
+}  // namespace
+}  // namespace rein::learner

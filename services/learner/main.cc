@@ -1,0 +1,114 @@
+// rein-learner: holds the policy (and in ppo the critic) with their optimisers and trains on the
+// batches the coordinator sends; pushes new weights to rollout replicas and writes checkpoints.
+//
+//   rein-learner --config run.yaml [--port 0] [--coordinator host:port] [--worker_id learner-0]
+//                [--capacity N] [--rank 0] [--metrics_port -1] [--resume DIR]
+//                [--dist_group_id learner] [--collective_timeout 5m] [--gloo_hostname HOST]
+//
+// learner.mode in the config picks what it trains (sft, reward-model, ppo, grpo, rloo,
+// reinforce++). --resume DIR continues from a checkpoint written by SaveCheckpoint (weights,
+// optimiser, schedule, RNG, policy version and last iteration) instead of loading model.policy.
+//
+// Data-parallel ranks (learner.ranks = R > 1): start R processes on any hosts, rank r with
+// --rank r (or RANK=r). They rendezvous at MASTER_ADDR:MASTER_PORT (a TCPStore on rank 0) when
+// the launcher sets those, else through the coordinator's key-value store under
+// --dist_group_id (use a fresh id when re-forming a group against a long-lived coordinator).
+// RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT and GLOO_SOCKET_IFNAME are read in
+// common/dist/rendezvous.cc only. The group forms (weights broadcast from rank 0) before the
+// server starts; every collective fails after --collective_timeout instead of hanging.
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/time/time.h"
+#include "common/dist/rendezvous.h"
+#include "common/log/log.h"
+#include "common/process/process_setup.h"
+#include "common/rpc/shutdown_signal.h"
+#include "common/status/status_macros.h"
+#include "services/learner/checkpoint_io.h"
+#include "services/learner/learner.h"
+#include "services/learner/learner_options.h"
+#include "services/learner/learner_service.h"
+#include "services/worker/worker_runtime.h"
+
+ABSL_FLAG(std::string, dist_group_id, "learner",
+          "Data-parallel ranks: namespace of the group's keys in the coordinator's store.");
+ABSL_FLAG(absl::Duration, collective_timeout, absl::Minutes(5),
+          "Data-parallel ranks: longest wait for the group to form or for one collective.");
+ABSL_FLAG(std::string, gloo_hostname, "",
+          "Data-parallel ranks (Gloo): host name or address peers reach this rank's Gloo "
+          "sockets at; empty uses GLOO_SOCKET_IFNAME, else this host's name.");
+ABSL_FLAG(std::string, resume, "",
+          "Checkpoint folder (from SaveCheckpoint) to continue from; empty starts from "
+          "model.policy.");
+
+namespace rein::learner {
+namespace {
+
+absl::Status RunLearner(rpc::ShutdownSignal& shutdown) {
+  ASSIGN_OR_RETURN(worker::WorkerSetup setup, worker::LoadWorkerSetup("learner"));
+  log::SetMinLevel(setup.config.run.log_level);
+  const LearnerOptions options = LearnerOptionsFromConfig(setup.config);
+  RETURN_IF_ERROR(CheckLearnerOptions(options));
+  const std::string resume = absl::GetFlag(FLAGS_resume);
+  std::unique_ptr<LearnerState> state;
+  if (resume.empty()) {
+    ASSIGN_OR_RETURN(state, LearnerState::Create(options));
+  } else {
+    ASSIGN_OR_RETURN(state, LoadLearnerCheckpoint(resume, options));
+  }
+  if (options.learner.ranks > 1) {
+    dist::RendezvousOptions flags;
+    flags.rank = setup.rank;
+    flags.world_size = options.learner.ranks;
+    flags.coordinator = setup.coordinator;
+    flags.client = setup.client;
+    flags.group_id = absl::GetFlag(FLAGS_dist_group_id);
+    flags.backend = options.learner.backend == config::CollectiveBackend::kGloo
+                        ? dist::Backend::kGloo
+                        : options.learner.backend == config::CollectiveBackend::kNccl
+                              ? dist::Backend::kNccl
+                              : dist::Backend::kAuto;
+    flags.cuda = options.model.device == config::Device::kCuda;
+    flags.timeout = absl::GetFlag(FLAGS_collective_timeout);
+    flags.gloo_hostname = absl::GetFlag(FLAGS_gloo_hostname);
+    ASSIGN_OR_RETURN(dist::LauncherEnv env, dist::ReadLauncherEnv());
+    ASSIGN_OR_RETURN(dist::RendezvousOptions rendezvous, dist::ResolveRendezvous(flags, env));
+    setup.rank = rendezvous.rank;  // RANK wins over --rank; register with the rank in use
+    REIN_LOG(INFO, "learner") << "rank " << rendezvous.rank << " of " << rendezvous.world_size
+                              << ": forming the group through "
+                              << (rendezvous.master_addr.empty()
+                                      ? "the coordinator at " + rendezvous.coordinator
+                                      : rendezvous.master_addr + ":" +
+                                            std::to_string(rendezvous.master_port));
+    ASSIGN_OR_RETURN(std::unique_ptr<dist::Communicator> comm,
+                     dist::CreateCommunicator(rendezvous));
+    RETURN_IF_ERROR(state->JoinGroup(std::move(comm)));
+  }
+  auto registry = std::make_shared<prometheus::Registry>();
+  ASSIGN_OR_RETURN(std::unique_ptr<Learner> learner, Learner::Create(std::move(state), *registry));
+  LearnerService service(*learner, {.client = setup.client});
+  const int capacity = setup.capacity_override > 0 ? setup.capacity_override
+                                                   : setup.config.learner.micro_batch_size;
+  REIN_LOG(INFO, "learner") << "mode " << config::EnumName(options.learner.mode)
+                            << ", policy version " << learner->policy_version();
+  return worker::ServeWorker(setup, rein::v1::ROLE_LEARNER, capacity,
+                             {rpc::Bind<rein::v1::Learner>(&service)}, registry, shutdown);
+}
+
+}  // namespace
+}  // namespace rein::learner
+
+int main(int argc, char** argv) {
+  auto shutdown = rein::rpc::ShutdownSignal::Install();
+  absl::ParseCommandLine(argc, argv);
+  rein::InitProcess("learner");
+  absl::Status status = rein::learner::RunLearner(*shutdown);
+  if (!status.ok()) {
+    REIN_LOG(ERROR, "main") << status;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,61 @@
+// A child process of `reinctl up`: started with its stdout and stderr appended to a log file,
+// in its own process group, and sent SIGTERM by the kernel if reinctl itself dies
+// (PR_SET_PDEATHSIG), so a crashed or killed reinctl never leaves a cluster behind.
+// Not thread safe: the launcher's one thread drives its children.
+#ifndef REIN_SERVICES_REINCTL_CHILD_PROCESS_H_
+#define REIN_SERVICES_REINCTL_CHILD_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace rein::reinctl {
+
+class ChildProcess {
+ public:
+  // argv[0] is the executable's path. INTERNAL naming the program if it cannot be started.
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Spawn(const std::string& name,
+                                                             const std::vector<std::string>& argv,
+                                                             const std::string& log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& log_path() const { return log_path_; }
+  pid_t pid() const { return pid_; }
+
+  // The exit status once the child has ended (128 + signal if a signal ended it); nullopt while
+  // it runs. Never blocks.
+  std::optional<int> Poll();
+  void Signal(int signal_number);
+  // Waits up to `timeout` for the child to end; nullopt if it still runs.
+  std::optional<int> Wait(absl::Duration timeout);
+
+  // Reads the log until a line containing `marker` appears and returns what follows it
+  // (trimmed). DEADLINE_EXCEEDED after `timeout`; FAILED_PRECONDITION if the child exits first.
+  absl::StatusOr<std::string> WaitForLogLine(absl::string_view marker, absl::Duration timeout);
+
+  // The last `lines` lines of the log, for error reports.
+  std::string LogTail(int lines) const;
+
+ private:
+  ChildProcess(std::string name, pid_t pid, std::string log_path)
+      : name_(std::move(name)), pid_(pid), log_path_(std::move(log_path)) {}
+
+  std::string name_;
+  pid_t pid_;
+  std::string log_path_;
+  std::optional<int> exit_code_;
+};
+
+}  // namespace rein::reinctl
+
+#endif  // REIN_SERVICES_REINCTL_CHILD_PROCESS_H_

@@ -1,0 +1,96 @@
+#include "services/reinctl/local_cluster.h"
+
+#include <signal.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/rpc/serve.h"
+#include "common/status/status_macros.h"
+
+namespace rein::reinctl {
+namespace {
+
+struct WorkerKind {
+  const char* role;  // names the binary (rein-<role>) and the workers (<role>-<i>)
+  int replicas;
+};
+
+std::vector<WorkerKind> WorkersOf(const config::ExperimentConfig& c) {
+  std::vector<WorkerKind> kinds;
+  if (config::IsReinforcementLearning(c.learner.mode)) {
+    kinds.push_back({"rollout", c.rollout.replicas});
+    kinds.push_back({"reward", c.reward.replicas});
+    kinds.push_back({"reference", c.reference.replicas});
+  }
+  kinds.push_back({"learner", c.learner.ranks});
+  return kinds;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
+    const config::ExperimentConfig& c, const LocalClusterOptions& options) {
+  std::unique_ptr<LocalCluster> cluster(new LocalCluster());
+  std::vector<std::string> argv = {absl::StrCat(options.binary_dir, "/rein-coordinator"),
+                                   "--config=" + options.config_path,
+                                   "--port=0",
+                                   "--start",
+                                   "--exit_when_done",
+                                   "--run_dir=" + options.run_dir};
+  if (!options.resume.empty()) argv.push_back("--resume=" + options.resume);
+  ASSIGN_OR_RETURN(cluster->coordinator_,
+                   ChildProcess::Spawn("coordinator", argv,
+                                       absl::StrCat(options.run_dir, "/logs/coordinator.log")));
+  absl::StatusOr<std::string> address =
+      cluster->coordinator_->WaitForLogLine(rpc::kListeningMarker, absl::Minutes(2));
+  if (!address.ok()) {
+    return absl::Status(address.status().code(),
+                        absl::StrCat(address.status().message(), "; its log ends:\n",
+                                     cluster->coordinator_->LogTail(15)));
+  }
+  cluster->coordinator_address_ = *address;
+  RETURN_IF_ERROR(cluster->StartWorkers(c, options));
+  return cluster;
+}
+
+absl::Status LocalCluster::StartWorkers(const config::ExperimentConfig& c,
+                                        const LocalClusterOptions& options) {
+  for (const WorkerKind& kind : WorkersOf(c)) {
+    for (int i = 0; i < kind.replicas; ++i) {
+      const std::string name = absl::StrCat(kind.role, "-", i);
+      std::vector<std::string> argv = {absl::StrCat(options.binary_dir, "/rein-", kind.role),
+                                       "--config=" + options.config_path, "--port=0",
+                                       "--coordinator=" + coordinator_address_,
+                                       "--worker_id=" + name};
+      if (std::string(kind.role) == "learner") {
+        argv.push_back(absl::StrCat("--rank=", i));
+        if (!options.resume.empty()) argv.push_back("--resume=" + options.resume + "/learner");
+      }
+      ASSIGN_OR_RETURN(auto worker,
+                       ChildProcess::Spawn(name, argv,
+                                           absl::StrCat(options.run_dir, "/logs/", name, ".log")));
+      workers_.push_back(std::move(worker));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int LocalCluster::Stop(absl::Duration grace) {
+  coordinator_->Signal(SIGTERM);
+  std::optional<int> code = coordinator_->Wait(grace);
+  if (!code) {
+    coordinator_->Signal(SIGKILL);
+    code = coordinator_->Wait(absl::Seconds(5));
+  }
+  for (auto& worker : workers_) worker->Signal(SIGTERM);
+  for (auto& worker : workers_) {
+    if (!worker->Wait(absl::Seconds(30))) worker->Signal(SIGKILL);
+  }
+  return code.value_or(137);
+}
+
+void LocalCluster::Kill() {
+  coordinator_->Signal(SIGKILL);
+  for (auto& worker : workers_) worker->Signal(SIGKILL);
+}
+
+}  // namespace rein::reinctl

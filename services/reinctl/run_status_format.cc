@@ -1,0 +1,53 @@
+#include "services/reinctl/run_status_format.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+
+namespace rein::reinctl {
+namespace {
+
+// "1h02m", "3m20s", "42s".
+std::string ShortDuration(absl::Duration d) {
+  const int64_t seconds = absl::ToInt64Seconds(d);
+  if (seconds >= 3600) return absl::StrFormat("%dh%02dm", seconds / 3600, seconds % 3600 / 60);
+  if (seconds >= 60) return absl::StrFormat("%dm%02ds", seconds / 60, seconds % 60);
+  return absl::StrFormat("%ds", seconds);
+}
+
+}  // namespace
+
+std::string RunStateName(rein::v1::RunState state) {
+  return std::string(absl::StripPrefix(rein::v1::RunState_Name(state), "RUN_STATE_"));
+}
+
+bool RunEnded(rein::v1::RunState state) {
+  return state == rein::v1::RUN_STATE_FINISHED || state == rein::v1::RUN_STATE_FAILED;
+}
+
+std::string FormatRunStatus(const rein::v1::RunStatus& status) {
+  std::string line = absl::StrFormat("%-8s iter %d/%d", RunStateName(status.state()),
+                                     status.iteration(), status.total_iterations());
+  const auto& stats = status.last_iteration().values();
+  auto add = [&](const char* key, const char* format) {
+    auto it = stats.find(key);
+    if (it != stats.end()) absl::StrAppendFormat(&line, format, it->second);
+  };
+  add("reward/mean", "  reward %.3f");
+  add("kl/mean", "  KL %.4f");
+  add("loss/sft", "  loss %.4f");
+  add("loss/preference", "  loss %.4f");
+  add("accuracy", "  acc %.3f");
+  add("throughput/tokens_per_second", "  %.0f tok/s");
+  if (status.has_eta() && !RunEnded(status.state())) {
+    absl::Duration eta = absl::Seconds(status.eta().seconds()) + absl::Nanoseconds(status.eta().nanos());
+    absl::StrAppend(&line, "  ETA ", ShortDuration(eta));
+  }
+  if (status.policy_version() > 0) absl::StrAppendFormat(&line, "  policy v%d", status.policy_version());
+  if (status.max_policy_lag() > 0) absl::StrAppendFormat(&line, " (lag<=%d)", status.max_policy_lag());
+  if (!status.error().empty()) absl::StrAppend(&line, "\n  error: ", status.error());
+  return line;
+}
+
+}  // namespace rein::reinctl

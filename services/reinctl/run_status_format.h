@@ -1,0 +1,21 @@
+// How reinctl shows a run: one progress line, e.g.
+//   RUNNING  iter 12/100  reward 0.531  KL 0.0123  1234 tok/s  ETA 1m20s  policy v12
+#ifndef REIN_SERVICES_REINCTL_RUN_STATUS_FORMAT_H_
+#define REIN_SERVICES_REINCTL_RUN_STATUS_FORMAT_H_
+
+#include <string>
+
+#include "rein/v1/coordinator.pb.h"
+
+namespace rein::reinctl {
+
+std::string FormatRunStatus(const rein::v1::RunStatus& status);
+
+// WAITING_FOR_WORKERS, RUNNING, ... (the enum name without its prefix).
+std::string RunStateName(rein::v1::RunState state);
+
+bool RunEnded(rein::v1::RunState state);
+
+}  // namespace rein::reinctl
+
+#endif  // REIN_SERVICES_REINCTL_RUN_STATUS_FORMAT_H_

@@ -1,0 +1,230 @@
+#include "services/reinctl/up_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/rpc/client.h"
+#include "common/rpc/config_options.h"
+#include "common/status/status_macros.h"
+#include "rein/v1/coordinator.grpc.pb.h"
+#include "services/reinctl/command_util.h"
+#include "services/reinctl/local_cluster.h"
+#include "services/reinctl/run_status_format.h"
+
+namespace rein::reinctl {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct UpFlags {
+  std::string config;
+  std::string run_dir;
+  std::string resume;
+};
+
+std::atomic<int> interrupts{0};
+
+extern "C" void OnInterrupt(int) { interrupts.fetch_add(1); }
+
+void InstallInterruptHandlers() {
+  struct sigaction action = {};
+  action.sa_handler = OnInterrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+std::string BinaryDir() {
+  std::error_code error;
+  fs::path self = fs::read_symlink("/proc/self/exe", error);
+  return error ? "." : self.parent_path().string();
+}
+
+// <output_dir>/<name>, or the first of <name>-2, <name>-3, ... not taken: a run never writes
+// into an earlier run's folder.
+std::string FreshRunDir(const config::ExperimentConfig& c) {
+  const fs::path base = fs::path(c.run.output_dir) / c.run.name;
+  fs::path dir = base;
+  for (int n = 2; fs::exists(dir); ++n) dir = base.string() + "-" + std::to_string(n);
+  return dir.string();
+}
+
+absl::Status PrepareRunDir(const config::ExperimentConfig& c, const std::string& run_dir,
+                           bool link_latest) {
+  std::error_code error;
+  fs::create_directories(fs::path(run_dir) / "logs", error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot create '", run_dir, "/logs': ",
+                                            error.message()));
+  }
+  std::ofstream(run_dir + "/config.yaml") << config::ExperimentConfigYaml(c);
+  if (link_latest) {
+    const fs::path latest = fs::path(c.run.output_dir) / "latest";
+    fs::remove(latest, error);
+    fs::create_directory_symlink(fs::path(run_dir).filename(), latest, error);
+  }
+  return absl::OkStatus();
+}
+
+// Polls the coordinator and prints the progress line: rewritten in place on a terminal, one
+// line per completed iteration otherwise (logs, CI).
+class ProgressPrinter {
+ public:
+  ProgressPrinter(const std::string& address, const rpc::ClientOptions& options)
+      : options_(options), tty_(isatty(STDOUT_FILENO) != 0) {
+    auto channel = rpc::CreateChannel(address, options);
+    if (channel.ok()) stub_ = rein::v1::Coordinator::NewStub(*channel);
+  }
+
+  void Update() {
+    if (!stub_) return;
+    auto context = rpc::NewCallContext(options_, absl::Seconds(5));
+    rein::v1::RunStatus status;
+    if (!stub_->Status(context.get(), rein::v1::StatusRequest(), &status).ok()) return;
+    last_ = status;
+    const std::string line = FormatRunStatus(status);
+    if (tty_) {
+      std::printf("\r\033[K%s", line.c_str());
+    } else if (status.iteration() != printed_iteration_ || status.state() != printed_state_) {
+      std::printf("%s\n", line.c_str());
+      printed_iteration_ = status.iteration();
+      printed_state_ = status.state();
+    }
+    std::fflush(stdout);
+  }
+
+  void Finish() {
+    if (tty_) std::printf("\n");
+  }
+  const std::optional<rein::v1::RunStatus>& last() const { return last_; }
+
+ private:
+  rpc::ClientOptions options_;
+  bool tty_;
+  std::unique_ptr<rein::v1::Coordinator::Stub> stub_;
+  std::optional<rein::v1::RunStatus> last_;
+  uint64_t printed_iteration_ = UINT64_MAX;
+  rein::v1::RunState printed_state_ = rein::v1::RUN_STATE_UNSPECIFIED;
+};
+
+// Reports workers that exited; true if one failed before the run started (it cannot start).
+// After the start, the coordinator deals with a lost worker (its work goes to the others).
+bool ReportExitedWorkers(LocalCluster& cluster, std::set<std::string>& reported,
+                         ProgressPrinter& progress) {
+  bool fatal = false;
+  for (auto& worker : cluster.workers()) {
+    std::optional<int> code = worker->Poll();
+    if (!code || reported.count(worker->name())) continue;
+    reported.insert(worker->name());
+    progress.Update();  // The state right now, not as of the last poll.
+    const std::optional<rein::v1::RunStatus>& status = progress.last();
+    std::fprintf(stderr, "\n%s exited with status %d; its log (%s) ends:\n%s\n",
+                 worker->name().c_str(), *code, worker->log_path().c_str(),
+                 worker->LogTail(10).c_str());
+    const bool started = status && status->state() != rein::v1::RUN_STATE_WAITING_FOR_WORKERS &&
+                         status->state() != rein::v1::RUN_STATE_UNSPECIFIED;
+    fatal = fatal || !started;
+  }
+  return fatal;
+}
+
+int RunUp(const UpFlags& flags) {
+  absl::StatusOr<config::ExperimentConfig> c = config::LoadExperimentConfig(flags.config);
+  if (!c.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(c.status().message()).c_str());
+    return 2;
+  }
+  absl::StatusOr<rpc::ClientOptions> client = rpc::ClientOptionsFromConfig(c->server);
+  if (!client.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(client.status().message()).c_str());
+    return 2;
+  }
+  const bool default_dir = flags.run_dir.empty();
+  const std::string run_dir = default_dir ? FreshRunDir(*c) : flags.run_dir;
+  if (absl::Status prepared = PrepareRunDir(*c, run_dir, default_dir); !prepared.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(prepared.message()).c_str());
+    return 2;
+  }
+  InstallInterruptHandlers();
+  LocalClusterOptions options{flags.config, run_dir, flags.resume, BinaryDir()};
+  std::printf("run folder: %s (logs in %s/logs)\n", run_dir.c_str(), run_dir.c_str());
+  std::fflush(stdout);
+  absl::StatusOr<std::unique_ptr<LocalCluster>> cluster = LocalCluster::Start(*c, options);
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "reinctl up: %s\n", std::string(cluster.status().message()).c_str());
+    return 1;
+  }
+  std::ofstream(run_dir + "/coordinator.address") << (*cluster)->coordinator_address() << "\n";
+  {
+    std::ofstream pids(run_dir + "/pids");  // "name pid" per process, for operators and tests
+    pids << "coordinator " << (*cluster)->coordinator().pid() << "\n";
+    for (const auto& worker : (*cluster)->workers()) {
+      pids << worker->name() << " " << worker->pid() << "\n";
+    }
+  }
+  std::printf("coordinator on %s; %zu workers starting (reinctl status --run %s)\n",
+              (*cluster)->coordinator_address().c_str(), (*cluster)->workers().size(),
+              run_dir.c_str());
+  std::fflush(stdout);
+
+  ProgressPrinter progress((*cluster)->coordinator_address(), *client);
+  std::set<std::string> reported;
+  int seen_interrupts = 0;
+  absl::Time next_poll = absl::InfinitePast();
+  while (!(*cluster)->coordinator().Poll()) {
+    if (interrupts.load() > seen_interrupts) {
+      seen_interrupts = interrupts.load();
+      if (seen_interrupts >= 2) {
+        std::fprintf(stderr, "\nkilling every process of the run\n");
+        (*cluster)->Kill();
+        return 130;
+      }
+      std::fprintf(stderr, "\nstopping after the current iteration (Ctrl-C again to kill)\n");
+      (*cluster)->coordinator().Signal(SIGTERM);
+    }
+    if (ReportExitedWorkers(**cluster, reported, progress)) {
+      std::fprintf(stderr, "a worker failed before the run started; stopping\n");
+      (*cluster)->Stop(absl::Seconds(30));
+      return 1;
+    }
+    if (absl::Now() >= next_poll) {
+      progress.Update();
+      next_poll = absl::Now() + absl::Seconds(1);
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  progress.Finish();
+  const int code = (*cluster)->Stop(absl::Minutes(10));
+  std::printf("run %s (coordinator exit status %d); stats in %s/stats.jsonl, checkpoints in "
+              "%s/checkpoints\n",
+              code == 0 ? "finished" : "failed", code, run_dir.c_str(), run_dir.c_str());
+  if (code != 0) {
+    std::fprintf(stderr, "the coordinator's log ends:\n%s\n",
+                 (*cluster)->coordinator().LogTail(15).c_str());
+  }
+  return code == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+void AddUpCommand(CLI::App& app) {
+  auto flags = std::make_shared<UpFlags>();
+  CLI::App* up = app.add_subcommand(
+      "up", "Run a whole cluster (coordinator and every worker) on this machine");
+  up->add_option("--config", flags->config, "Experiment config (YAML)")->required();
+  up->add_option("--run-dir", flags->run_dir,
+                 "Run folder; default <run.output_dir>/<run.name> (made unique)");
+  up->add_option("--resume", flags->resume, "Checkpoint folder to resume from");
+  up->callback([flags] { ExitWith(RunUp(*flags)); });
+}
+
+}  // namespace rein::reinctl

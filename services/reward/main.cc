@@ -1,0 +1,63 @@
+// rein-reward: scores sequences with the reward model and the rule rewards of the config.
+//
+//   rein-reward --config run.yaml [--port 0] [--coordinator host:port] [--capacity N]
+// Loads model.reward_model (scalar head) when set; reward.model_weight weighs it and
+// reward.rules add rule rewards. model.reward_model may be empty only if some rule has a
+// weight. The tokenizer (model.tokenizer, else the policy's) is read when the regex rule is on
+// or there is no reward model.
+#include "absl/flags/parse.h"
+#include "common/log/log.h"
+#include "common/process/process_setup.h"
+#include "common/status/status_macros.h"
+#include "services/reward/reward_service.h"
+#include "services/worker/worker_model.h"
+#include "services/worker/worker_runtime.h"
+
+namespace rein::reward {
+namespace {
+
+absl::Status RunReward(rpc::ShutdownSignal& shutdown) {
+  ASSIGN_OR_RETURN(worker::WorkerSetup setup, worker::LoadWorkerSetup("reward"));
+  const config::ExperimentConfig& c = setup.config;
+  log::SetMinLevel(c.run.log_level);
+  const int capacity = setup.capacity_override > 0 ? setup.capacity_override : c.reward.capacity;
+
+  RewardServiceOptions options;
+  options.model_weight = c.reward.model_weight;
+  options.length_penalty_weight = c.reward.rules.length_penalty.weight;
+  options.length_penalty_target_tokens = c.reward.rules.length_penalty.target_tokens;
+  options.regex_weight = c.reward.rules.regex.weight;
+  options.regex_pattern = c.reward.rules.regex.pattern;
+  options.model_dir = c.model.reward_model;
+  const config::ModelConfig model_config = c.model;
+  options.loader = [model_config](const std::string& dir)
+      -> absl::StatusOr<std::unique_ptr<RewardModel>> {
+    ASSIGN_OR_RETURN(std::unique_ptr<model::CausalLM> lm,
+                     worker::LoadWorkerModel(model_config, dir, model::Heads::kScalar, "reward"));
+    return RewardModel::Create(std::move(lm));
+  };
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer;
+  if (options.regex_weight != 0 || options.model_dir.empty()) {
+    ASSIGN_OR_RETURN(tokenizer, tokenizer::Tokenizer::FromDirectory(c.model.TokenizerPath()));
+  }
+  auto registry = std::make_shared<prometheus::Registry>();
+  ASSIGN_OR_RETURN(std::unique_ptr<RewardService> service,
+                   RewardService::Create(options, std::move(tokenizer), *registry));
+  return worker::ServeWorker(setup, rein::v1::ROLE_REWARD, capacity,
+                             {rpc::Bind<rein::v1::Reward>(service.get())}, registry, shutdown);
+}
+
+}  // namespace
+}  // namespace rein::reward
+
+int main(int argc, char** argv) {
+  auto shutdown = rein::rpc::ShutdownSignal::Install();
+  absl::ParseCommandLine(argc, argv);
+  rein::InitProcess("reward");
+  absl::Status status = rein::reward::RunReward(*shutdown);
+  if (!status.ok()) {
+    REIN_LOG(ERROR, "main") << status;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,232 @@
+#include "services/reward/reward_service.h"
+
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log/log.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "services/worker/token_sequences.h"
+
+namespace rein::reward {
+
+struct RewardService::Metrics {
+  explicit Metrics(prometheus::Registry& registry)
+      : scored_sequences(prometheus::BuildCounter()
+                             .Name("rein_reward_scored_sequences_total")
+                             .Help("Sequences given a reward.")
+                             .Register(registry)
+                             .Add({})),
+        score_seconds(prometheus::BuildHistogram()
+                          .Name("rein_reward_score_seconds")
+                          .Help("Wall time of successful Score calls, in seconds.")
+                          .Register(registry)
+                          .Add({}, prometheus::Histogram::BucketBoundaries{
+                                       0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60})),
+        reward(prometheus::BuildHistogram()
+                   .Name("rein_reward_sequence_reward")
+                   .Help("Reward (weighted sum, dimensionless) of each scored sequence.")
+                   .Register(registry)
+                   .Add({}, prometheus::Histogram::BucketBoundaries{-10, -5, -2, -1, -0.5, 0, 0.5,
+                                                                    1, 2, 5, 10})),
+        requests_in_flight(prometheus::BuildGauge()
+                               .Name("rein_reward_requests_in_flight")
+                               .Help("Score calls running now.")
+                               .Register(registry)
+                               .Add({})) {}
+
+  prometheus::Counter& scored_sequences;
+  prometheus::Histogram& score_seconds;
+  prometheus::Histogram& reward;
+  prometheus::Gauge& requests_in_flight;
+};
+
+absl::StatusOr<std::unique_ptr<RewardService>> RewardService::Create(
+    const RewardServiceOptions& options, std::unique_ptr<tokenizer::Tokenizer> tokenizer,
+    prometheus::Registry& registry) {
+  const bool length_on = options.length_penalty_weight != 0;
+  const bool regex_on = options.regex_weight != 0;
+  if (options.model_dir.empty() && !length_on && !regex_on) {
+    return absl::InvalidArgumentError(
+        "no reward model (model.reward_model) and no rule reward with a weight: nothing to "
+        "score with");
+  }
+  if (length_on && options.length_penalty_target_tokens <= 0) {
+    return absl::InvalidArgumentError("reward.rules.length_penalty.target_tokens must be > 0");
+  }
+  std::unique_ptr<RegexRule> regex;
+  if (regex_on) {
+    if (tokenizer == nullptr) {
+      return absl::InvalidArgumentError("the regex rule needs a tokenizer to decode responses");
+    }
+    ASSIGN_OR_RETURN(regex, RegexRule::Create(options.regex_pattern));
+  }
+  std::shared_ptr<const RewardModel> model;
+  if (!options.model_dir.empty()) {
+    if (!options.loader) return absl::InvalidArgumentError("no reward model loader");
+    ASSIGN_OR_RETURN(model, options.loader(options.model_dir));
+    REIN_LOG(INFO, "reward") << "reward model " << options.model_dir << " fingerprint "
+                             << model->fingerprint();
+  }
+  if (model == nullptr && options.vocab_size <= 0 && tokenizer == nullptr) {
+    return absl::InvalidArgumentError("without a reward model, vocab_size or a tokenizer is needed");
+  }
+  return std::unique_ptr<RewardService>(new RewardService(options, std::move(model),
+                                                          std::move(tokenizer), std::move(regex),
+                                                          std::make_unique<Metrics>(registry)));
+}
+
+RewardService::RewardService(const RewardServiceOptions& options,
+                             std::shared_ptr<const RewardModel> model,
+                             std::unique_ptr<tokenizer::Tokenizer> tokenizer,
+                             std::unique_ptr<RegexRule> regex, std::unique_ptr<Metrics> metrics)
+    : options_(options),
+      tokenizer_(std::move(tokenizer)),
+      regex_(std::move(regex)),
+      metrics_(std::move(metrics)),
+      model_(std::move(model)) {}
+
+RewardService::~RewardService() = default;
+
+std::shared_ptr<const RewardModel> RewardService::CurrentModel() const {
+  absl::MutexLock lock(&mu_);
+  return model_;
+}
+
+std::string RewardService::model_fingerprint() const {
+  std::shared_ptr<const RewardModel> model = CurrentModel();
+  return model == nullptr ? "" : model->fingerprint();
+}
+
+absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
+    const rein::v1::ScoreRequest& request) const {
+  metrics_->requests_in_flight.Increment();
+  struct Done {
+    prometheus::Gauge& gauge;
+    ~Done() { gauge.Decrement(); }
+  } done{metrics_->requests_in_flight};
+  const absl::Time start = absl::Now();
+
+  // One model for the whole call, even if a Reload lands meanwhile.
+  const std::shared_ptr<const RewardModel> model = CurrentModel();
+  worker::SequenceLimits limits;
+  if (model != nullptr) {
+    limits.vocab_size = model->model().config().vocab_size;
+    limits.max_length = model->model().config().max_position_embeddings;
+  } else {
+    limits.vocab_size = options_.vocab_size > 0 ? options_.vocab_size : tokenizer_->vocab_size();
+  }
+  RETURN_IF_ERROR(worker::ValidateSequences(request.sequences(), limits));
+
+  std::vector<float> model_scores;
+  if (model != nullptr) {
+    std::vector<std::vector<int64_t>> full;
+    full.reserve(static_cast<size_t>(request.sequences_size()));
+    for (const rein::v1::TokenSequence& s : request.sequences()) {
+      full.push_back(worker::FullSequence(s));
+    }
+    ASSIGN_OR_RETURN(model_scores, model->Score(full));
+  }
+
+  rein::v1::ScoreResponse response;
+  double sum = 0;
+  for (int i = 0; i < request.sequences_size(); ++i) {
+    const rein::v1::TokenSequence& s = request.sequences(i);
+    rein::v1::SequenceReward* out = response.add_rewards();
+    out->set_sequence_id(s.sequence_id());
+    auto& components = *out->mutable_components();
+    double reward = 0;
+    if (model != nullptr) {
+      const double value = model_scores[static_cast<size_t>(i)];
+      components["reward_model"] = static_cast<float>(value);
+      reward += options_.model_weight * value;
+    }
+    if (options_.length_penalty_weight != 0) {
+      const double value = LengthPenalty(s.response_ids_size(), options_.length_penalty_target_tokens);
+      components["length_penalty"] = static_cast<float>(value);
+      reward += options_.length_penalty_weight * value;
+    }
+    if (regex_ != nullptr) {
+      tokenizer::DecodeOptions decode;
+      decode.skip_special_tokens = true;
+      absl::StatusOr<std::string> text = tokenizer_->Decode(
+          std::vector<tokenizer::TokenId>(s.response_ids().begin(), s.response_ids().end()),
+          decode);
+      if (!text.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("sequences[", i, "] (sequence_id ",
+                                                       s.sequence_id(), "): decoding response_ids: ",
+                                                       text.status().message()));
+      }
+      ASSIGN_OR_RETURN(double value, regex_->Score(*text));
+      components["regex"] = static_cast<float>(value);
+      reward += options_.regex_weight * value;
+    }
+    const float as_float = static_cast<float>(reward);
+    if (!std::isfinite(as_float)) {
+      std::string parts;
+      for (const auto& [name, value] : components) absl::StrAppend(&parts, " ", name, "=", value);
+      return absl::InternalError(absl::StrCat("reward of sequence_id ", s.sequence_id(),
+                                              " (sequences[", i, "]) is ", as_float,
+                                              "; components:", parts));
+    }
+    out->set_reward(as_float);
+    sum += reward;
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  auto& stats = *response.mutable_stats()->mutable_values();
+  stats["time/score_seconds"] = seconds;
+  stats["reward/mean"] = sum / request.sequences_size();
+  metrics_->scored_sequences.Increment(request.sequences_size());
+  metrics_->score_seconds.Observe(seconds);
+  for (const rein::v1::SequenceReward& r : response.rewards()) metrics_->reward.Observe(r.reward());
+  return response;
+}
+
+absl::StatusOr<rein::v1::ReloadResponse> RewardService::RunReload(
+    const rein::v1::ReloadRequest& request) {
+  absl::MutexLock reload_lock(&reload_mu_);
+  const std::string dir = request.model_dir().empty() ? options_.model_dir : request.model_dir();
+  if (dir.empty()) {
+    return absl::FailedPreconditionError(
+        "no reward model folder configured (model.reward_model) and none given");
+  }
+  if (!options_.loader) return absl::FailedPreconditionError("no reward model loader");
+  // Loaded without the lock: Score calls go on with the current model meanwhile.
+  ASSIGN_OR_RETURN(std::shared_ptr<const RewardModel> loaded, options_.loader(dir));
+  rein::v1::ReloadResponse response;
+  response.set_model_fingerprint(loaded->fingerprint());
+  {
+    absl::MutexLock lock(&mu_);
+    model_ = std::move(loaded);
+  }
+  REIN_LOG(INFO, "reward") << "reloaded the reward model from " << dir << ", fingerprint "
+                           << response.model_fingerprint();
+  return response;
+}
+
+grpc::Status RewardService::Score(grpc::ServerContext* /*context*/,
+                                  const rein::v1::ScoreRequest* request,
+                                  rein::v1::ScoreResponse* response) {
+  absl::StatusOr<rein::v1::ScoreResponse> result = RunScore(*request);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status RewardService::Reload(grpc::ServerContext* /*context*/,
+                                   const rein::v1::ReloadRequest* request,
+                                   rein::v1::ReloadResponse* response) {
+  absl::StatusOr<rein::v1::ReloadResponse> result = RunReload(*request);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+}  // namespace rein::reward

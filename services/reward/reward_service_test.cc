@@ -1,0 +1,253 @@
+#include "services/reward/reward_service.h"
+
+#include <ATen/core/grad_mode.h>
+#include <ATen/ops/tensor.h>
+#include <prometheus/registry.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "common/model/scoring.h"
+#include "common/rpc/client.h"
+#include "common/rpc/server.h"
+#include "common/testing/subprocess.h"
+
+namespace rein::reward {
+namespace {
+
+// A reward model folder: tiny-llama's trunk with a fresh scalar head drawn from `seed`.
+std::string MakeRewardModelDir(uint64_t seed) {
+  auto trunk = model::CausalLM::Load(testing::SourcePath("tests/data/models/tiny-llama"),
+                                     {.heads = model::Heads::kNone});
+  REQUIRE(trunk.ok());
+  REQUIRE((*trunk)->AddScalarHead(seed).ok());
+  const std::string dir = testing::MakeTempDir("rein-reward-model-") + "/rm";
+  REQUIRE((*trunk)->Save(dir).ok());
+  return dir;
+}
+
+absl::StatusOr<std::unique_ptr<RewardModel>> LoadRewardModel(const std::string& dir) {
+  auto lm = model::CausalLM::Load(dir, {.heads = model::Heads::kScalar});
+  if (!lm.ok()) return lm.status();
+  return RewardModel::Create(*std::move(lm));
+}
+
+std::unique_ptr<tokenizer::Tokenizer> TinyTokenizer() {
+  auto tokenizer =
+      tokenizer::Tokenizer::FromDirectory(testing::SourcePath("tests/data/tokenizer/tiny_gpt2"));
+  REQUIRE(tokenizer.ok());
+  return *std::move(tokenizer);
+}
+
+struct RewardServer {
+  prometheus::Registry registry;
+  std::unique_ptr<RewardService> service;
+  std::unique_ptr<rpc::Server> server;
+  std::unique_ptr<rein::v1::Reward::Stub> stub;
+  rpc::ClientOptions client;
+
+  explicit RewardServer(const RewardServiceOptions& options) {
+    auto created = RewardService::Create(options, TinyTokenizer(), registry);
+    REQUIRE(created.ok());
+    service = *std::move(created);
+    auto started = rpc::Server::Create({}, {rpc::Bind<rein::v1::Reward>(service.get())}, registry);
+    REQUIRE(started.ok());
+    server = *std::move(started);
+    stub = rein::v1::Reward::NewStub(*rpc::CreateChannel(server->address(), client));
+  }
+
+  grpc::Status Score(const rein::v1::ScoreRequest& request, rein::v1::ScoreResponse* response) {
+    auto context = rpc::NewCallContext(client);
+    return stub->Score(context.get(), request, response);
+  }
+  grpc::Status Reload(const std::string& dir, rein::v1::ReloadResponse* response) {
+    auto context = rpc::NewCallContext(client);
+    rein::v1::ReloadRequest request;
+    request.set_model_dir(dir);
+    return stub->Reload(context.get(), request, response);
+  }
+};
+
+rein::v1::TokenSequence Sequence(uint64_t id, const std::vector<int32_t>& prompt,
+                                 const std::vector<int32_t>& response) {
+  rein::v1::TokenSequence s;
+  s.set_sequence_id(id);
+  s.mutable_prompt_ids()->Add(prompt.begin(), prompt.end());
+  s.mutable_response_ids()->Add(response.begin(), response.end());
+  return s;
+}
+
+std::vector<int32_t> Encode(const std::string& text) {
+  auto ids = TinyTokenizer()->Encode(text);
+  REQUIRE(ids.ok());
+  return *ids;
+}
+
+TEST_CASE("rule rewards alone have their exact values, unweighted in components") {
+  RewardServiceOptions options;
+  options.length_penalty_weight = 0.5;
+  options.length_penalty_target_tokens = 4;
+  options.regex_weight = 2.0;
+  options.regex_pattern = "world";
+  RewardServer server(options);
+  const std::vector<int32_t> match = Encode("hello world, hello");
+  const std::vector<int32_t> miss = Encode("hello");
+  rein::v1::ScoreRequest request;
+  *request.add_sequences() = Sequence(11, {1, 2}, match);
+  *request.add_sequences() = Sequence(12, {1, 2}, miss);
+  rein::v1::ScoreResponse response;
+  REQUIRE(server.Score(request, &response).ok());
+  REQUIRE(response.rewards_size() == 2);
+
+  const rein::v1::SequenceReward& a = response.rewards(0);
+  const double a_penalty = -std::abs(static_cast<double>(match.size()) - 4.0) / 4.0;
+  CHECK(a.sequence_id() == 11);
+  CHECK(a.components().at("length_penalty") == static_cast<float>(a_penalty));
+  CHECK(a.components().at("regex") == 1.0f);
+  CHECK(a.components().count("reward_model") == 0);
+  CHECK(a.reward() == static_cast<float>(0.5 * a_penalty + 2.0));
+
+  const rein::v1::SequenceReward& b = response.rewards(1);
+  const double b_penalty = -std::abs(static_cast<double>(miss.size()) - 4.0) / 4.0;
+  CHECK(b.sequence_id() == 12);
+  CHECK(b.components().at("regex") == 0.0f);
+  CHECK(b.reward() == static_cast<float>(0.5 * b_penalty));
+}
+
+TEST_CASE("the reward model's score is weighted and reported unweighted") {
+  const std::string dir = MakeRewardModelDir(5);
+  RewardServiceOptions options;
+  options.model_weight = 0.5;
+  options.model_dir = dir;
+  options.loader = LoadRewardModel;
+  RewardServer server(options);
+  rein::v1::ScoreRequest request;
+  *request.add_sequences() = Sequence(1, {1, 5, 9}, {20, 21});
+  *request.add_sequences() = Sequence(2, {3}, {4, 5, 6, 7, 8});
+  rein::v1::ScoreResponse response;
+  REQUIRE(server.Score(request, &response).ok());
+
+  auto rm = LoadRewardModel(dir);
+  REQUIRE(rm.ok());
+  for (int i = 0; i < 2; ++i) {
+    std::vector<int64_t> ids(request.sequences(i).prompt_ids().begin(),
+                             request.sequences(i).prompt_ids().end());
+    ids.insert(ids.end(), request.sequences(i).response_ids().begin(),
+               request.sequences(i).response_ids().end());
+    auto scores = model::ScoreScalar(
+        (*rm)->model(),
+        {.input_ids = at::tensor(ids, at::kLong).view({1, static_cast<int64_t>(ids.size())})});
+    REQUIRE(scores.ok());
+    const float expected = scores->per_sequence[0].item<float>();
+    CHECK(response.rewards(i).components().at("reward_model") == Approx(expected).epsilon(1e-5));
+    CHECK(response.rewards(i).reward() == Approx(0.5 * expected).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("malformed Score requests are INVALID_ARGUMENT, and serving goes on") {
+  RewardServiceOptions options;
+  options.model_dir = MakeRewardModelDir(5);
+  options.loader = LoadRewardModel;
+  RewardServer server(options);
+  struct Case {
+    std::string what;
+    rein::v1::ScoreRequest request;
+    std::string expected;
+  };
+  std::vector<Case> cases(4);
+  cases[0] = {"no sequences", {}, "sequences: none given"};
+  cases[1].what = "empty response";
+  *cases[1].request.add_sequences() = Sequence(7, {1}, {});
+  cases[1].expected = "sequences[0] (sequence_id 7): response_ids is empty";
+  cases[2].what = "id past the vocabulary";
+  *cases[2].request.add_sequences() = Sequence(1, {1}, {2});
+  *cases[2].request.add_sequences() = Sequence(8, {1}, {2, 1000});
+  cases[2].expected = "sequences[1] (sequence_id 8): response_ids[1] = 1000";
+  cases[3].what = "too long";
+  *cases[3].request.add_sequences() = Sequence(9, std::vector<int32_t>(100, 3),
+                                               std::vector<int32_t>(29, 4));
+  cases[3].expected = "exceed the limit of 128";
+  for (const Case& c : cases) {
+    INFO(c.what);
+    rein::v1::ScoreResponse response;
+    grpc::Status status = server.Score(c.request, &response);
+    CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(status.error_message().find(c.expected) != std::string::npos);
+  }
+  rein::v1::ScoreRequest good;
+  *good.add_sequences() = Sequence(1, {1}, {2, 3});
+  rein::v1::ScoreResponse response;
+  CHECK(server.Score(good, &response).ok());
+}
+
+TEST_CASE("a NaN or infinite reward fails the call with INTERNAL naming the sequence") {
+  RewardServiceOptions options;
+  options.model_dir = MakeRewardModelDir(5);
+  SECTION("from the reward model") {
+    // A reward model whose head is NaN: the scalar at every token is NaN.
+    options.loader = [](const std::string& dir) -> absl::StatusOr<std::unique_ptr<RewardModel>> {
+      auto lm = model::CausalLM::Load(dir, {.heads = model::Heads::kScalar});
+      if (!lm.ok()) return lm.status();
+      at::NoGradGuard no_grad;
+      for (auto& [name, tensor] : (*lm)->NamedParameters()) {
+        if (name == "score.weight") tensor.fill_(std::numeric_limits<float>::quiet_NaN());
+      }
+      return RewardModel::Create(*std::move(lm));
+    };
+  }
+  SECTION("from an infinite rule weight") {
+    options.loader = LoadRewardModel;
+    options.length_penalty_weight = std::numeric_limits<double>::infinity();
+    options.length_penalty_target_tokens = 1;
+  }
+  RewardServer server(options);
+  rein::v1::ScoreRequest request;
+  *request.add_sequences() = Sequence(41, {1}, {2, 3});
+  *request.add_sequences() = Sequence(42, {1}, {2, 3});
+  rein::v1::ScoreResponse response;
+  grpc::Status status = server.Score(request, &response);
+  CHECK(status.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK(status.error_message().find("sequence_id 41") != std::string::npos);
+}
+
+TEST_CASE("Reload swaps the reward model and returns its content fingerprint") {
+  const std::string first = MakeRewardModelDir(5);
+  const std::string second = MakeRewardModelDir(6);
+  const std::string copy = MakeRewardModelDir(5);
+  RewardServiceOptions options;
+  options.model_dir = first;
+  options.loader = LoadRewardModel;
+  RewardServer server(options);
+  const std::string initial = server.service->model_fingerprint();
+  CHECK(initial.size() == 16);
+
+  rein::v1::ReloadResponse reloaded;
+  REQUIRE(server.Reload(second, &reloaded).ok());
+  CHECK(reloaded.model_fingerprint() != initial);
+  CHECK(server.service->model_fingerprint() == reloaded.model_fingerprint());
+  REQUIRE(server.Reload(copy, &reloaded).ok());
+  CHECK(reloaded.model_fingerprint() == initial);  // Same weights, another folder.
+
+  grpc::Status missing = server.Reload("/nonexistent/model", &reloaded);
+  CHECK_FALSE(missing.ok());
+  CHECK(missing.error_message().find("/nonexistent/model") != std::string::npos);
+  CHECK(server.service->model_fingerprint() == initial);
+  REQUIRE(server.Reload("", &reloaded).ok());  // The configured folder.
+  CHECK(reloaded.model_fingerprint() == initial);
+}
+
+TEST_CASE("without a reward model some rule must have a weight") {
+  prometheus::Registry registry;
+  RewardServiceOptions options;
+  auto created = RewardService::Create(options, TinyTokenizer(), registry);
+  CHECK(created.status().code() == absl::StatusCode::kInvalidArgument);
+  options.regex_weight = 1;
+  options.regex_pattern = "(";
+  CHECK(RewardService::Create(options, TinyTokenizer(), registry).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace rein::reward

@@ -1,0 +1,53 @@
+// rein-rollout: serves Rollout.Generate with the policy and takes new weights by LoadWeights.
+//
+//   rein-rollout --config run.yaml [--port 0] [--coordinator host:port] [--capacity N]
+// Loads model.policy (LM head) as policy version 0. The KV cache holds `capacity` sequences of
+// data.max_prompt_tokens + rollout.sampling.max_new_tokens positions (at most the model's
+// context).
+#include "absl/flags/parse.h"
+#include "common/log/log.h"
+#include "common/process/process_setup.h"
+#include "common/status/status_macros.h"
+#include "services/rollout/rollout_service.h"
+#include "services/worker/worker_model.h"
+#include "services/worker/worker_runtime.h"
+
+namespace rein::rollout {
+namespace {
+
+absl::Status RunRollout(rpc::ShutdownSignal& shutdown) {
+  ASSIGN_OR_RETURN(worker::WorkerSetup setup, worker::LoadWorkerSetup("rollout"));
+  const config::ExperimentConfig& c = setup.config;
+  log::SetMinLevel(c.run.log_level);
+  const int capacity = setup.capacity_override > 0 ? setup.capacity_override : c.rollout.capacity;
+  ASSIGN_OR_RETURN(std::unique_ptr<model::CausalLM> policy,
+                   worker::LoadWorkerModel(c.model, c.model.policy, model::Heads::kLm, "policy"));
+  RolloutServiceOptions options;
+  options.max_batch_size = capacity;
+  options.max_sequence_length =
+      int64_t{c.data.max_prompt_tokens} + int64_t{c.rollout.sampling.max_new_tokens};
+  // A chunk must fit in one gRPC message.
+  options.assembler.max_chunk_bytes = c.server.max_message_bytes;
+  auto registry = std::make_shared<prometheus::Registry>();
+  ASSIGN_OR_RETURN(std::unique_ptr<RolloutService> service,
+                   RolloutService::Create(std::move(policy), options, *registry));
+  REIN_LOG(INFO, "rollout") << "capacity " << capacity << ", sequences up to "
+                            << service->max_sequence_length() << " tokens";
+  return worker::ServeWorker(setup, rein::v1::ROLE_ROLLOUT, capacity,
+                             {rpc::Bind<rein::v1::Rollout>(service.get())}, registry, shutdown);
+}
+
+}  // namespace
+}  // namespace rein::rollout
+
+int main(int argc, char** argv) {
+  auto shutdown = rein::rpc::ShutdownSignal::Install();
+  absl::ParseCommandLine(argc, argv);
+  rein::InitProcess("rollout");
+  absl::Status status = rein::rollout::RunRollout(*shutdown);
+  if (!status.ok()) {
+    REIN_LOG(ERROR, "main") << status;
+    return 1;
+  }
+  return 0;
+}

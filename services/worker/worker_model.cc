@@ -1,0 +1,41 @@
+#include "services/worker/worker_model.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+
+namespace rein::worker {
+
+model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& model, model::Heads heads) {
+  model::ModelOptions options;
+  options.heads = heads;
+  switch (model.device) {
+    case config::Device::kCpu: options.device = c10::Device(c10::kCPU); break;
+    case config::Device::kCuda: options.device = c10::Device(c10::kCUDA, 0); break;
+  }
+  switch (model.dtype) {
+    case config::DType::kAuto: options.dtype = std::nullopt; break;
+    case config::DType::kF32: options.dtype = at::kFloat; break;
+    case config::DType::kBF16: options.dtype = at::kBFloat16; break;
+    case config::DType::kF16: options.dtype = at::kHalf; break;
+  }
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadWorkerModel(const config::ModelConfig& model,
+                                                                 const std::string& dir,
+                                                                 model::Heads heads,
+                                                                 absl::string_view what) {
+  if (dir.empty()) return absl::InvalidArgumentError(absl::StrCat("no ", what, " model configured"));
+  auto loaded = model::CausalLM::Load(dir, ModelOptionsFromConfig(model, heads));
+  if (!loaded.ok()) {
+    return absl::Status(loaded.status().code(),
+                        absl::StrCat("loading the ", what, " model from ", dir, ": ",
+                                     loaded.status().message()));
+  }
+  REIN_LOG(INFO, "worker") << "loaded the " << what << " model from " << dir << " ("
+                           << (*loaded)->config().num_layers << " layers, vocabulary "
+                           << (*loaded)->config().vocab_size << ")";
+  return loaded;
+}
+
+}  // namespace rein::worker

@@ -1,0 +1,110 @@
+#include "services/worker/worker_runtime.h"
+
+#include <unistd.h>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/rpc/client.h"
+#include "common/rpc/config_options.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "rein/v1/coordinator.grpc.pb.h"
+
+ABSL_FLAG(std::string, config, "", "Experiment config file (YAML). Required.");
+ABSL_FLAG(int, port, 0, "gRPC port; 0 picks a free one (announced on stdout).");
+ABSL_FLAG(std::string, coordinator, "",
+          "Coordinator host:port to register with; empty serves standalone.");
+ABSL_FLAG(std::string, worker_id, "", "Stable id of this worker; default <role>-<pid>.");
+ABSL_FLAG(int, capacity, 0, "Sequences per call; 0 takes the config's value for the role.");
+ABSL_FLAG(int, rank, 0, "Learner rank (0 .. ranks-1); ignored by other roles.");
+ABSL_FLAG(int, metrics_port, -1, "Port of /metrics; -1 takes server.metrics_port (0 = free).");
+ABSL_FLAG(std::string, advertise_host, "",
+          "Host the coordinator should dial; default server.host, or this machine's host name "
+          "when server.host is a wildcard (0.0.0.0).");
+
+namespace rein::worker {
+namespace {
+
+// The host peers dial: a wildcard bind address is not dialable, the host name is.
+std::string AdvertisedHost(const std::string& bind_host) {
+  const std::string flag = absl::GetFlag(FLAGS_advertise_host);
+  if (!flag.empty()) return flag;
+  if (bind_host != "0.0.0.0" && bind_host != "::" && bind_host != "[::]") return bind_host;
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0') return name;
+  return bind_host;
+}
+
+}  // namespace
+
+absl::StatusOr<WorkerSetup> LoadWorkerSetup(absl::string_view role_name) {
+  const std::string config_path = absl::GetFlag(FLAGS_config);
+  if (config_path.empty()) return absl::InvalidArgumentError("--config is required");
+  WorkerSetup setup;
+  ASSIGN_OR_RETURN(setup.config, config::LoadExperimentConfig(config_path));
+  setup.worker_id = absl::GetFlag(FLAGS_worker_id);
+  if (setup.worker_id.empty()) setup.worker_id = absl::StrCat(role_name, "-", getpid());
+  setup.coordinator = absl::GetFlag(FLAGS_coordinator);
+  setup.capacity_override = absl::GetFlag(FLAGS_capacity);
+  if (setup.capacity_override < 0) return absl::InvalidArgumentError("--capacity must be >= 0");
+  setup.rank = absl::GetFlag(FLAGS_rank);
+  if (setup.rank < 0) return absl::InvalidArgumentError("--rank must be >= 0");
+
+  setup.serve.name = setup.worker_id;
+  ASSIGN_OR_RETURN(setup.serve.server, rpc::ServerOptionsFromConfig(setup.config.server));
+  setup.serve.server.port = absl::GetFlag(FLAGS_port);
+  setup.serve.metrics.host = setup.config.server.host;
+  const int metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  setup.serve.metrics.port = metrics_port >= 0 ? metrics_port : setup.config.server.metrics_port;
+  ASSIGN_OR_RETURN(setup.client, rpc::ClientOptionsFromConfig(setup.config.server));
+  return setup;
+}
+
+absl::Status RegisterWithCoordinator(const WorkerSetup& setup, rein::v1::Role role,
+                                     const std::string& address, int capacity) {
+  ASSIGN_OR_RETURN(auto channel, rpc::CreateChannel(setup.coordinator, setup.client));
+  auto stub = rein::v1::Coordinator::NewStub(channel);
+  rein::v1::RegisterRequest request;
+  request.set_role(role);
+  request.set_address(address);
+  request.set_capacity(static_cast<uint32_t>(capacity));
+  request.set_worker_id(setup.worker_id);
+  request.set_rank(static_cast<uint32_t>(setup.rank));
+  const absl::Time give_up = absl::Now() + setup.register_timeout;
+  while (true) {
+    // Wait-for-ready: a coordinator that is still starting is waited for, not an error.
+    auto context = rpc::NewCallContext(setup.client, absl::Seconds(10));
+    context->set_wait_for_ready(true);
+    rein::v1::RegisterResponse response;
+    grpc::Status status = stub->Register(context.get(), request, &response);
+    if (status.ok()) {
+      REIN_LOG(INFO, "worker") << "registered with coordinator " << setup.coordinator << " as "
+                               << setup.worker_id << " (" << response.workers_in_role()
+                               << " in role)";
+      return absl::OkStatus();
+    }
+    const bool transient = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                           status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+    if (!transient || absl::Now() > give_up) {
+      return FromGrpcStatus(status, absl::StrCat("registering with coordinator ",
+                                                         setup.coordinator));
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+}
+
+absl::Status ServeWorker(const WorkerSetup& setup, rein::v1::Role role, int capacity,
+                         std::vector<rpc::ServiceBinding> services,
+                         std::shared_ptr<prometheus::Registry> registry,
+                         rpc::ShutdownSignal& shutdown) {
+  return rpc::Serve(setup.serve, std::move(services), std::move(registry), shutdown,
+                    [&](const rpc::Server& server) -> absl::Status {
+                      if (setup.coordinator.empty()) return absl::OkStatus();
+                      const std::string address =
+                          absl::StrCat(AdvertisedHost(setup.config.server.host), ":", server.port());
+                      return RegisterWithCoordinator(setup, role, address, capacity);
+                    });
+}
+
+}  // namespace rein::worker

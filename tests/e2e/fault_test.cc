@@ -1,0 +1,127 @@
+// The running cluster under faults and under the control plane: a rollout replica killed
+// mid-run, and reinctl status/set/pause/checkpoint/resume/stop and Ctrl-C on a live job.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "common/testing/subprocess.h"
+#include "tests/e2e/local_run.h"
+
+namespace rein::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::unique_ptr<testing::Subprocess> StartUp(const std::string& config, const std::string& run_dir) {
+  auto up = testing::Subprocess::Start(
+      {testing::BuiltBinary("reinctl"), "up", "--config", config, "--run-dir", run_dir});
+  REQUIRE(up.ok());
+  return *std::move(up);
+}
+
+// Waits until stats.jsonl holds at least `iterations` lines.
+void WaitForIterations(const std::string& run_dir, size_t iterations) {
+  const absl::Time deadline = absl::Now() + absl::Minutes(4);
+  while (ReadStats(run_dir).size() < iterations) {
+    REQUIRE(absl::Now() < deadline);
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+std::map<std::string, pid_t> Pids(const std::string& run_dir) {
+  std::map<std::string, pid_t> pids;
+  std::ifstream in(run_dir + "/pids");
+  std::string name;
+  pid_t pid;
+  while (in >> name >> pid) pids[name] = pid;
+  return pids;
+}
+
+testing::CommandResult Ctl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {testing::BuiltBinary("reinctl")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto result = testing::RunCommand(argv, "", absl::Minutes(2));
+  REQUIRE(result.ok());
+  return *result;
+}
+
+TEST_CASE("a rollout replica killed mid-run: every iteration completes on the survivor") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-kill-");
+  const std::string run_dir = dir + "/run";
+  auto up = StartUp(WriteConfig(dir, 4), run_dir);
+  WaitForIterations(run_dir, 1);
+  std::map<std::string, pid_t> pids = Pids(run_dir);
+  REQUIRE(pids.count("rollout-1") == 1);
+  REQUIRE(kill(pids["rollout-1"], SIGKILL) == 0);
+  auto exit_code = up->Wait(absl::Minutes(5));
+  INFO(up->output());
+  REQUIRE(exit_code.ok());
+  CHECK(*exit_code == 0);
+  std::vector<nlohmann::json> stats = ReadStats(run_dir);
+  REQUIRE(stats.size() == 4);
+  for (const nlohmann::json& line : stats) {
+    CHECK(line["samples/count"] == 8);  // none lost, none counted twice
+  }
+  CHECK(stats.back()["rollout/replicas_used"] == 1);
+}
+
+TEST_CASE("reinctl controls a live job: status, set, pause, checkpoint, resume, stop") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-control-");
+  const std::string run_dir = dir + "/run";
+  auto up = StartUp(WriteConfig(dir, 200), run_dir);
+  WaitForIterations(run_dir, 1);
+
+  testing::CommandResult status = Ctl({"status", "--run", run_dir});
+  CHECK(status.exit_code == 0);
+  CHECK_THAT(status.stdout_text, Catch::Contains("iter ") && Catch::Contains("/200"));
+
+  CHECK(Ctl({"set", "--run", run_dir, "--kl-coef", "0.5"}).exit_code == 0);
+  CHECK(Ctl({"set", "--run", run_dir, "--kl-coef", "-1"}).exit_code == 1);  // refused
+
+  CHECK(Ctl({"pause", "--run", run_dir}).exit_code == 0);
+  absl::SleepFor(absl::Seconds(2));  // let the iteration in flight finish
+  const size_t paused_at = ReadStats(run_dir).size();
+  CHECK_THAT(Ctl({"status", "--run", run_dir}).stdout_text, Catch::Contains("PAUSED"));
+  testing::CommandResult checkpoint = Ctl({"checkpoint", "--run", run_dir, "--dir", dir + "/ckpt"});
+  CHECK(checkpoint.exit_code == 0);
+  CHECK(fs::exists(dir + "/ckpt/coordinator.json"));
+  CHECK(fs::exists(dir + "/ckpt/learner/policy/config.json"));
+  absl::SleepFor(absl::Seconds(1));
+  CHECK(ReadStats(run_dir).size() == paused_at);  // nothing ran while paused
+
+  CHECK(Ctl({"resume", "--run", run_dir}).exit_code == 0);
+  WaitForIterations(run_dir, paused_at + 1);
+  CHECK(ReadStats(run_dir).back()["kl/coef"] == 0.5);
+  CHECK(Ctl({"stop", "--run", run_dir}).exit_code == 0);
+  auto exit_code = up->Wait(absl::Minutes(2));
+  INFO(up->output());
+  REQUIRE(exit_code.ok());
+  CHECK(*exit_code == 0);
+  const size_t ran = ReadStats(run_dir).size();
+  CHECK(ran < 200);
+  CHECK(fs::exists(run_dir + "/checkpoints/iter-" + std::to_string(ran) + "/coordinator.json"));
+}
+
+TEST_CASE("Ctrl-C stops the whole local cluster cleanly") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-sigint-");
+  const std::string run_dir = dir + "/run";
+  auto up = StartUp(WriteConfig(dir, 200), run_dir);
+  WaitForIterations(run_dir, 1);
+  std::map<std::string, pid_t> pids = Pids(run_dir);
+  REQUIRE(pids.size() == 6);  // coordinator, 2 rollouts, reward, reference, learner
+  REQUIRE(up->Signal(SIGINT).ok());
+  auto exit_code = up->Wait(absl::Minutes(2));
+  INFO(up->output());
+  REQUIRE(exit_code.ok());
+  CHECK(*exit_code == 0);
+  for (const auto& [name, pid] : pids) {
+    INFO(name);
+    CHECK(kill(pid, 0) == -1);  // gone (reaped by reinctl)
+  }
+}
+
+}  // namespace
+}  // namespace rein::e2e

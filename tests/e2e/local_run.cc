@@ -1,0 +1,61 @@
+#include "tests/e2e/local_run.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/testing/subprocess.h"
+
+namespace rein::e2e {
+
+const std::string& WorldDir() {
+  static const std::string* dir = [] {
+    auto* world = new std::string(testing::MakeTempDir("rein-e2e-world-"));
+    auto result = testing::RunCommand(
+        {testing::BuiltBinary("rein-demo"), "corpus", "--out", *world, "--seed", "3",
+         "--sft_examples", "64", "--prompts", "64", "--heldout_prompts", "8"},
+        "", absl::Minutes(2));
+    REQUIRE(result.ok());
+    INFO(result->stdout_text << result->stderr_text);
+    REQUIRE(result->exit_code == 0);
+    return world;
+  }();
+  return *dir;
+}
+
+std::string WriteConfig(const std::string& dir, int iterations,
+                        const std::map<std::string, std::string>& overrides) {
+  const std::string& world = WorldDir();
+  std::map<std::string, std::string> sections = {
+      {"run", "  name: e2e\n  seed: 5\n  iterations: " + std::to_string(iterations) +
+                  "\n  output_dir: " + dir + "/runs\n  checkpoint_every: 0\n"},
+      {"data", "  prompts: " + world + "/prompts.jsonl\n  prompt_format: text\n"},
+      {"model", "  policy: " + world + "/policy-init\n"},
+      {"rollout",
+       "  replicas: 2\n  capacity: 2\n  batch_size: 4\n  samples_per_prompt: 2\n"
+       "  sampling:\n    max_new_tokens: 8\n"},
+      {"reward",
+       "  model_weight: 0\n  rules:\n    length_penalty:\n      weight: 1.0\n"
+       "      target_tokens: 4\n"},
+      {"learner", "  learning_rate: 0.001\n  critic_init: policy\n  micro_batch_size: 4\n"},
+      {"ppo", "  epochs: 1\n  minibatches: 2\n"},
+      {"server", "  call_timeout: 60s\n  drain_timeout: 5s\n"},
+  };
+  for (const auto& [section, lines] : overrides) sections[section] += lines;
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/run.yaml";
+  std::ofstream out(path);
+  for (const auto& [section, lines] : sections) out << section << ":\n" << lines;
+  return path;
+}
+
+std::vector<nlohmann::json> ReadStats(const std::string& run_dir) {
+  std::vector<nlohmann::json> stats;
+  std::ifstream in(run_dir + "/stats.jsonl");
+  std::string line;
+  while (std::getline(in, line)) stats.push_back(nlohmann::json::parse(line));
+  return stats;
+}
+
+}  // namespace rein::e2e

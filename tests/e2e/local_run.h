@@ -1,0 +1,30 @@
+// End-to-end test harness: a synthetic world from `rein-demo corpus` (tokenizer, prompts, a
+// tiny random policy), an experiment config over it, and `reinctl up` running the whole
+// cluster as real processes on 127.0.0.1.
+#ifndef REIN_TESTS_E2E_LOCAL_RUN_H_
+#define REIN_TESTS_E2E_LOCAL_RUN_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+
+namespace rein::e2e {
+
+// A world generated once per test binary: <dir>/policy-init, <dir>/prompts.jsonl, ...
+const std::string& WorldDir();
+
+// A PPO config over the world, 2 rollout replicas, rule rewards (no reward model), with
+// `overrides` (YAML lines appended to the named sections, e.g. {"run", "  mode: async"}).
+std::string WriteConfig(const std::string& dir, int iterations,
+                        const std::map<std::string, std::string>& overrides = {});
+
+// The stats.jsonl lines of a run folder, one JSON object per iteration.
+std::vector<nlohmann::json> ReadStats(const std::string& run_dir);
+
+}  // namespace rein::e2e
+
+#endif  // REIN_TESTS_E2E_LOCAL_RUN_H_
