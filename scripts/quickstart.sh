@@ -82,7 +82,7 @@ rm_seconds=$(elapsed "$t")
 reward_model=$(final_model "$out/runs/reward-model")
 
 step "5/6 PPO through the services: rollout, reward, reference, learner (reinctl up)"
-ppo_iterations=40
+ppo_iterations=60
 cat > "$out/configs/ppo.yaml" <<YAML
 run: {name: ppo, seed: $seed, iterations: $ppo_iterations, output_dir: $out/runs, checkpoint_every: 0}
 data: {prompts: $out/data/prompts.jsonl, prompt_format: text}
@@ -94,7 +94,7 @@ rollout:
   samples_per_prompt: 2
   sampling: {temperature: 1.0, max_new_tokens: 24}
 learner: {mode: ppo, learning_rate: 0.0005, critic_init: reward-model, micro_batch_size: 64}
-ppo: {epochs: 2, minibatches: 2, kl_coef: 0.02, clip_epsilon: 0.2}
+ppo: {epochs: 2, minibatches: 2, kl_coef: 0.05, clip_epsilon: 0.2}
 $(common_sections)
 YAML
 t=$(now)
@@ -103,12 +103,24 @@ ppo_seconds=$(elapsed "$t")
 ppo_model=$(final_model "$out/runs/ppo")
 
 step "6/6 evaluation on held-out prompts: SFT vs PPO"
-cat > "$out/extra.json" <<JSON
-{"seed": $seed, "ppo_iterations": $ppo_iterations,
- "phase_seconds": {"world": $world_seconds, "sft": $sft_seconds, "annotate": $annotate_seconds,
-                   "reward_model": $rm_seconds, "ppo": $ppo_seconds},
- "ppo_stats": "$out/runs/ppo/stats.jsonl", "output_dir": "$out"}
-JSON
+# Run facts for report.json: iterations, wall seconds per step, and PPO's time per phase.
+python3 - "$out" <<PY
+import json, statistics, sys
+out = sys.argv[1]
+with open(f"{out}/runs/ppo/stats.jsonl") as f:
+    ppo = [json.loads(line) for line in f]
+phases = {p: statistics.fmean(r[f"time/{p}_seconds"] for r in ppo)
+          for p in ["generate", "score", "train", "weight_sync", "iteration"]}
+extra = {"seed": $seed, "iterations": {"sft": 300, "reward_model": 150, "ppo": len(ppo)},
+         "wall_seconds": {"world": $world_seconds, "sft": $sft_seconds,
+                          "annotate": $annotate_seconds, "reward_model": $rm_seconds,
+                          "ppo": $ppo_seconds, "total_before_evaluation": $(elapsed "$story_start")},
+         "ppo_mean_seconds_per_iteration_by_phase": phases,
+         "ppo_final_iteration": {k: ppo[-1][k] for k in ["reward/mean", "kl/mean", "kl/coef"]},
+         "output_dir": out}
+with open(f"{out}/extra.json", "w") as f:
+    json.dump(extra, f, indent=2)
+PY
 "$bin/rein-demo" evaluate --sft "$sft_model" --ppo "$ppo_model" --reward_model "$reward_model" \
   --prompts "$out/data/heldout_prompts.jsonl" --preferences "$out/data/preferences_heldout.jsonl" \
   --seed "$seed" --extra "$out/extra.json" --out "$out/report.json"

@@ -136,6 +136,21 @@ absl::Status RunLoop::RlIteration(uint64_t iteration, const rein::v1::HyperParam
   SetStat(stats, "throughput/tokens_per_second", tokens / wall);
   SetStat(stats, "policy/lag_max", static_cast<double>(lag));
   SetStat(stats, "kl/coef", kl_controller_.coef());
+  if (!options_.async) {
+    // Work on the critical path, as the workers measured it: the busiest rollout replica, the
+    // slower of reward and reference, the learner's step and its weight push. What is left of
+    // the wall time is the coordinator's own cost: RPCs, (de)serialisation, merging, waiting.
+    auto learner_stat = [&](const char* key) {
+      auto it = trained.stats().values().find(key);
+      return it == trained.stats().values().end() ? 0.0 : it->second;
+    };
+    const double critical = batch.generate_stats.CriticalPathSeconds() +
+                            std::max(batch.reward_stats.CriticalPathSeconds(),
+                                     batch.reference_stats.CriticalPathSeconds()) +
+                            learner_stat("time/train_seconds") + pushed.push_seconds();
+    SetStat(stats, "time/critical_path_compute_seconds", critical);
+    SetStat(stats, "orchestration/overhead_fraction", std::max(0.0, (wall - critical) / wall));
+  }
   SetStat(stats, "samples/count", static_cast<double>(batch.samples.size()));
   SetStat(stats, "rollout/replicas_used",
           static_cast<double>(batch.generate_stats.serving_workers.size()));

@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -41,6 +43,21 @@ struct DispatchStats {
   int reissued_ranges = 0;  // ranges sent again after a replica failed
   std::vector<std::string> failed_workers;
   std::set<std::string> serving_workers;  // workers with at least one successful call
+  // Compute time each worker reported for its successful calls (Result::seconds, when the
+  // result type has it); the stage's critical path is the busiest worker.
+  std::map<std::string, double> busy_seconds;
+  double CriticalPathSeconds() const {
+    double longest = 0;
+    for (const auto& [worker, seconds] : busy_seconds) longest = std::max(longest, seconds);
+    return longest;
+  }
+};
+
+// A result with the compute time the worker reported for producing it (seconds).
+template <typename T>
+struct Timed {
+  T value;
+  double seconds = 0;
 };
 
 // Whether a failed call may be re-issued on another replica.
@@ -96,6 +113,9 @@ absl::StatusOr<RangeResults<Result>> Dispatch(
       absl::StatusOr<Result> result = call(worker, range);
       absl::MutexLock lock(&mu);
       if (result.ok()) {
+        if constexpr (requires { result->seconds; }) {
+          stats->busy_seconds[worker.id] += result->seconds;
+        }
         results.emplace_back(range, *std::move(result));
         stats->serving_workers.insert(worker.id);
         queue.Done();

@@ -41,6 +41,12 @@ absl::Status CallWorker(const StageContext& context, const Worker& worker,
   return FromGrpcStatus(((*stub).*rpc)(call.get(), request, response), CallName(method, worker));
 }
 
+// A worker's own measure of the compute behind a reply (0 when it reports none).
+double ReportedSeconds(const rein::v1::Stats& stats, const std::string& key) {
+  auto it = stats.values().find(key);
+  return it == stats.values().end() ? 0.0 : it->second;
+}
+
 void FillSequence(const Sample& sample, TokenSequence* sequence) {
   sequence->set_sequence_id(sample.sequence_id);
   sequence->mutable_prompt_ids()->Add(sample.prompt_ids.begin(), sample.prompt_ids.end());
@@ -48,7 +54,7 @@ void FillSequence(const Sample& sample, TokenSequence* sequence) {
 }
 
 // One Generate call for prompts[range]; returns its samples in prompt-then-sample order.
-absl::StatusOr<std::vector<Sample>> GenerateRange(const StageContext& context,
+absl::StatusOr<Timed<std::vector<Sample>>> GenerateRange(const StageContext& context,
                                                   const std::vector<PromptItem>& prompts,
                                                   const GenerateOptions& options,
                                                   const Worker& worker, Range range) {
@@ -95,10 +101,10 @@ absl::StatusOr<std::vector<Sample>> GenerateRange(const StageContext& context,
     sample.policy_version = response.policy_version();
     sample.finish_reason = completion.finish_reason();
   }
-  return samples;
+  return Timed<std::vector<Sample>>{std::move(samples), ReportedSeconds(response.stats(), "time/generate_seconds")};
 }
 
-absl::StatusOr<std::vector<float>> ScoreRange(const StageContext& context,
+absl::StatusOr<Timed<std::vector<float>>> ScoreRange(const StageContext& context,
                                               const std::vector<Sample>& samples,
                                               const Worker& worker, Range range) {
   constexpr absl::string_view kMethod = "Reward/Score";
@@ -124,10 +130,11 @@ absl::StatusOr<std::vector<float>> ScoreRange(const StageContext& context,
     }
     rewards.push_back(reward.reward());
   }
-  return rewards;
+  return Timed<std::vector<float>>{std::move(rewards),
+                                   ReportedSeconds(response.stats(), "time/score_seconds")};
 }
 
-absl::StatusOr<std::vector<std::vector<float>>> ReferenceRange(const StageContext& context,
+absl::StatusOr<Timed<std::vector<std::vector<float>>>> ReferenceRange(const StageContext& context,
                                                                const std::vector<Sample>& samples,
                                                                const Worker& worker, Range range) {
   constexpr absl::string_view kMethod = "Reference/LogProbs";
@@ -151,7 +158,8 @@ absl::StatusOr<std::vector<std::vector<float>>> ReferenceRange(const StageContex
     }
     logprobs.emplace_back(reply.logprobs().begin(), reply.logprobs().end());
   }
-  return logprobs;
+  return Timed<std::vector<std::vector<float>>>{
+      std::move(logprobs), ReportedSeconds(response.stats(), "time/logprobs_seconds")};
 }
 
 absl::Status RequireWorkers(const std::vector<Worker>& workers, rein::v1::Role role) {
@@ -174,14 +182,15 @@ absl::StatusOr<std::vector<Sample>> GenerateStage(const StageContext& context,
     worker.capacity = std::max<int>(1, worker.capacity / static_cast<int>(options.samples_per_prompt));
   }
   ASSIGN_OR_RETURN(auto results,
-                   Dispatch<std::vector<Sample>>(
+                   Dispatch<Timed<std::vector<Sample>>>(
                        prompts.size(), workers,
                        [&](const Worker& worker, Range range) {
                          return GenerateRange(context, prompts, options, worker, range);
                        },
                        stats));
   std::vector<Sample> samples(prompts.size() * options.samples_per_prompt);
-  for (auto& [range, range_samples] : results) {
+  for (auto& [range, timed] : results) {
+    std::vector<Sample>& range_samples = timed.value;
     std::move(range_samples.begin(), range_samples.end(),
               samples.begin() + static_cast<std::ptrdiff_t>(range.begin * options.samples_per_prompt));
   }
@@ -195,14 +204,14 @@ absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& sample
   std::vector<Worker> references = context.registry->Active(rein::v1::ROLE_REFERENCE);
   RETURN_IF_ERROR(RequireWorkers(rewarders, rein::v1::ROLE_REWARD));
   RETURN_IF_ERROR(RequireWorkers(references, rein::v1::ROLE_REFERENCE));
-  absl::StatusOr<RangeResults<std::vector<float>>> rewards;
+  absl::StatusOr<RangeResults<Timed<std::vector<float>>>> rewards;
   std::thread reward_thread([&] {
-    rewards = Dispatch<std::vector<float>>(
+    rewards = Dispatch<Timed<std::vector<float>>>(
         samples.size(), rewarders,
         [&](const Worker& worker, Range range) { return ScoreRange(context, samples, worker, range); },
         reward_stats);
   });
-  auto logprobs = Dispatch<std::vector<std::vector<float>>>(
+  auto logprobs = Dispatch<Timed<std::vector<std::vector<float>>>>(
       samples.size(), references,
       [&](const Worker& worker, Range range) {
         return ReferenceRange(context, samples, worker, range);
@@ -211,12 +220,12 @@ absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& sample
   reward_thread.join();
   RETURN_IF_ERROR(rewards.status());
   RETURN_IF_ERROR(logprobs.status());
-  for (auto& [range, values] : *rewards) {
-    for (size_t i = 0; i < range.size(); ++i) samples[range.begin + i].reward = values[i];
+  for (auto& [range, timed] : *rewards) {
+    for (size_t i = 0; i < range.size(); ++i) samples[range.begin + i].reward = timed.value[i];
   }
-  for (auto& [range, values] : *logprobs) {
+  for (auto& [range, timed] : *logprobs) {
     for (size_t i = 0; i < range.size(); ++i) {
-      samples[range.begin + i].reference_logprobs = std::move(values[i]);
+      samples[range.begin + i].reference_logprobs = std::move(timed.value[i]);
     }
   }
   for (const std::string& id : reward_stats->failed_workers) context.registry->Exclude(id);
