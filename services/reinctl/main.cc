@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   rein::reinctl::AddTokenizeCommands(app);
   rein::reinctl::AddUpCommand(app);
   rein::reinctl::AddRunCommands(app);
+  rein::reinctl::AddExportCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -5,6 +5,12 @@
 //   reinctl set --kl-coef X --lr Y        change live-tunable parameters from the next iteration
 // Each finds the coordinator through --coordinator host:port, or the run folder that
 // `reinctl up` wrote (--run DIR, default runs/latest) which holds coordinator.address.
+//
+// And, with no coordinator needed (export_command.cc):
+//   reinctl export --checkpoint DIR --out DIR   the policy of a checkpoint as a standalone HF
+//                                               folder (from <dir>/learner/policy or
+//                                               <dir>/policy), copied under a temporary name
+//                                               and renamed into place; never overwrites.
 #ifndef REIN_SERVICES_REINCTL_RUN_COMMAND_H_
 #define REIN_SERVICES_REINCTL_RUN_COMMAND_H_
 
@@ -13,6 +19,7 @@
 namespace rein::reinctl {
 
 void AddRunCommands(CLI::App& app);
+void AddExportCommand(CLI::App& app);
 
 }  // namespace rein::reinctl
 

@@ -51,6 +51,27 @@ TEST_CASE("reinctl up runs the full PPO loop with 2 rollout replicas and checkpo
                           "learner-0"}) {
     CHECK(fs::exists(run.run_dir + "/logs/" + log + ".log"));
   }
+
+  // The trained policy, exported as a Hugging Face folder, loads and generates.
+  const std::string exported = dir + "/exported";
+  auto exporting = testing::RunCommand({testing::BuiltBinary("reinctl"), "export", "--checkpoint",
+                                        run.run_dir + "/checkpoints/iter-3", "--out", exported},
+                                       "", absl::Minutes(1));
+  REQUIRE(exporting.ok());
+  CHECK(exporting->exit_code == 0);
+  auto generated = testing::RunCommand(
+      {testing::BuiltBinary("reinctl"), "model", "generate", "--model", exported, "--greedy",
+       "--max-new-tokens", "4"},
+      "{\"input_ids\": [1, 2, 3]}", absl::Minutes(1));
+  REQUIRE(generated.ok());
+  INFO(generated->stderr_text);
+  CHECK(generated->exit_code == 0);
+  auto again = testing::RunCommand({testing::BuiltBinary("reinctl"), "export", "--checkpoint",
+                                    run.run_dir + "/checkpoints/iter-3", "--out", exported},
+                                   "", absl::Minutes(1));
+  REQUIRE(again.ok());
+  CHECK(again->exit_code == 1);  // never overwrites
+  CHECK_THAT(again->stderr_text, Catch::Contains("exists"));
 }
 
 TEST_CASE("async mode overlaps generation with training, samples at most one version behind") {
