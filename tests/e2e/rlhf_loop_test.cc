@@ -88,6 +88,18 @@ TEST_CASE("async mode overlaps generation with training, samples at most one ver
   }
 }
 
+TEST_CASE("two data-parallel learner ranks meet through the coordinator and train together") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-dp-");
+  UpResult run = Up(WriteConfig(dir, 3, {{"learner", "  ranks: 2\n"}}), dir + "/run");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  std::vector<nlohmann::json> stats = ReadStats(run.run_dir);
+  REQUIRE(stats.size() == 3);
+  for (const nlohmann::json& line : stats) CHECK(line["samples/count"] == 8);
+  CHECK(fs::exists(run.run_dir + "/logs/learner-1.log"));
+  CHECK(fs::exists(run.run_dir + "/checkpoints/iter-3/learner/policy/config.json"));
+}
+
 TEST_CASE("a run resumed from a checkpoint continues at the same iteration with the same results") {
   const std::string dir = testing::MakeTempDir("rein-e2e-resume-");
   UpResult whole = Up(WriteConfig(dir, 4), dir + "/whole");
