@@ -70,6 +70,25 @@ RunLoopOptions LoopOptions(const config::ExperimentConfig& c) {
   return options;
 }
 
+// What the coordinator itself needs from the config, checked before anything is loaded so the
+// error names the key rather than an empty path.
+absl::Status CheckRunInputs(const config::ExperimentConfig& c) {
+  const config::LearnerMode mode = c.learner.mode;
+  if (config::IsReinforcementLearning(mode) && c.data.prompts.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("learner.mode ", config::EnumName(mode),
+                                                   " samples responses: set data.prompts"));
+  }
+  if (!config::IsReinforcementLearning(mode) && c.data.train.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("learner.mode ", config::EnumName(mode),
+                                                   " trains on examples: set data.train"));
+  }
+  if (c.model.TokenizerPath().empty()) {
+    return absl::InvalidArgumentError(
+        "set model.policy (or model.tokenizer): the coordinator tokenizes the data with it");
+  }
+  return absl::OkStatus();
+}
+
 // The data the mode trains on, loaded and tokenised up front.
 struct LoadedData {
   std::unique_ptr<data::PromptDataset> prompts;
@@ -83,10 +102,6 @@ absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
   LoadedData loaded;
   const config::LearnerMode mode = c.learner.mode;
   if (config::IsReinforcementLearning(mode)) {
-    if (c.data.prompts.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("learner.mode ", config::EnumName(mode),
-                                                     " samples responses: set data.prompts"));
-    }
     data::PromptDatasetOptions options;
     options.format = ToDataFormat(c.data.prompt_format);
     options.max_prompt_tokens = c.data.max_prompt_tokens;
@@ -95,10 +110,6 @@ absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
                                   << loaded.prompts->skipped() << " skipped as too long) from "
                                   << c.data.prompts;
     return loaded;
-  }
-  if (c.data.train.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("learner.mode ", config::EnumName(mode),
-                                                   " trains on examples: set data.train"));
   }
   data::TrainingDataOptions options;
   options.format = ToDataFormat(c.data.prompt_format);
@@ -144,6 +155,7 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
   ASSIGN_OR_RETURN(config::ExperimentConfig c,
                    config::LoadExperimentConfig(absl::GetFlag(FLAGS_config)));
   log::SetMinLevel(c.run.log_level);
+  RETURN_IF_ERROR(CheckRunInputs(c));
   ASSIGN_OR_RETURN(auto tokenizer, tokenizer::Tokenizer::FromDirectory(c.model.TokenizerPath()));
   ASSIGN_OR_RETURN(LoadedData loaded, LoadData(c, *tokenizer));
   ASSIGN_OR_RETURN(std::optional<CoordinatorState> resumed, ResumeState(c));
