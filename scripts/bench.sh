@@ -2,7 +2,8 @@
 # Builds Rein and runs its benchmarks; every benchmark writes JSON into one results folder,
 # which is printed at the end.
 #   scripts/bench.sh                 all benchmarks
-#   scripts/bench.sh codec weightsync   a subset (codec, weightsync, tokenizer, decode)
+#   scripts/bench.sh codec weightsync   a subset (codec, weightsync, tokenizer, decode, loop,
+#                                       quickstart, allreduce)
 # Benchmarks measure on this machine as it is: run them on an idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
 selected=("$@")
-[[ ${#selected[@]} -gt 0 ]] || selected=(codec weightsync tokenizer decode)
+[[ ${#selected[@]} -gt 0 ]] || selected=(codec weightsync tokenizer decode loop allreduce quickstart)
 
 run_bench() {
   local name=$1
@@ -25,13 +26,12 @@ run_bench() {
     weightsync) "$build_dir/bin/rein-weight-sync-benchmark" --out "$out/weight_sync.json" ;;
     tokenizer)
       scripts/bench_tokenizer.sh --build-dir "$build_dir" --out "$out/tokenizer" ;;
-    decode)
-      if [[ -x scripts/bench_decode.sh ]]; then
-        REIN_BENCH_OUT="$out/decode" scripts/bench_decode.sh
-      else
-        echo "(scripts/bench_decode.sh not present yet: skipped)"
-      fi ;;
-    *) echo "unknown benchmark '$name' (expected codec, weightsync, tokenizer, decode)" >&2
+    decode) REIN_BENCH_OUT="$out/decode" scripts/bench_decode.sh ;;
+    loop) REIN_BENCH_OUT="$out" scripts/bench_loop.sh --skip-build ;;
+    quickstart) REIN_BENCH_OUT="$out" scripts/bench_quickstart.sh ;;
+    allreduce) scripts/bench_allreduce.sh --build-dir "$build_dir" --out "$out/allreduce.json" ;;
+    *) echo "unknown benchmark '$name' (expected codec, weightsync, tokenizer, decode, loop," \
+            "quickstart, allreduce)" >&2
        return 2 ;;
   esac
 }
