@@ -144,10 +144,15 @@ absl::Status RunLoop::RlIteration(uint64_t iteration, const rein::v1::HyperParam
       auto it = trained.stats().values().find(key);
       return it == trained.stats().values().end() ? 0.0 : it->second;
     };
-    const double critical = batch.generate_stats.CriticalPathSeconds() +
-                            std::max(batch.reward_stats.CriticalPathSeconds(),
-                                     batch.reference_stats.CriticalPathSeconds()) +
-                            learner_stat("time/train_seconds") + pushed.push_seconds();
+    const double generate = batch.generate_stats.CriticalPathSeconds();
+    const double score = std::max(batch.reward_stats.CriticalPathSeconds(),
+                                  batch.reference_stats.CriticalPathSeconds());
+    const double train = learner_stat("time/train_seconds");
+    const double critical = generate + score + train + pushed.push_seconds();
+    SetStat(stats, "compute/generate_seconds", generate);
+    SetStat(stats, "compute/score_seconds", score);
+    SetStat(stats, "compute/train_seconds", train);
+    SetStat(stats, "compute/weight_sync_seconds", pushed.push_seconds());
     SetStat(stats, "time/critical_path_compute_seconds", critical);
     SetStat(stats, "orchestration/overhead_fraction", std::max(0.0, (wall - critical) / wall));
   }
