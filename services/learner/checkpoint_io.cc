@@ -2,19 +2,12 @@
 // reach the optimiser's per-parameter state.
 #include "services/learner/checkpoint_io.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <ATen/ops/scalar_tensor.h>
 #include <torch/optim/adamw.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -22,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/checkpoint/safetensors.h"
 #include "common/config/enum_names.h"
+#include "common/files/file_util.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 #include "services/learner/torch_guard.h"
@@ -37,56 +31,10 @@ constexpr char kPolicyDir[] = "policy";
 constexpr char kCriticDir[] = "critic";
 constexpr const char* kTokenizerFiles[] = {"tokenizer.json", "tokenizer_config.json"};
 
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  const int err = errno;
-  return absl::Status(err == ENOENT ? absl::StatusCode::kNotFound : absl::StatusCode::kInternal,
-                      absl::StrCat(what, " ", path, ": ", std::strerror(err)));
-}
-
-absl::Status FsyncPath(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), (directory ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("opening", path);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return ErrnoError("fsync", path);
-  return absl::OkStatus();
-}
-
+// `content` as the file `path`, written under a temporary name, fsynced and renamed into place.
 absl::Status WriteFileSynced(const std::string& path, const std::string& content) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("creating", path);
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      absl::Status s = ErrnoError("writing", path);
-      ::close(fd);
-      return s;
-    }
-    done += static_cast<size_t>(n);
-  }
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return ErrnoError("fsync", path);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InternalError(absl::StrCat("cannot read ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-std::string RandomSuffix() {
-  std::random_device device;
-  std::ostringstream out;
-  out << std::hex << device() << device();
-  return out.str();
+  return files::WriteFileAtomically(
+      path, [&](int fd) { return files::WriteAll(fd, content.data(), content.size(), path); });
 }
 
 using TorchState = torch::optim::AdamWParamState;
@@ -171,10 +119,10 @@ absl::Status WriteInto(LearnerState& state, const std::string& tmp) {
     const fs::path source = fs::path(state.options().model.policy) / name;
     std::error_code ec;
     if (!fs::is_regular_file(source, ec)) continue;
-    ASSIGN_OR_RETURN(std::string content, ReadFile(source.string()));
+    ASSIGN_OR_RETURN(std::string content, files::ReadFile(source.string()));
     RETURN_IF_ERROR(WriteFileSynced(absl::StrCat(policy_dir, "/", name), content));
   }
-  RETURN_IF_ERROR(FsyncPath(policy_dir, true));
+  RETURN_IF_ERROR(files::FsyncDir(policy_dir));
   if (state.critic() != nullptr) {
     RETURN_IF_ERROR(state.critic()->Save(absl::StrCat(tmp, "/", kCriticDir)));
   }
@@ -190,12 +138,12 @@ absl::Status WriteInto(LearnerState& state, const std::string& tmp) {
                                                {{"format", "rein-learner-optimizer"}}));
   RETURN_IF_ERROR(
       WriteFileSynced(absl::StrCat(tmp, "/", kManifest), Manifest(state).dump(2) + "\n"));
-  return FsyncPath(tmp, true);
+  return files::FsyncDir(tmp);
 }
 
 absl::StatusOr<nlohmann::json> ReadManifest(const std::string& dir) {
   const std::string path = absl::StrCat(dir, "/", kManifest);
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string text, files::ReadFile(path));
   nlohmann::json m = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (m.is_discarded() || !m.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
@@ -214,31 +162,15 @@ absl::Status SaveLearnerCheckpoint(LearnerState& state, const std::string& dir) 
   if (ec) {
     return absl::InternalError(absl::StrCat("creating ", parent.string(), ": ", ec.message()));
   }
-  const std::string tmp = absl::StrCat(target.string(), ".tmp-", RandomSuffix());
-  if (!fs::create_directory(tmp, ec) || ec) {
-    return absl::InternalError(absl::StrCat("creating ", tmp, ": ", ec.message()));
-  }
+  // Built beside the target and swapped in whole: `dir` never shows a partial checkpoint, and
+  // an older one of the same name stays until the new one is complete.
+  ASSIGN_OR_RETURN(const std::string tmp, files::MakeTempSiblingDir(target.string()));
   absl::Status written = WriteInto(state, tmp);
-  if (written.ok()) {
-    std::string old;
-    if (fs::exists(target, ec)) {
-      old = absl::StrCat(target.string(), ".old-", RandomSuffix());
-      fs::rename(target, old, ec);
-    }
-    if (!ec) fs::rename(tmp, target, ec);
-    if (ec) {
-      written = absl::InternalError(
-          absl::StrCat("moving ", tmp, " to ", target.string(), ": ", ec.message()));
-      if (!old.empty()) fs::rename(old, target, ec);  // put the previous checkpoint back
-    } else if (!old.empty()) {
-      fs::remove_all(old, ec);
-    }
-  }
+  if (written.ok()) written = files::MoveDirIntoPlace(tmp, target.string(), /*overwrite=*/true);
   if (!written.ok()) {
     fs::remove_all(tmp, ec);
     return written;
   }
-  RETURN_IF_ERROR(FsyncPath(parent.string(), true));
   REIN_LOG(INFO, "learner") << "checkpoint " << target.string() << " (step "
                             << state.progress().optimizer_steps << ", policy version "
                             << state.progress().policy_version << ")";
