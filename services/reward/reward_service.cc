@@ -156,9 +156,13 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
     if (regex_ != nullptr) {
       tokenizer::DecodeOptions decode;
       decode.skip_special_tokens = true;
-      absl::StatusOr<std::string> text = tokenizer_->Decode(
-          std::vector<tokenizer::TokenId>(s.response_ids().begin(), s.response_ids().end()),
-          decode);
+      // Ids the tokenizer does not know (a policy's embedding is often padded past the
+      // vocabulary, and an untrained one may sample there) have no text: they are left out.
+      std::vector<tokenizer::TokenId> known;
+      for (int32_t id : s.response_ids()) {
+        if (tokenizer_->IsValidId(id)) known.push_back(id);
+      }
+      absl::StatusOr<std::string> text = tokenizer_->Decode(known, decode);
       if (!text.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("sequences[", i, "] (sequence_id ",
                                                        s.sequence_id(), "): decoding response_ids: ",

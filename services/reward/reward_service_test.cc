@@ -116,6 +116,23 @@ TEST_CASE("rule rewards alone have their exact values, unweighted in components"
   CHECK(b.reward() == static_cast<float>(0.5 * b_penalty));
 }
 
+TEST_CASE("ids past the tokenizer's vocabulary (a padded embedding) have no text for the regex") {
+  RewardServiceOptions options;
+  options.regex_weight = 1.0;
+  options.regex_pattern = "world";
+  const int32_t tokenizer_size = TinyTokenizer()->vocab_size();
+  options.vocab_size = tokenizer_size + 8;  // as a policy with a padded embedding
+  RewardServer server(options);
+  std::vector<int32_t> response_ids = Encode("hello");
+  response_ids.push_back(tokenizer_size + 3);
+  for (int32_t id : Encode(" world")) response_ids.push_back(id);
+  rein::v1::ScoreRequest request;
+  *request.add_sequences() = Sequence(7, {1, 2}, response_ids);
+  rein::v1::ScoreResponse response;
+  REQUIRE(server.Score(request, &response).ok());
+  CHECK(response.rewards(0).components().at("regex") == 1.0f);
+}
+
 TEST_CASE("the reward model's score is weighted and reported unweighted") {
   const std::string dir = MakeRewardModelDir(5);
   RewardServiceOptions options;
