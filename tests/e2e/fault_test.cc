@@ -82,8 +82,14 @@ TEST_CASE("reinctl controls a live job: status, set, pause, checkpoint, resume, 
   CHECK(Ctl({"set", "--run", run_dir, "--kl-coef", "-1"}).exit_code == 1);  // refused
 
   CHECK(Ctl({"pause", "--run", run_dir}).exit_code == 0);
-  absl::SleepFor(absl::Seconds(2));  // let the iteration in flight finish
-  const size_t paused_at = ReadStats(run_dir).size();
+  // The iteration in flight when the pause arrived still finishes: wait until none lands for
+  // a second.
+  size_t paused_at = ReadStats(run_dir).size();
+  for (size_t now = 0;; paused_at = now) {
+    absl::SleepFor(absl::Seconds(1));
+    now = ReadStats(run_dir).size();
+    if (now == paused_at) break;
+  }
   CHECK_THAT(Ctl({"status", "--run", run_dir}).stdout_text, Catch::Contains("PAUSED"));
   testing::CommandResult checkpoint = Ctl({"checkpoint", "--run", run_dir, "--dir", dir + "/ckpt"});
   CHECK(checkpoint.exit_code == 0);
