@@ -10,10 +10,13 @@
 #include <set>
 #include <system_error>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/rpc/client.h"
 #include "common/rpc/config_options.h"
+#include "common/rpc/serve.h"
 #include "common/status/status_macros.h"
 #include "rein/v1/coordinator.grpc.pb.h"
 #include "services/reinctl/command_util.h"
@@ -137,6 +140,29 @@ bool ReportExitedWorkers(LocalCluster& cluster, std::set<std::string>& reported,
   return fatal;
 }
 
+// <run>/prometheus_targets.json: every process's /metrics address in Prometheus' file-based
+// service discovery format (deploy/prometheus/prometheus.yml reads it). Written once every
+// worker has announced its metrics port, i.e. when the run has left WAITING_FOR_WORKERS.
+absl::Status WritePrometheusTargets(LocalCluster& cluster, const std::string& run_dir,
+                                    const std::string& run_name) {
+  nlohmann::json targets = nlohmann::json::array();
+  auto add = [&](ChildProcess& process, const std::string& role) -> absl::Status {
+    ASSIGN_OR_RETURN(std::string address,
+                     process.WaitForLogLine(rpc::kMetricsMarker, absl::Seconds(5)));
+    targets.push_back({{"targets", {address}},
+                       {"labels",
+                        {{"rein_run", run_name}, {"rein_process", process.name()},
+                         {"rein_role", role}}}});
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(add(cluster.coordinator(), "coordinator"));
+  for (auto& worker : cluster.workers()) {
+    RETURN_IF_ERROR(add(*worker, worker->name().substr(0, worker->name().rfind('-'))));
+  }
+  std::ofstream(run_dir + "/prometheus_targets.json") << targets.dump(2) << "\n";
+  return absl::OkStatus();
+}
+
 int RunUp(const UpFlags& flags) {
   absl::StatusOr<config::ExperimentConfig> c = config::LoadExperimentConfig(flags.config);
   if (!c.ok()) {
@@ -180,6 +206,7 @@ int RunUp(const UpFlags& flags) {
   std::set<std::string> reported;
   int seen_interrupts = 0;
   absl::Time next_poll = absl::InfinitePast();
+  bool targets_written = false;
   while (!(*cluster)->coordinator().Poll()) {
     if (interrupts.load() > seen_interrupts) {
       seen_interrupts = interrupts.load();
@@ -199,6 +226,16 @@ int RunUp(const UpFlags& flags) {
     if (absl::Now() >= next_poll) {
       progress.Update();
       next_poll = absl::Now() + absl::Seconds(1);
+      const bool started = progress.last() && progress.last()->state() !=
+                                                  rein::v1::RUN_STATE_WAITING_FOR_WORKERS;
+      if (started && !targets_written) {
+        targets_written = true;
+        absl::Status written = WritePrometheusTargets(**cluster, run_dir, c->run.name);
+        if (!written.ok()) {
+          std::fprintf(stderr, "\nprometheus_targets.json not written: %s\n",
+                       std::string(written.message()).c_str());
+        }
+      }
     }
     absl::SleepFor(absl::Milliseconds(100));
   }

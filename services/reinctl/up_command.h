@@ -11,8 +11,8 @@
 //
 // The run folder (default <run.output_dir>/<run.name>, with -2, -3, ... appended rather than
 // reusing an existing one) holds config.yaml (the resolved config), coordinator.address (for
-// reinctl status/pause/...), logs/, stats.jsonl and checkpoints/; <run.output_dir>/latest
-// links to it.
+// reinctl status/pause/...), pids, prometheus_targets.json (every /metrics address, for
+// deploy/prometheus), logs/, stats.jsonl and checkpoints/; <run.output_dir>/latest links to it.
 #ifndef REIN_SERVICES_REINCTL_UP_COMMAND_H_
 #define REIN_SERVICES_REINCTL_UP_COMMAND_H_
 

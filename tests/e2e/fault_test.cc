@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include "common/testing/http.h"
 #include "common/testing/subprocess.h"
 #include "tests/e2e/local_run.h"
 
@@ -73,6 +74,27 @@ TEST_CASE("reinctl controls a live job: status, set, pause, checkpoint, resume, 
   const std::string run_dir = dir + "/run";
   auto up = StartUp(WriteConfig(dir, 200), run_dir);
   WaitForIterations(run_dir, 1);
+
+  // Every process serves /metrics, listed for Prometheus in prometheus_targets.json.
+  const std::string targets_file = run_dir + "/prometheus_targets.json";
+  for (absl::Time give_up = absl::Now() + absl::Seconds(20);
+       !fs::exists(targets_file) && absl::Now() < give_up;) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  std::ifstream targets_in(targets_file);
+  const nlohmann::json targets = nlohmann::json::parse(targets_in, nullptr, false);
+  REQUIRE(targets.is_array());
+  CHECK(targets.size() == 6);
+  for (const nlohmann::json& target : targets) {
+    const std::string address = target["targets"][0];
+    const std::string process = target["labels"]["rein_process"];
+    INFO(process << " at " << address);
+    auto scraped = testing::HttpGet("127.0.0.1", std::stoi(address.substr(address.rfind(':') + 1)),
+                                    "/metrics");
+    REQUIRE(scraped.ok());
+    CHECK(scraped->status_code == 200);
+    CHECK_THAT(scraped->body, Catch::Contains("rein_rpc_server_handled_total"));
+  }
 
   testing::CommandResult status = Ctl({"status", "--run", run_dir});
   CHECK(status.exit_code == 0);
