@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/rpc/client.h"
@@ -143,8 +144,15 @@ bool ReportExitedWorkers(LocalCluster& cluster, std::set<std::string>& reported,
 // <run>/prometheus_targets.json: every process's /metrics address in Prometheus' file-based
 // service discovery format (deploy/prometheus/prometheus.yml reads it). Written once every
 // worker has announced its metrics port, i.e. when the run has left WAITING_FOR_WORKERS.
+// <run.output_dir>/prometheus/<run folder name>.json: a live run's targets, for
+// deploy/prometheus/prometheus.yml.
+fs::path LiveTargetsFile(const std::string& output_dir, const std::string& run_dir) {
+  return fs::path(output_dir) / "prometheus" /
+         (fs::absolute(run_dir).lexically_normal().filename().string() + ".json");
+}
+
 absl::Status WritePrometheusTargets(LocalCluster& cluster, const std::string& run_dir,
-                                    const std::string& run_name) {
+                                    const std::string& output_dir, const std::string& run_name) {
   nlohmann::json targets = nlohmann::json::array();
   auto add = [&](ChildProcess& process, const std::string& role) -> absl::Status {
     ASSIGN_OR_RETURN(std::string address,
@@ -160,6 +168,11 @@ absl::Status WritePrometheusTargets(LocalCluster& cluster, const std::string& ru
     RETURN_IF_ERROR(add(*worker, worker->name().substr(0, worker->name().rfind('-'))));
   }
   std::ofstream(run_dir + "/prometheus_targets.json") << targets.dump(2) << "\n";
+  // Prometheus' file discovery globs file names only, so live runs are also listed together in
+  // one folder (removed again when the run ends).
+  std::error_code error;
+  fs::create_directories(LiveTargetsFile(output_dir, run_dir).parent_path(), error);
+  std::ofstream(LiveTargetsFile(output_dir, run_dir)) << targets.dump(2) << "\n";
   return absl::OkStatus();
 }
 
@@ -181,6 +194,11 @@ int RunUp(const UpFlags& flags) {
     return 2;
   }
   InstallInterruptHandlers();
+  // However the run ends, Prometheus should stop looking for its processes.
+  absl::Cleanup forget_targets = [&] {
+    std::error_code error;
+    fs::remove(LiveTargetsFile(c->run.output_dir, run_dir), error);
+  };
   LocalClusterOptions options{flags.config, run_dir, flags.resume, BinaryDir()};
   std::printf("run folder: %s (logs in %s/logs)\n", run_dir.c_str(), run_dir.c_str());
   std::fflush(stdout);
@@ -230,7 +248,8 @@ int RunUp(const UpFlags& flags) {
                                                   rein::v1::RUN_STATE_WAITING_FOR_WORKERS;
       if (started && !targets_written) {
         targets_written = true;
-        absl::Status written = WritePrometheusTargets(**cluster, run_dir, c->run.name);
+        absl::Status written =
+            WritePrometheusTargets(**cluster, run_dir, c->run.output_dir, c->run.name);
         if (!written.ok()) {
           std::fprintf(stderr, "\nprometheus_targets.json not written: %s\n",
                        std::string(written.message()).c_str());
