@@ -102,7 +102,7 @@ TEST_CASE("malformed training records are errors naming the line") {
         absl::StatusCode::kNotFound);
 }
 
-TEST_CASE("over-long examples are skipped and counted; none left is an error") {
+TEST_CASE("over-long examples are skipped and counted, and none left is an error") {
   std::string path = WriteJsonl("long.jsonl",
                                 "{\"prompt\": \"p\", \"response\": \" short\"}\n"
                                 "{\"prompt\": \"p\", \"response\": \" one two three four five\"}\n");

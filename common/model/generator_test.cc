@@ -141,7 +141,7 @@ TEST_CASE("a request's samples depend on its seed, not on its batch") {
   CHECK(other[0].output_ids != all[3].output_ids);
 }
 
-TEST_CASE("samples follow the model's distribution; log-probs are those sampled from") {
+TEST_CASE("samples follow the model's distribution, and log-probs are those sampled from") {
   auto lm = SmallRandomModel();
   const std::vector<int64_t> prompt = {5, 9, 2};
   auto logits = lm->Logits({.input_ids = at::tensor(prompt, at::kLong).view({1, -1})});

@@ -26,7 +26,7 @@ TEST_CASE("kv: absent keys are NOT_FOUND at once, DEADLINE_EXCEEDED after waitin
   CHECK(std::string(waited.status().message()).find("missing") != std::string::npos);
 }
 
-TEST_CASE("kv: Set overwrites; bad keys and values are refused") {
+TEST_CASE("kv: Set overwrites, and bad keys and values are refused") {
   KvStore store;
   REQUIRE(store.Set("k", "1").ok());
   REQUIRE(store.Set("k", "2").ok());

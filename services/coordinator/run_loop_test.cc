@@ -161,7 +161,7 @@ TEST_CASE("async mode trains every batch once with samples at most one version b
   CHECK(run.Snapshot().max_policy_lag() <= 1);
 }
 
-TEST_CASE("checkpoints hold the run state; a loop resumed from one continues where it stopped") {
+TEST_CASE("checkpoints hold the run state, and a loop resumed from one continues where it stopped") {
   const std::string run_dir = testing::MakeTempDir("rein-loop-ckpt-");
   std::vector<uint64_t> uninterrupted_seeds;
   {

@@ -30,7 +30,7 @@ TEST_CASE("run state: iterations advance to the configured total, then the loop 
   CHECK(status.policy_version() == 3);
 }
 
-TEST_CASE("run state: set changes live parameters from the next iteration; bad values refused") {
+TEST_CASE("run state: set changes live parameters from the next iteration, bad values are refused") {
   RunState run(5, 1, Initial());
   run.MarkRunning();
   rein::v1::HyperParameters change;
@@ -47,7 +47,7 @@ TEST_CASE("run state: set changes live parameters from the next iteration; bad v
   CHECK(std::string(refused.status().message()).find("learning_rate") != std::string::npos);
 }
 
-TEST_CASE("run state: pause blocks the loop until resume; stop ends it") {
+TEST_CASE("run state: pause blocks the loop until resume, and stop ends it") {
   RunState run(100, 1, Initial());
   run.MarkRunning();
   REQUIRE(run.Pause().ok());
