@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/metrics/families.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "services/worker/token_sequences.h"
@@ -17,27 +18,17 @@ namespace rein::reference {
 
 struct ReferenceService::Metrics {
   explicit Metrics(prometheus::Registry& registry)
-      : scored_sequences(prometheus::BuildCounter()
-                             .Name("rein_reference_scored_sequences_total")
-                             .Help("Sequences given reference log-probs.")
-                             .Register(registry)
-                             .Add({})),
-        scored_tokens(prometheus::BuildCounter()
-                          .Name("rein_reference_scored_tokens_total")
-                          .Help("Response tokens given a reference log-prob.")
-                          .Register(registry)
-                          .Add({})),
-        logprobs_seconds(prometheus::BuildHistogram()
-                             .Name("rein_reference_logprobs_seconds")
-                             .Help("Wall time of successful LogProbs calls, in seconds.")
-                             .Register(registry)
-                             .Add({}, prometheus::Histogram::BucketBoundaries{
-                                          0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60})),
-        requests_in_flight(prometheus::BuildGauge()
-                               .Name("rein_reference_requests_in_flight")
-                               .Help("LogProbs calls running now.")
-                               .Register(registry)
-                               .Add({})) {}
+      : scored_sequences(metrics::AddCounter(registry, "rein_reference_scored_sequences_total",
+                                             "Sequences given reference log-probs.")),
+        scored_tokens(metrics::AddCounter(registry, "rein_reference_scored_tokens_total",
+                                          "Response tokens given a reference log-prob.")),
+        logprobs_seconds(
+            metrics::AddHistogram(registry, "rein_reference_logprobs_seconds",
+                                  "Wall time of successful LogProbs calls, in seconds.",
+                                  prometheus::Histogram::BucketBoundaries{
+                                      0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60})),
+        requests_in_flight(metrics::AddGauge(registry, "rein_reference_requests_in_flight",
+                                             "LogProbs calls running now.")) {}
 
   prometheus::Counter& scored_sequences;
   prometheus::Counter& scored_tokens;
@@ -79,7 +70,8 @@ absl::StatusOr<rein::v1::LogProbsResponse> ReferenceService::RunLogProbs(
 
   std::vector<std::vector<int64_t>> full;
   full.reserve(static_cast<size_t>(request.sequences_size()));
-  for (const rein::v1::TokenSequence& s : request.sequences()) full.push_back(worker::FullSequence(s));
+  for (const rein::v1::TokenSequence& s : request.sequences())
+    full.push_back(worker::FullSequence(s));
   ASSIGN_OR_RETURN(std::vector<std::vector<float>> logprobs,
                    model::ScoreSequences(*model_, full, options_.scoring));
 

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/metrics/families.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -19,28 +20,19 @@ namespace rein::reward {
 
 struct RewardService::Metrics {
   explicit Metrics(prometheus::Registry& registry)
-      : scored_sequences(prometheus::BuildCounter()
-                             .Name("rein_reward_scored_sequences_total")
-                             .Help("Sequences given a reward.")
-                             .Register(registry)
-                             .Add({})),
-        score_seconds(prometheus::BuildHistogram()
-                          .Name("rein_reward_score_seconds")
-                          .Help("Wall time of successful Score calls, in seconds.")
-                          .Register(registry)
-                          .Add({}, prometheus::Histogram::BucketBoundaries{
-                                       0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60})),
-        reward(prometheus::BuildHistogram()
-                   .Name("rein_reward_sequence_reward")
-                   .Help("Reward (weighted sum, dimensionless) of each scored sequence.")
-                   .Register(registry)
-                   .Add({}, prometheus::Histogram::BucketBoundaries{-10, -5, -2, -1, -0.5, 0, 0.5,
-                                                                    1, 2, 5, 10})),
-        requests_in_flight(prometheus::BuildGauge()
-                               .Name("rein_reward_requests_in_flight")
-                               .Help("Score calls running now.")
-                               .Register(registry)
-                               .Add({})) {}
+      : scored_sequences(metrics::AddCounter(registry, "rein_reward_scored_sequences_total",
+                                             "Sequences given a reward.")),
+        score_seconds(
+            metrics::AddHistogram(registry, "rein_reward_score_seconds",
+                                  "Wall time of successful Score calls, in seconds.",
+                                  prometheus::Histogram::BucketBoundaries{
+                                      0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60})),
+        reward(metrics::AddHistogram(
+            registry, "rein_reward_sequence_reward",
+            "Reward (weighted sum, dimensionless) of each scored sequence.",
+            prometheus::Histogram::BucketBoundaries{-10, -5, -2, -1, -0.5, 0, 0.5, 1, 2, 5, 10})),
+        requests_in_flight(metrics::AddGauge(registry, "rein_reward_requests_in_flight",
+                                             "Score calls running now.")) {}
 
   prometheus::Counter& scored_sequences;
   prometheus::Histogram& score_seconds;
@@ -76,7 +68,8 @@ absl::StatusOr<std::unique_ptr<RewardService>> RewardService::Create(
                              << model->fingerprint();
   }
   if (model == nullptr && options.vocab_size <= 0 && tokenizer == nullptr) {
-    return absl::InvalidArgumentError("without a reward model, vocab_size or a tokenizer is needed");
+    return absl::InvalidArgumentError(
+        "without a reward model, vocab_size or a tokenizer is needed");
   }
   return std::unique_ptr<RewardService>(new RewardService(options, std::move(model),
                                                           std::move(tokenizer), std::move(regex),
@@ -149,7 +142,8 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
       reward += options_.model_weight * value;
     }
     if (options_.length_penalty_weight != 0) {
-      const double value = LengthPenalty(s.response_ids_size(), options_.length_penalty_target_tokens);
+      const double value =
+          LengthPenalty(s.response_ids_size(), options_.length_penalty_target_tokens);
       components["length_penalty"] = static_cast<float>(value);
       reward += options_.length_penalty_weight * value;
     }
@@ -164,9 +158,9 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
       }
       absl::StatusOr<std::string> text = tokenizer_->Decode(known, decode);
       if (!text.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("sequences[", i, "] (sequence_id ",
-                                                       s.sequence_id(), "): decoding response_ids: ",
-                                                       text.status().message()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("sequences[", i, "] (sequence_id ", s.sequence_id(),
+                         "): decoding response_ids: ", text.status().message()));
       }
       ASSIGN_OR_RETURN(double value, regex_->Score(*text));
       components["regex"] = static_cast<float>(value);
