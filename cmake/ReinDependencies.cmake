@@ -21,6 +21,15 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(ONIGURUMA REQUIRED IMPORTED_TARGET GLOBAL oniguruma)
 add_library(rein::oniguruma ALIAS PkgConfig::ONIGURUMA)
 find_package(ICU REQUIRED COMPONENTS uc)
+# rein-feedback: the judgement store (SQLite embedded, PostgreSQL through libpq) and the one HTTP
+# library every HTTP endpoint uses (Debian builds cpp-httplib as a shared library).
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET GLOBAL sqlite3)
+add_library(rein::sqlite3 ALIAS PkgConfig::SQLITE3)
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET GLOBAL libpq)
+add_library(rein::libpq ALIAS PkgConfig::LIBPQ)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET GLOBAL cpp-httplib)
+add_library(rein::httplib ALIAS PkgConfig::HTTPLIB)
+find_package(OpenSSL REQUIRED)  # SHA-256 of annotator tokens; random tokens.
 # reinctl's command line.
 find_package(CLI11 CONFIG REQUIRED)
 

@@ -16,17 +16,21 @@ PACKAGES=(
   build-essential
   catch2
   ccache
+  chromium
   cmake
   git
   libabsl-dev
   libcli11-dev
+  libcpp-httplib-dev
   libgloo-dev
   libgrpc++-dev
   libicu-dev
   libonig-dev
   libopenblas0-pthread
+  libpq-dev
   libprotobuf-dev
   libsqlite3-dev
+  libssl-dev
   libtorch-dev
   libxxhash-dev
   libyaml-cpp-dev
@@ -34,10 +38,12 @@ PACKAGES=(
   nlohmann-json3-dev
   openssl
   pkg-config
+  postgresql
   prometheus-cpp-dev
   protobuf-compiler
   protobuf-compiler-grpc
   python3
+  wrk
 )
 
 SUDO=""

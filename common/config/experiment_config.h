@@ -172,6 +172,22 @@ struct ServerConfig {
   bool operator==(const ServerConfig&) const = default;
 };
 
+struct FeedbackConfig {
+  std::string store = "sqlite:feedback.db";  // sqlite:PATH | sqlite:///ABS | postgresql://...
+  int32_t http_port = 0;                     // 0 = pick a free port
+  int32_t http_threads = 64;
+  std::string public_url;       // base of invite links; empty = http://<host>:<http_port>
+  std::string admin_token_file;  // a path; empty = server.auth_token_file
+  absl::Duration lease_duration = absl::Minutes(10);
+  int32_t max_open_leases = 2;        // per annotator
+  double submissions_per_minute = 120;  // per annotator and replica; 0 = unlimited
+  int64_t max_request_bytes = 1 << 20;
+  absl::Duration session_lifetime = absl::Hours(12);
+  double min_gold_accuracy = 0.6;  // annotators below it are paused; 0 = never
+  int32_t min_gold_judgements = 5;
+  bool operator==(const FeedbackConfig&) const = default;
+};
+
 struct ExperimentConfig {
   RunConfig run;
   DataConfig data;
@@ -182,6 +198,7 @@ struct ExperimentConfig {
   LearnerConfig learner;
   PpoConfig ppo;
   ServerConfig server;
+  FeedbackConfig feedback;
   bool operator==(const ExperimentConfig&) const = default;
 };
 

@@ -215,6 +215,48 @@ void BindServer(ServerConfig* c, Binder* b) {
       .Range(0, 65535);
 }
 
+void BindFeedback(FeedbackConfig* c, Binder* b) {
+  b->Field("store", &c->store,
+           "Judgement store: sqlite:PATH (one file; relative to the working folder), "
+           "sqlite:///ABSOLUTE/PATH, or a postgresql:// URI (several replicas may share it; the "
+           "password comes from PGPASSFILE, never from here).")
+      .NonEmpty();
+  b->Field("http_port", &c->http_port,
+           "Port of the annotator page and HTTP/JSON API; 0 = pick a free one and print it.")
+      .Range(0, 65535);
+  b->Field("http_threads", &c->http_threads,
+           "HTTP worker threads; each keep-alive connection holds one while it sends requests.")
+      .Range(1, 4096);
+  b->Field("public_url", &c->public_url,
+           "Base URL of invite links as annotators reach this server (e.g. behind a proxy); "
+           "empty = http://<server.host>:<http port>.");
+  b->Field("admin_token_file", &c->admin_token_file,
+           "File holding the admin token for campaign management (gRPC); empty = "
+           "server.auth_token_file.");
+  b->Field("lease_duration", &c->lease_duration,
+           "How long an annotator holds a task before it goes back to others.")
+      .Positive();
+  b->Field("max_open_leases", &c->max_open_leases,
+           "Most unexpired tasks one annotator may hold at once.")
+      .Range(1, 1000);
+  b->Field("submissions_per_minute", &c->submissions_per_minute,
+           "Per-annotator rate limit on task requests and submissions (per replica); 0 = off.")
+      .NonNegative();
+  b->Field("max_request_bytes", &c->max_request_bytes,
+           "Largest HTTP request body; bigger ones get 413.")
+      .Range(1024, INT32_MAX);
+  b->Field("session_lifetime", &c->session_lifetime,
+           "How long a browser session from an invite link lasts.")
+      .Positive();
+  b->Field("min_gold_accuracy", &c->min_gold_accuracy,
+           "Annotators whose gold accuracy falls below this are paused; their judgements are "
+           "kept but left out of exports. 0 = never pause.")
+      .Check([](double v) { return v >= 0.0 && v <= 1.0; }, "a number in [0, 1]");
+  b->Field("min_gold_judgements", &c->min_gold_judgements,
+           "Gold items an annotator must have judged before min_gold_accuracy applies.")
+      .Positive();
+}
+
 }  // namespace
 
 void BindExperimentConfig(ExperimentConfig* config, Binder* root) {
@@ -229,6 +271,8 @@ void BindExperimentConfig(ExperimentConfig* config, Binder* root) {
   BindPpo(&config->ppo, &root->Section("ppo", "PPO and critic-free RL hyperparameters."));
   BindServer(&config->server,
              &root->Section("server", "gRPC and metrics settings every service uses."));
+  BindFeedback(&config->feedback,
+               &root->Section("feedback", "Human feedback collection (rein-feedback)."));
 }
 
 }  // namespace rein::config::internal
