@@ -3,7 +3,7 @@
 # which is printed at the end.
 #   scripts/bench.sh                 all benchmarks
 #   scripts/bench.sh codec weightsync   a subset (codec, weightsync, tokenizer, decode, loop,
-#                                       quickstart, allreduce)
+#                                       quickstart, allreduce, feedback)
 # Benchmarks measure on this machine as it is: run them on an idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
 selected=("$@")
-[[ ${#selected[@]} -gt 0 ]] || selected=(codec weightsync tokenizer decode loop allreduce quickstart)
+[[ ${#selected[@]} -gt 0 ]] || selected=(codec weightsync tokenizer decode loop allreduce feedback quickstart)
 
 run_bench() {
   local name=$1
@@ -29,9 +29,10 @@ run_bench() {
     decode) REIN_BENCH_OUT="$out/decode" scripts/bench_decode.sh ;;
     loop) REIN_BENCH_OUT="$out" scripts/bench_loop.sh --skip-build ;;
     quickstart) REIN_BENCH_OUT="$out" scripts/bench_quickstart.sh ;;
+    feedback) REIN_BENCH_OUT="$out" scripts/bench_feedback.sh --skip-build ;;
     allreduce) scripts/bench_allreduce.sh --build-dir "$build_dir" --out "$out/allreduce.json" ;;
     *) echo "unknown benchmark '$name' (expected codec, weightsync, tokenizer, decode, loop," \
-            "quickstart, allreduce)" >&2
+            "quickstart, allreduce, feedback)" >&2
        return 2 ;;
   esac
 }

@@ -1,0 +1,106 @@
+#include "services/feedback/feedback_server.h"
+
+#include <fcntl.h>
+#include <httplib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/files/file_util.h"
+#include "common/http/http_server.h"
+#include "common/log/log.h"
+#include "common/sql/database.h"
+#include "common/status/status_macros.h"
+#include "services/feedback/feedback_service.h"
+#include "services/feedback/feedback_store.h"
+#include "services/feedback/http_api.h"
+#include "services/feedback/quality_gate.h"
+
+namespace rein::feedback {
+namespace {
+
+absl::StatusOr<std::string> ReadToken(const std::string& path, const char* key) {
+  absl::StatusOr<std::string> text = files::ReadFile(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), absl::StrCat(key, ": ", text.status().message()));
+  }
+  std::string token(absl::StripAsciiWhitespace(*text));
+  if (token.empty()) return absl::InvalidArgumentError(absl::StrCat(key, ": '", path, "' is empty"));
+  return token;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> LoadAdminToken(const config::ExperimentConfig& config,
+                                           const std::string& fallback_path) {
+  if (!config.feedback.admin_token_file.empty()) {
+    return ReadToken(config.feedback.admin_token_file, "feedback.admin_token_file");
+  }
+  if (!config.server.auth_token_file.empty()) {
+    return ReadToken(config.server.auth_token_file, "server.auth_token_file");
+  }
+  if (access(fallback_path.c_str(), F_OK) == 0) return ReadToken(fallback_path, "admin token");
+  const std::string token = NewSecret();
+  RETURN_IF_ERROR(files::WriteFileAtomically(fallback_path, [&](int fd) -> absl::Status {
+    if (fchmod(fd, 0600) != 0) return files::ErrnoError(errno, "chmod", fallback_path);
+    const std::string line = token + "\n";
+    return files::WriteAll(fd, line.data(), line.size(), fallback_path);
+  }));
+  REIN_LOG(INFO, "feedback") << "no admin token configured: generated one in " << fallback_path;
+  return token;
+}
+
+absl::Status RunFeedbackServer(const worker::WorkerSetup& setup, rpc::ShutdownSignal& shutdown) {
+  const config::ExperimentConfig& c = setup.config;
+  const config::FeedbackConfig& f = c.feedback;
+  ASSIGN_OR_RETURN(std::unique_ptr<sql::Database> db, sql::OpenByUrl(f.store));
+  FeedbackStoreOptions store_options;
+  store_options.lease_duration = f.lease_duration;
+  store_options.max_open_leases = f.max_open_leases;
+  ASSIGN_OR_RETURN(std::unique_ptr<FeedbackStore> store,
+                   FeedbackStore::Open(std::move(db), store_options));
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  quality::QualityOptions quality_options;
+  quality_options.min_gold_accuracy = f.min_gold_accuracy;
+  quality_options.min_gold_judgements = f.min_gold_judgements;
+  QualityGate gate(store.get(), quality_options);
+
+  HttpApiOptions http_options;
+  http_options.session_lifetime = f.session_lifetime;
+  http_options.requests_per_minute = f.submissions_per_minute;
+  http_options.secure_cookie = absl::StartsWith(f.public_url, "https://");
+  HttpApi api(store.get(), &gate, http_options, *registry);
+  http::HttpServerOptions server_options;
+  server_options.host = c.server.host;
+  server_options.port = f.http_port;
+  server_options.threads = f.http_threads;
+  server_options.max_request_bytes = static_cast<size_t>(f.max_request_bytes);
+  ASSIGN_OR_RETURN(std::unique_ptr<http::HttpServer> http_server,
+                   http::HttpServer::Start(server_options,
+                                           [&api](httplib::Server& s) { api.Install(s); }));
+  const std::string http_address = absl::StrCat(c.server.host, ":", http_server->port());
+  std::cout << setup.serve.name << kHttpMarker << http_address << std::endl;
+  REIN_LOG(INFO, "feedback") << "annotator page and HTTP API on http://" << http_address;
+
+  FeedbackServiceOptions service_options;
+  service_options.public_url =
+      f.public_url.empty() ? absl::StrCat("http://", http_address)
+                           : std::string(absl::StripSuffix(f.public_url, "/"));
+  service_options.quality = quality_options;
+  FeedbackService service(store.get(), service_options, *registry);
+
+  worker::WorkerSetup serving = setup;
+  ASSIGN_OR_RETURN(serving.serve.server.auth_token, LoadAdminToken(c, "feedback-admin.token"));
+  absl::Status status = worker::ServeWorker(serving, rein::v1::ROLE_FEEDBACK, /*capacity=*/1,
+                                            {rpc::Bind<rein::v1::Feedback>(&service)}, registry,
+                                            shutdown);
+  api.SetDraining();
+  http_server->Stop();
+  return status;
+}
+
+}  // namespace rein::feedback

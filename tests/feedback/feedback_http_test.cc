@@ -1,0 +1,240 @@
+// rein-feedback as a real process, through its HTTP API and admin gRPC API: a full judgement,
+// browser sessions with CSRF, and hostile or malformed requests on every endpoint — each gets
+// the right status with a JSON error naming the field, and the process keeps serving.
+#include <nlohmann/json.hpp>
+
+#include "tests/feedback/feedback_process.h"
+
+namespace rein::testing {
+namespace {
+
+using Json = nlohmann::json;
+
+httplib::Headers Bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
+
+// The error object of a JSON error reply (fails the test if the body is not one).
+Json ErrorOf(const httplib::Result& r) {
+  REQUIRE(r);
+  Json body = Json::parse(r->body, nullptr, false);
+  INFO(r->body);
+  REQUIRE(body.is_object());
+  REQUIRE(body.contains("error"));
+  return body["error"];
+}
+
+TEST_CASE("a judgement through the HTTP API is stored in item order with its showing") {
+  FeedbackDir dir;
+  dir.Write(0);
+  FeedbackProcess p = StartFeedback(dir);
+  const std::string campaign = MakePairwiseCampaign(p, "one", 1, 1);
+  const std::string token = Invite(p, "alice");
+  auto http = p.Http();
+  auto me = http->Get("/api/v1/me", Bearer(token));
+  REQUIRE(me);
+  REQUIRE(me->status == 200);
+  CHECK(Json::parse(me->body)["campaigns"][0]["quota"] == 1);
+  auto next = http->Post("/api/v1/campaigns/" + campaign + "/next", Bearer(token), "", "application/json");
+  REQUIRE(next);
+  REQUIRE(next->status == 200);
+  Json task = Json::parse(next->body)["task"];
+  CHECK(!task.contains("gold"));
+  CHECK(!task["item"].contains("id"));
+  // Choose whichever response says "second": its item index is 1 whatever the showing.
+  const bool second_on_left = task["item"]["responses"][0]["text"] == "second 0";
+  Json body = {{"answers", {{"pairwise", second_on_left ? "a" : "b"}}}, {"seconds_spent", 3.5}};
+  auto submit = http->Post("/api/v1/tasks/" + task["lease_id"].get<std::string>() + "/submit",
+                           Bearer(token), body.dump(), "application/json");
+  REQUIRE(submit);
+  INFO(submit->body);
+  REQUIRE(submit->status == 200);
+  auto none = http->Post("/api/v1/campaigns/" + campaign + "/next", Bearer(token), "", "application/json");
+  REQUIRE(none);
+  CHECK(none->status == 204);
+  const std::string exported = ExportJudgements(p, campaign);
+  Json line = Json::parse(exported.substr(0, exported.find('\n')));
+  INFO(exported);
+  CHECK(line["answers"]["pairwise"] == "b");
+  CHECK(line["seconds_spent"] == 3.5);
+  CHECK(line["shown_order"].size() == 2);
+}
+
+TEST_CASE("browser sessions: invite login sets an HttpOnly cookie and state changes need CSRF") {
+  FeedbackDir dir;
+  dir.Write(0);
+  FeedbackProcess p = StartFeedback(dir);
+  const std::string campaign = MakePairwiseCampaign(p, "csrf", 2, 1);
+  const std::string token = Invite(p, "bob");
+  auto http = p.Http();
+  auto bad_login = http->Post("/api/v1/login", Json{{"token", "nope"}}.dump(), "application/json");
+  REQUIRE(bad_login);
+  CHECK(bad_login->status == 401);
+  CHECK(ErrorOf(bad_login)["code"] == "UNAUTHENTICATED");
+  auto login = http->Post("/api/v1/login", Json{{"token", token}}.dump(), "application/json");
+  REQUIRE(login);
+  REQUIRE(login->status == 200);
+  const std::string cookie = login->get_header_value("Set-Cookie");
+  CHECK(cookie.find("HttpOnly") != std::string::npos);
+  CHECK(cookie.find("SameSite=Strict") != std::string::npos);
+  CHECK(cookie.find(token) == std::string::npos);  // the session is not the invite token
+  const std::string session = cookie.substr(0, cookie.find(';'));
+  const std::string csrf = Json::parse(login->body)["csrf_token"];
+  httplib::Headers with_cookie = {{"Cookie", session}};
+  auto me = http->Get("/api/v1/me", with_cookie);
+  REQUIRE(me);
+  CHECK(me->status == 200);
+  const std::string next_path = "/api/v1/campaigns/" + campaign + "/next";
+  auto forged = http->Post(next_path, with_cookie, "", "application/json");
+  REQUIRE(forged);
+  CHECK(forged->status == 403);
+  CHECK(ErrorOf(forged)["code"] == "PERMISSION_DENIED");
+  with_cookie.emplace("X-Rein-CSRF", csrf);
+  auto ok = http->Post(next_path, with_cookie, "", "application/json");
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+  auto logout = http->Post("/api/v1/logout", with_cookie, "", "application/json");
+  REQUIRE(logout);
+  CHECK(logout->status == 200);
+  auto after = http->Get("/api/v1/me", with_cookie);
+  REQUIRE(after);
+  CHECK(after->status == 401);
+}
+
+TEST_CASE("hostile and malformed requests get JSON errors naming the field, never a crash") {
+  FeedbackDir dir;
+  dir.Write(0, "  max_request_bytes: 4096\n");
+  FeedbackProcess p = StartFeedback(dir);
+  const std::string campaign = MakePairwiseCampaign(p, "hostile", 3, 1);
+  const std::string token = Invite(p, "eve");
+  auto http = p.Http();
+  const std::string next_path = "/api/v1/campaigns/" + campaign + "/next";
+
+  SECTION("no or unknown credentials on every endpoint") {
+    for (const std::string& path : {std::string("/api/v1/me"), "/api/v1/campaigns/" + campaign}) {
+      auto r = http->Get(path);
+      REQUIRE(r);
+      CHECK(r->status == 401);
+      CHECK(ErrorOf(r)["code"] == "UNAUTHENTICATED");
+    }
+    for (const std::string& path : {next_path, std::string("/api/v1/tasks/ls_x/submit"),
+                                    std::string("/api/v1/tasks/ls_x/skip")}) {
+      auto r = http->Post(path, Bearer("forged"), "{}", "application/json");
+      REQUIRE(r);
+      CHECK(r->status == 401);
+    }
+    auto draft = http->Put("/api/v1/tasks/ls_x/draft", "{}", "application/json");
+    REQUIRE(draft);
+    CHECK(draft->status == 401);
+  }
+
+  auto next = http->Post(next_path, Bearer(token), "", "application/json");
+  REQUIRE(next);
+  REQUIRE(next->status == 200);
+  const std::string lease = Json::parse(next->body)["task"]["lease_id"];
+  const std::string submit_path = "/api/v1/tasks/" + lease + "/submit";
+  auto submit = [&](const std::string& body) {
+    return http->Post(submit_path, Bearer(token), body, "application/json");
+  };
+
+  SECTION("bodies that are not what the endpoint takes") {
+    struct Case {
+      std::string body;
+      std::string field;
+    };
+    const std::vector<Case> cases = {
+        {"{not json", "body"},
+        {"[1, 2]", "body"},
+        {R"({"answers": {"pairwise": 5}})", "answers.pairwise"},
+        {R"({"answers": {"pairwise": "c"}})", "answers.pairwise"},
+        {R"({"answers": {}})", "answers.pairwise"},
+        {R"({"answers": {"pairwise": "a", "ratings": [3, 4]}})", "answers.ratings"},
+        {R"({"answers": {"pairwise": "a"}, "seconds_spent": -1})", "seconds_spent"},
+        {R"({"answers": {"pairwise": "a"}, "admin": true})", "admin"},
+        {R"({"seconds_spent": 1})", "answers"},
+        {std::string(40, '[') + std::string(40, ']'), "body"},
+    };
+    for (const Case& c : cases) {
+      INFO(c.body);
+      auto r = submit(c.body);
+      REQUIRE(r);
+      CHECK(r->status == 400);
+      Json error = ErrorOf(r);
+      CHECK(error["code"] == "INVALID_ARGUMENT");
+      CHECK(error["field"] == c.field);
+    }
+    // Nothing of the above was stored; the lease still takes a good submission.
+    auto good = submit(R"({"answers": {"pairwise": "tie"}})");
+    REQUIRE(good);
+    CHECK(good->status == 200);
+  }
+
+  SECTION("oversized bodies, unknown leases and paths") {
+    auto big = submit(std::string(8192, ' '));
+    REQUIRE(big);
+    CHECK(big->status == 413);
+    auto lost = http->Post("/api/v1/tasks/ls_0000000000000000/submit", Bearer(token),
+                           R"({"answers": {"pairwise": "a"}})", "application/json");
+    REQUIRE(lost);
+    CHECK(lost->status == 409);
+    CHECK(ErrorOf(lost)["code"] == "FAILED_PRECONDITION");
+    auto weird = http->Post("/api/v1/tasks/%00%ff/submit", Bearer(token), "{}", "application/json");
+    REQUIRE(weird);
+    CHECK(weird->status == 404);
+    auto unknown_campaign =
+        http->Post("/api/v1/campaigns/cp_nothere/next", Bearer(token), "", "application/json");
+    REQUIRE(unknown_campaign);
+    CHECK(unknown_campaign->status == 404);
+  }
+
+  // Whatever happened above, the process still serves.
+  auto health = http->Get("/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+}
+
+TEST_CASE("admin gRPC: token required, bad items named, nothing stored from a bad batch") {
+  FeedbackDir dir;
+  dir.Write(0);
+  FeedbackProcess p = StartFeedback(dir);
+  {
+    rpc::ClientOptions anonymous;
+    auto channel = rpc::CreateChannel(p.grpc_address, anonymous);
+    REQUIRE(channel.ok());
+    auto stub = rein::v1::Feedback::NewStub(*channel);
+    rein::v1::ListCampaignsResponse reply;
+    auto context = rpc::NewCallContext(anonymous, absl::Seconds(10));
+    CHECK(stub->ListCampaigns(context.get(), {}, &reply).error_code() ==
+          grpc::StatusCode::UNAUTHENTICATED);
+  }
+  rein::v1::CreateCampaignRequest create;
+  create.set_name("bad");
+  create.add_questions(static_cast<rein::v1::QuestionType>(42));
+  rein::v1::Campaign campaign;
+  grpc::Status s = p.stub->CreateCampaign(p.Context().get(), create, &campaign);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message().find("questions[0]") != std::string::npos);
+  const std::string id = MakePairwiseCampaign(p, "good", 1, 2);
+  rein::v1::AddItemsRequest add;
+  add.set_campaign(id);
+  rein::v1::Item* fine = add.add_items();
+  fine->set_prompt("p");
+  fine->add_responses()->set_text("a");
+  fine->add_responses()->set_text("b");
+  rein::v1::Item* bad = add.add_items();
+  bad->set_prompt("p");
+  bad->add_responses()->set_text("only one");
+  rein::v1::AddItemsResponse added;
+  s = p.stub->AddItems(p.Context().get(), add, &added);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message().find("items[1].responses") != std::string::npos);
+  rein::v1::GetCampaignStatusRequest status_request;
+  status_request.set_campaign("good");
+  rein::v1::CampaignStatus status;
+  s = p.stub->GetCampaignStatus(p.Context().get(), status_request, &status);
+  REQUIRE(s.ok());
+  CHECK(status.items() == 1);
+}
+
+}  // namespace
+}  // namespace rein::testing

@@ -1,0 +1,163 @@
+// Shared by the rein-feedback process tests: a config in a scratch folder, the process started
+// on free ports (or a given HTTP port, to restart on the same one), its three addresses read
+// from stdout, an admin gRPC stub and HTTP helpers.
+#ifndef REIN_TESTS_FEEDBACK_FEEDBACK_PROCESS_H_
+#define REIN_TESTS_FEEDBACK_FEEDBACK_PROCESS_H_
+
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/rpc/client.h"
+#include "common/rpc/serve.h"
+#include "common/testing/subprocess.h"
+#include "rein/v1/feedback.grpc.pb.h"
+
+namespace rein::testing {
+
+// A TCP port free right now on 127.0.0.1 (bound to 0, read back, closed): for a server that
+// must come back on the same port after a restart.
+inline int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  socklen_t len = sizeof(addr);
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+struct FeedbackDir {
+  std::string dir = MakeTempDir("rein-feedback-");
+  std::string config = dir + "/run.yaml";
+  std::string admin_token = "admin-token-for-tests-0123456789";
+  // Writes the config; `extra` is appended inside the feedback section (indented keys).
+  void Write(int http_port, const std::string& extra = "") const {
+    std::ofstream(dir + "/admin.token") << admin_token << "\n";
+    std::ofstream(config) << "run: {name: feedback-test}\n"
+                          << "server: {drain_timeout: 2s}\n"
+                          << "feedback:\n"
+                          << "  store: sqlite:" << dir << "/feedback.db\n"
+                          << "  admin_token_file: " << dir << "/admin.token\n"
+                          << "  http_port: " << http_port << "\n"
+                          << "  submissions_per_minute: 0\n"
+                          << extra;
+  }
+};
+
+struct FeedbackProcess {
+  std::unique_ptr<Subprocess> process;
+  std::string grpc_address;
+  std::string http_address;
+  int http_port = 0;
+  rpc::ClientOptions client;
+  std::unique_ptr<rein::v1::Feedback::Stub> stub;
+
+  std::unique_ptr<grpc::ClientContext> Context() const {
+    return rpc::NewCallContext(client, absl::Seconds(30));
+  }
+  std::unique_ptr<httplib::Client> Http() const {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", http_port);
+    c->set_read_timeout(std::chrono::seconds(30));
+    return c;
+  }
+};
+
+inline FeedbackProcess StartFeedback(const FeedbackDir& dir) {
+  FeedbackProcess p;
+  auto process = Subprocess::Start({BuiltBinary("rein-feedback"), "--config=" + dir.config,
+                                    "--port=0"});
+  REQUIRE(process.ok());
+  p.process = *std::move(process);
+  // rein-feedback announces its HTTP address first, then gRPC and metrics (WaitForLine only
+  // looks forward).
+  auto http = p.process->WaitForLine(" http on ", absl::Seconds(60));
+  INFO(p.process->output());
+  REQUIRE(http.ok());
+  auto grpc = p.process->WaitForLine(rpc::kListeningMarker, absl::Seconds(60));
+  REQUIRE(grpc.ok());
+  p.grpc_address = *grpc;
+  p.http_address = *http;
+  std::vector<std::string> hp = absl::StrSplit(p.http_address, ':');
+  REQUIRE(hp.size() == 2);
+  REQUIRE(absl::SimpleAtoi(hp[1], &p.http_port));
+  p.client.auth_token = dir.admin_token;
+  auto channel = rpc::CreateChannel(p.grpc_address, p.client);
+  REQUIRE(channel.ok());
+  p.stub = rein::v1::Feedback::NewStub(*channel);
+  return p;
+}
+
+// A pairwise campaign with `items` two-response items; returns its id.
+inline std::string MakePairwiseCampaign(const FeedbackProcess& p, const std::string& name,
+                                        int items, int overlap, double gold_rate = 0) {
+  rein::v1::CreateCampaignRequest create;
+  create.set_name(name);
+  create.set_guidelines_markdown("# Pick the better response");
+  create.add_questions(rein::v1::QUESTION_TYPE_PAIRWISE);
+  create.set_overlap(overlap);
+  create.set_gold_rate(gold_rate);
+  rein::v1::Campaign campaign;
+  grpc::Status s = p.stub->CreateCampaign(p.Context().get(), create, &campaign);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  rein::v1::AddItemsRequest add;
+  add.set_campaign(campaign.id());
+  for (int i = 0; i < items; ++i) {
+    rein::v1::Item* item = add.add_items();
+    item->set_external_id(absl::StrCat("item-", i));
+    item->set_prompt(absl::StrCat("prompt ", i));
+    item->add_responses()->set_text(absl::StrCat("first ", i));
+    item->add_responses()->set_text(absl::StrCat("second ", i));
+  }
+  rein::v1::AddItemsResponse added;
+  s = p.stub->AddItems(p.Context().get(), add, &added);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  return campaign.id();
+}
+
+// A fresh annotator; returns its token.
+inline std::string Invite(const FeedbackProcess& p, const std::string& name) {
+  rein::v1::CreateAnnotatorRequest request;
+  request.set_name(name);
+  rein::v1::CreateAnnotatorResponse reply;
+  grpc::Status s = p.stub->CreateAnnotator(p.Context().get(), request, &reply);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  return reply.token();
+}
+
+// Every judgement the store holds, as exported (one JSON line each).
+inline std::string ExportJudgements(const FeedbackProcess& p, const std::string& campaign) {
+  rein::v1::ExportRequest request;
+  request.set_campaign(campaign);
+  request.set_format(rein::v1::EXPORT_FORMAT_JUDGEMENTS);
+  request.set_include_synthetic(true);
+  auto context = p.Context();
+  auto reader = p.stub->Export(context.get(), request);
+  std::string text;
+  rein::v1::ExportChunk chunk;
+  while (reader->Read(&chunk)) text += chunk.jsonl();
+  grpc::Status s = reader->Finish();
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  return text;
+}
+
+}  // namespace rein::testing
+
+#endif  // REIN_TESTS_FEEDBACK_FEEDBACK_PROCESS_H_
