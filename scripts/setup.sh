@@ -123,7 +123,28 @@ fetch_tokenizers() {
   log "tokenizers: $cache"
 }
 
+# npm packages of the annotator-page browser test (tests/feedback/browser): puppeteer-core, pinned
+# exactly in its committed package-lock.json. It drives Debian's /usr/bin/chromium (in PACKAGES;
+# the test defaults to it, PUPPETEER_EXECUTABLE_PATH overrides): puppeteer-core downloads no
+# browser, and --ignore-scripts keeps any package's install script from running. Reinstalls only
+# when node_modules is missing or older than the lockfile.
+BROWSER_TEST_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/feedback/browser"
+
+install_browser_test_packages() {
+  local dir="$BROWSER_TEST_DIR"
+  [[ -f "$dir/package-lock.json" ]] || return 0
+  if [[ -f "$dir/node_modules/.package-lock.json" \
+        && ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+    log "browser test npm packages: present"
+    return
+  fi
+  log "installing browser test npm packages in $dir"
+  (cd "$dir" && PUPPETEER_SKIP_DOWNLOAD=1 PUPPETEER_EXECUTABLE_PATH=/usr/bin/chromium \
+    npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+}
+
 install_packages
 select_openblas
 fetch_tokenizers
+install_browser_test_packages
 log "done"

@@ -165,6 +165,9 @@ class FeedbackStore {
  private:
   FeedbackStore(std::unique_ptr<sql::Database> db, FeedbackStoreOptions options);
   int64_t Now() const;
+  // The write step of NextTask: leases a slot (gold or regular); nullopt when none is left.
+  absl::StatusOr<std::optional<std::string>> ClaimTask(const Campaign& campaign,
+                                                       const Annotator& annotator);
 
   std::unique_ptr<sql::Database> db_;
   FeedbackStoreOptions options_;

@@ -167,18 +167,20 @@ absl::Status LostLease(const std::string& lease_id) {
 
 absl::StatusOr<std::optional<Task>> FeedbackStore::NextTask(const std::string& campaign_id,
                                                             const Annotator& annotator) {
-  std::optional<Task> task;
-  const int64_t lease_us = absl::ToInt64Microseconds(options_.lease_duration);
-  auto attempt = [&](Connection& c) -> absl::Status {
-    task.reset();
-    const int64_t now = Now();
+  // Three steps so that the one writer does only what must be serialised: a read checks the
+  // campaign and the annotator and finds a task they already hold; the write claims a slot;
+  // a read loads what the annotator is shown. (Readers run beside the writer.)
+  std::optional<Campaign> campaign;
+  std::optional<std::string> slot;
+  const sql::TransactionFn check = [&](Connection& c) -> absl::Status {
+    slot.reset();
     ASSIGN_OR_RETURN(std::vector<Row> found,
                      c.Query(absl::StrCat("SELECT ", internal::kCampaignColumns,
                                           " FROM campaigns WHERE id = ?"),
                              {campaign_id}));
     if (found.empty()) return absl::NotFoundError(absl::StrCat("campaign '", campaign_id, "'"));
-    ASSIGN_OR_RETURN(Campaign campaign, internal::CampaignFromRow(found[0]));
-    RETURN_IF_ERROR(RequireActive(campaign));
+    ASSIGN_OR_RETURN(campaign, internal::CampaignFromRow(found[0]));
+    RETURN_IF_ERROR(RequireActive(*campaign));
     ASSIGN_OR_RETURN(std::vector<Row> me,
                      c.Query("SELECT paused FROM annotators WHERE id = ?", {annotator.id}));
     if (me.empty()) return absl::UnauthenticatedError("annotator no longer exists");
@@ -190,11 +192,31 @@ absl::StatusOr<std::optional<Task>> FeedbackStore::NextTask(const std::string& c
     ASSIGN_OR_RETURN(std::vector<Row> held,
                      c.Query("SELECT id FROM slots WHERE annotator_id = ? AND campaign_id = ? AND "
                              "state = 'leased' AND expires_us >= ? ORDER BY leased_us LIMIT 1",
-                             {annotator.id, campaign.id, now}));
-    if (!held.empty()) {
-      ASSIGN_OR_RETURN(task, LoadTask(c, held[0].Text(0)));
-      return absl::OkStatus();
-    }
+                             {annotator.id, campaign_id, Now()}));
+    if (!held.empty()) slot = held[0].Text(0);
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(db_->Read(check));
+  if (!slot) {
+    ASSIGN_OR_RETURN(slot, ClaimTask(*campaign, annotator));
+    if (!slot) return std::nullopt;  // nothing left for this annotator
+  }
+  std::optional<Task> task;
+  const sql::TransactionFn load = [&](Connection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(task, LoadTask(c, *slot));
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(db_->Read(load));
+  return task;
+}
+
+absl::StatusOr<std::optional<std::string>> FeedbackStore::ClaimTask(const Campaign& campaign,
+                                                                    const Annotator& annotator) {
+  std::optional<std::string> slot;
+  const int64_t lease_us = absl::ToInt64Microseconds(options_.lease_duration);
+  const sql::TransactionFn attempt = [&](Connection& c) -> absl::Status {
+    slot.reset();
+    const int64_t now = Now();
     ASSIGN_OR_RETURN(std::vector<Row> open,
                      c.Query("SELECT COUNT(*) FROM slots WHERE annotator_id = ? AND state = "
                              "'leased' AND expires_us >= ?",
@@ -207,7 +229,6 @@ absl::StatusOr<std::optional<Task>> FeedbackStore::NextTask(const std::string& c
     const std::string lease_id = NewId("ls");
     const int64_t expires = now + lease_us;
     ASSIGN_OR_RETURN(const bool want_gold, WantGold(c, campaign, annotator.id));
-    std::optional<std::string> slot;
     if (want_gold) {
       // Gold only alongside real work: an annotator with nothing left gets no filler.
       ASSIGN_OR_RETURN(std::optional<std::string> regular,
@@ -232,7 +253,6 @@ absl::StatusOr<std::optional<Task>> FeedbackStore::NextTask(const std::string& c
       if (claimed) slot = *candidate;
     }
     if (!slot) return absl::AbortedError("lost every claim race; try again");
-    ASSIGN_OR_RETURN(task, LoadTask(c, *slot));
     return absl::OkStatus();
   };
   absl::Status status;
@@ -245,7 +265,7 @@ absl::StatusOr<std::optional<Task>> FeedbackStore::NextTask(const std::string& c
     return absl::UnavailableError(absl::StrCat("too much contention for tasks: ", status.message()));
   }
   RETURN_IF_ERROR(status);
-  return task;
+  return slot;
 }
 
 absl::StatusOr<LeaseInfo> FeedbackStore::GetLease(const std::string& lease_id,

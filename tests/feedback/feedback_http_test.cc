@@ -58,6 +58,24 @@ TEST_CASE("a judgement through the HTTP API is stored in item order with its sho
   CHECK(line["answers"]["pairwise"] == "b");
   CHECK(line["seconds_spent"] == 3.5);
   CHECK(line["shown_order"].size() == 2);
+  // Status and metrics see it.
+  rein::v1::GetCampaignStatusRequest status_request;
+  status_request.set_campaign(campaign);
+  rein::v1::CampaignStatus status;
+  REQUIRE(p.stub->GetCampaignStatus(p.Context().get(), status_request, &status).ok());
+  CHECK(status.judgements_submitted() == 1);
+  CHECK(status.items_complete() == 1);
+  CHECK(status.pairwise_decisive() == 1);
+  REQUIRE(status.annotators_size() == 1);
+  CHECK(status.annotators(0).name() == "alice");
+  std::vector<std::string> hp = absl::StrSplit(p.metrics_address, ':');
+  httplib::Client metrics(hp[0], std::stoi(hp[1]));
+  auto page = metrics.Get("/metrics");
+  REQUIRE(page);
+  CHECK(page->body.find("rein_feedback_judgements_total{status=\"submitted\",synthetic=\"false\"} 1") !=
+        std::string::npos);
+  CHECK(page->body.find("rein_feedback_items_complete{campaign=\"one\"} 1") != std::string::npos);
+  CHECK(page->body.find("rein_feedback_http_requests_total") != std::string::npos);
 }
 
 TEST_CASE("browser sessions: invite login sets an HttpOnly cookie and state changes need CSRF") {

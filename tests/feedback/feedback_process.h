@@ -62,6 +62,7 @@ struct FeedbackProcess {
   std::unique_ptr<Subprocess> process;
   std::string grpc_address;
   std::string http_address;
+  std::string metrics_address;
   int http_port = 0;
   rpc::ClientOptions client;
   std::unique_ptr<rein::v1::Feedback::Stub> stub;
@@ -89,6 +90,9 @@ inline FeedbackProcess StartFeedback(const FeedbackDir& dir) {
   REQUIRE(http.ok());
   auto grpc = p.process->WaitForLine(rpc::kListeningMarker, absl::Seconds(60));
   REQUIRE(grpc.ok());
+  auto metrics = p.process->WaitForLine(rpc::kMetricsMarker, absl::Seconds(60));
+  REQUIRE(metrics.ok());
+  p.metrics_address = *metrics;
   p.grpc_address = *grpc;
   p.http_address = *http;
   std::vector<std::string> hp = absl::StrSplit(p.http_address, ':');

@@ -34,7 +34,8 @@ bool Asks(const std::vector<QuestionType>& asked, QuestionType q) {
 // json[i] as an integer in [lo, hi]. Unsigned values are read as such so that a huge number is
 // reported as itself, not wrapped into a negative one.
 absl::StatusOr<int> IntIn(const Json& value, const std::string& field, int lo, int hi) {
-  if (!value.is_number_integer()) return Bad(field, absl::StrCat(Shown(value), " is not an integer"));
+  if (!value.is_number_integer())
+    return Bad(field, absl::StrCat(Shown(value), " is not an integer"));
   const bool in_range = value.is_number_unsigned()
                             ? value.get<uint64_t>() <= static_cast<uint64_t>(hi) &&
                                   value.get<uint64_t>() >= static_cast<uint64_t>(std::max(lo, 0))
@@ -69,7 +70,8 @@ absl::Status CheckCompetitionRanks(const std::vector<int>& ranks, const std::str
   std::sort(sorted.begin(), sorted.end());
   for (size_t i = 0; i < sorted.size(); ++i) {
     if (sorted[i] != static_cast<int>(i) + 1 && (i == 0 || sorted[i] != sorted[i - 1])) {
-      return Bad(field, "ties share a rank and the next rank skips them (1 1 3 or 1 2 2, not 1 1 2)");
+      return Bad(field,
+                 "ties share a rank and the next rank skips them (1 1 3 or 1 2 2, not 1 1 2)");
     }
   }
   return absl::OkStatus();
@@ -94,8 +96,9 @@ absl::StatusOr<FlagAnswer> ParseFlag(const Json& json, const std::string& field)
       std::optional<FlagCategory> c =
           name.is_string() ? ParseFlagCategory(name.get<std::string>()) : std::nullopt;
       if (!c) {
-        return Bad(at, absl::StrCat(Shown(name), " is not one of harmful, biased, incorrect, "
-                                                 "unhelpful, private_data, other"));
+        return Bad(at, absl::StrCat(Shown(name),
+                                    " is not one of harmful, biased, incorrect, "
+                                    "unhelpful, private_data, other"));
       }
       if (std::find(flag.categories.begin(), flag.categories.end(), *c) != flag.categories.end()) {
         return Bad(at, absl::StrCat(Shown(name), " is listed twice"));
@@ -125,10 +128,10 @@ struct Key {
   const char* name;
   QuestionType question;
 };
-constexpr Key kKeys[] = {{"pairwise", QuestionType::kPairwise}, {"ranks", QuestionType::kRanking},
-                         {"ratings", QuestionType::kRating},    {"flags", QuestionType::kFlag},
-                         {"comment", QuestionType::kComment},
-                         {"correction", QuestionType::kCorrection}};
+constexpr Key kKeys[] = {
+    {"pairwise", QuestionType::kPairwise}, {"ranks", QuestionType::kRanking},
+    {"ratings", QuestionType::kRating},    {"flags", QuestionType::kFlag},
+    {"comment", QuestionType::kComment},   {"correction", QuestionType::kCorrection}};
 
 absl::StatusOr<Answers> Parse(const Json& json, int k, const std::vector<QuestionType>& asked) {
   if (!json.is_object()) return Bad("answers", "must be an object");
@@ -160,7 +163,8 @@ absl::StatusOr<Answers> Parse(const Json& json, int k, const std::vector<Questio
       return Bad("answers.pairwise", absl::StrCat(Shown(*p), " is not one of a, b, tie, both_bad"));
     }
     if (k != 2) {
-      return Bad("answers.pairwise", absl::StrCat("only for items with 2 responses; this one has ", k));
+      return Bad("answers.pairwise",
+                 absl::StrCat("only for items with 2 responses; this one has ", k));
     }
     a.pairwise = *choice;
   }
@@ -174,7 +178,8 @@ absl::StatusOr<Answers> Parse(const Json& json, int k, const std::vector<Questio
   if (auto flags = json.find("flags"); flags != json.end()) {
     RETURN_IF_ERROR(CheckList(*flags, "answers.flags", k));
     for (size_t i = 0; i < flags->size(); ++i) {
-      ASSIGN_OR_RETURN(FlagAnswer f, ParseFlag((*flags)[i], absl::StrCat("answers.flags[", i, "]")));
+      ASSIGN_OR_RETURN(FlagAnswer f,
+                       ParseFlag((*flags)[i], absl::StrCat("answers.flags[", i, "]")));
       a.flags.push_back(std::move(f));
     }
   }
@@ -225,7 +230,7 @@ absl::StatusOr<Answers> AnswersFromJson(const Json& json, int num_responses,
 
 std::optional<FieldError> FieldErrorOf(const absl::Status& status) {
   if (!absl::IsInvalidArgument(status)) return std::nullopt;
-  std::optional<absl::Cord> field = status.GetPayload(kFieldPayloadUrl);
+  absl::optional<absl::Cord> field = status.GetPayload(kFieldPayloadUrl);
   if (!field) return std::nullopt;
   FieldError error{std::string(*field), std::string(status.message())};
   const std::string prefix = error.field + ": ";

@@ -15,11 +15,10 @@
 #define REIN_SERVICES_FEEDBACK_FORMATS_ANSWERS_JSON_H_
 
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

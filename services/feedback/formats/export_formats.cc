@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
-
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -60,8 +59,8 @@ absl::StatusOr<std::string> ResponseText(const Item& item, int index) {
   }
   const std::string& text = item.responses[index].text;
   if (text.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "item ", item.id, ": response ", index, " is empty, which the learner refuses"));
+    return absl::InvalidArgumentError(absl::StrCat("item ", item.id, ": response ", index,
+                                                   " is empty, which the learner refuses"));
   }
   return text;
 }
@@ -99,9 +98,9 @@ absl::StatusOr<std::string> Ranking(const RankingRecord& r) {
   bool permutation = sorted.size() == r.item->responses.size() && sorted.size() >= 2;
   for (size_t i = 0; permutation && i < sorted.size(); ++i) permutation = sorted[i] == int(i);
   if (!permutation) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "item ", r.item->id, ": the order is not a permutation of its ", r.item->responses.size(),
-        " responses"));
+    return absl::InvalidArgumentError(absl::StrCat("item ", r.item->id,
+                                                   ": the order is not a permutation of its ",
+                                                   r.item->responses.size(), " responses"));
   }
   if (!std::isfinite(r.margin)) {
     return absl::InvalidArgumentError(absl::StrCat("item ", r.item->id, ": margin is not finite"));
@@ -126,7 +125,8 @@ absl::StatusOr<std::string> Rating(const RatingRecord& r) {
                                                    " responses"));
   }
   if (!std::all_of(ratings.begin(), ratings.end(), [](double v) { return std::isfinite(v); })) {
-    return absl::InvalidArgumentError(absl::StrCat("item ", r.item->id, ": a rating is not finite"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("item ", r.item->id, ": a rating is not finite"));
   }
   // The learner refuses a record whose ratings are all equal: it holds no preference.
   if (std::all_of(ratings.begin(), ratings.end(), [&](double v) { return v == ratings[0]; })) {
@@ -241,8 +241,7 @@ absl::StatusOr<std::string> ExportJudgementLine(const Item& item, const Judgemen
 std::string PairLine(const Item& item, int chosen, int rejected, double margin) {
   return ExportLine(PairRecord{&item, chosen, rejected, margin}).value_or("");
 }
-std::string RankingLine(const Item& item, const std::vector<int>& order_best_first,
-                        double margin) {
+std::string RankingLine(const Item& item, const std::vector<int>& order_best_first, double margin) {
   return ExportLine(RankingRecord{&item, order_best_first, margin}).value_or("");
 }
 std::string RatingLine(const Item& item, const std::vector<double>& mean_ratings) {

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <exception>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -49,10 +48,9 @@ absl::StatusOr<std::vector<ChatMessage>> Transcript(const std::string& text,
                                                     const std::string& field) {
   static const std::string kHuman = "\n\nHuman:", kAssistant = "\n\nAssistant:";
   // A few copies of the data set drop the leading blank line; read them the same way.
-  const std::string s =
-      absl::StartsWith(absl::StripLeadingAsciiWhitespace(text), "Human:")
-          ? "\n\n" + std::string(absl::StripLeadingAsciiWhitespace(text))
-          : text;
+  const std::string s = absl::StartsWith(absl::StripLeadingAsciiWhitespace(text), "Human:")
+                            ? "\n\n" + std::string(absl::StripLeadingAsciiWhitespace(text))
+                            : text;
   std::vector<ChatMessage> turns;
   size_t pos = 0;
   while (true) {
@@ -112,7 +110,8 @@ absl::StatusOr<ImportedPair> FromRecord(const Json& r) {
       }
       pair = {p->get<std::string>(), {}, c->get<std::string>(), x->get<std::string>()};
     } else {  // (c)
-      ASSIGN_OR_RETURN(std::vector<ChatMessage> chosen, Transcript(c->get<std::string>(), "chosen"));
+      ASSIGN_OR_RETURN(std::vector<ChatMessage> chosen,
+                       Transcript(c->get<std::string>(), "chosen"));
       ASSIGN_OR_RETURN(std::vector<ChatMessage> rejected,
                        Transcript(x->get<std::string>(), "rejected"));
       ASSIGN_OR_RETURN(pair, FromConversations(std::move(chosen), std::move(rejected)));
@@ -149,7 +148,8 @@ absl::StatusOr<ImportedPair> ParseLine(absl::string_view line) {
   }
   // nlohmann validates UTF-8 while parsing: invalid bytes make the line malformed.
   Json record = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (record.is_discarded()) return absl::InvalidArgumentError("not valid JSON (or not valid UTF-8)");
+  if (record.is_discarded())
+    return absl::InvalidArgumentError("not valid JSON (or not valid UTF-8)");
   return FromRecord(record);
 }
 
@@ -173,7 +173,8 @@ absl::StatusOr<std::vector<ImportedPair>> ParsePreferenceJsonl(absl::string_view
       return absl::Status(status.code(), absl::StrCat("line ", line_no, ": ", status.message()));
     };
     // Size first, so that a huge blank line is not scanned twice.
-    if (line.size() > kMaxImportLineBytes) return fail(absl::InvalidArgumentError("longer than 1 MiB"));
+    if (line.size() > kMaxImportLineBytes)
+      return fail(absl::InvalidArgumentError("longer than 1 MiB"));
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     if (line_no > kMaxImportLines) {
       return fail(absl::InvalidArgumentError(

@@ -101,6 +101,10 @@
   }
 
   function showView(name) {
+    if (name === 'loading') {
+      $('loading-text').textContent = 'Loading…';
+      $('retry-button').hidden = true;
+    }
     for (const v of document.querySelectorAll('main > .view')) v.hidden = v.id !== name + '-view';
     if (name !== 'task') {
       state.task = null;
@@ -188,6 +192,22 @@
   async function boot() {
     buildHelp();
     wireStatic();
+    // An invite link opened in a tab that already shows the page changes only the fragment
+    // (no reload): log in again with it.
+    window.addEventListener('hashchange', () => {
+      if (new URLSearchParams(location.hash.slice(1)).has('invite')) start();
+    });
+    await start();
+  }
+
+  async function start() {
+    clearTimeout(state.retryTimer);
+    cancelDraft();
+    for (const d of document.querySelectorAll('dialog[open]')) d.close();
+    clearMessage();
+    state.autoOpened = false;
+    state.campaign = null;
+    showView('loading');
     const invite = new URLSearchParams(location.hash.slice(1)).get('invite');
     if (invite !== null) {
       // Drop the token from the address bar (and so from history and bookmarks) before anything
@@ -258,19 +278,24 @@
     if (state.me.annotator && state.me.annotator.paused) {
       showMessage('Your account is paused; ask the campaign owner.', 'warn');
     }
-    showView('campaigns');
+    // With a single campaign there is nothing to choose: open it without showing the list
+    // (once; "Campaigns" later shows the list).
     if (campaigns.length === 1 && !state.autoOpened) {
       state.autoOpened = true;
       openCampaign(campaigns[0].id);
+      return;
     }
+    showView('campaigns');
   }
 
   async function openCampaign(id) {
     clearMessage();
+    showView('loading');
     try {
       const r = await api('GET', '/api/v1/campaigns/' + encodeURIComponent(id));
       state.campaign = r.body;
     } catch (e) {
+      showView('campaigns');
       handleError(e);
       return;
     }
@@ -330,6 +355,11 @@
         return;
       }
       handleError(e);
+      if (e.status !== 401) {
+        showView('loading');
+        $('loading-text').textContent = 'Could not load a task.';
+        $('retry-button').hidden = false;
+      }
       return;
     }
     if (!state.campaign || state.campaign.id !== campaignId) return;  // user went elsewhere
@@ -408,11 +438,8 @@
     clearInvalid();
     updateActive();
 
-    const view = $('task-view');
-    view.dataset.lease = task.lease_id;
     showView('task');
-    state.task = task;  // showView clears it for other views only
-    view.dataset.lease = task.lease_id;
+    $('task-view').dataset.lease = task.lease_id;
     setBusy(false);
     timerStart();
     window.scrollTo(0, 0);
@@ -1004,6 +1031,11 @@
     $('correction').addEventListener('input', (e) => {
       state.answers.correction = e.target.value;
       scheduleDraft();
+    });
+    $('retry-button').addEventListener('click', () => {
+      clearMessage();
+      showView('loading');
+      loadNext();
     });
     $('submit').addEventListener('click', submit);
     $('skip').addEventListener('click', skip);

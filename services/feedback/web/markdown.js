@@ -9,8 +9,8 @@
 //
 // Supported: paragraphs (a single newline is a line break, as chat models mean it), ATX headings,
 // fenced code blocks, bullet and numbered lists (nested by indentation), block quotes, horizontal
-// rules, **bold**, __bold__, *italic*, _italic_, `code`, [links](https://…), bare http(s) URLs
-// and backslash escapes. Everything else stays literal text.
+// rules, **bold**, __bold__, *italic*, _italic_, `code`, [links](https://…), <https://…> and
+// bare http(s) URLs, and backslash escapes. Everything else stays literal text.
 //
 //   ReinMarkdown.render(text, {headingOffset: 2}) -> DocumentFragment
 //   ReinMarkdown.safeHref(url) -> string | null
@@ -321,6 +321,17 @@
         text += c;
         i++;
         continue;
+      }
+      if (c === '<') {
+        // <https://…> is an autolink; any other `<` is just a character.
+        const m = /^<(https?:\/\/[^\s<>]+)>/.exec(s.slice(i));
+        const href = m && safeHref(m[1]);
+        if (href) {
+          flush();
+          makeLink(href, parent).textContent = m[1];
+          i += m[0].length;
+          continue;
+        }
       }
       if ((c === 'h' || c === 'H') && !isWordChar(s[i - 1])) {
         const m = BARE_URL.exec(s.slice(i));
