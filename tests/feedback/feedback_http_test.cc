@@ -256,3 +256,57 @@ TEST_CASE("admin gRPC: token required, bad items named, nothing stored from a ba
 
 }  // namespace
 }  // namespace rein::testing
+
+namespace rein::testing {
+namespace {
+
+TEST_CASE("import: HH-RLHF pairs as gold items, TRL pairs as prior judgements that export") {
+  FeedbackDir dir;
+  dir.Write(0);
+  FeedbackProcess p = StartFeedback(dir);
+  const std::string campaign = MakePairwiseCampaign(p, "imported", 0, 1);
+  rein::v1::ImportRequest gold;
+  gold.set_campaign(campaign);
+  gold.set_format(rein::v1::IMPORT_FORMAT_PREFERENCES);
+  gold.set_as_gold(true);
+  gold.set_jsonl(
+      R"({"chosen": "\n\nHuman: Capital of France?\n\nAssistant: Paris.", "rejected": "\n\nHuman: Capital of France?\n\nAssistant: Rome."})"
+      "\n");
+  rein::v1::ImportResponse reply;
+  grpc::Status s = p.stub->Import(p.Context().get(), gold, &reply);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  CHECK(reply.items() == 1);
+  rein::v1::ImportRequest prior;
+  prior.set_campaign(campaign);
+  prior.set_format(rein::v1::IMPORT_FORMAT_PREFERENCES);
+  prior.set_prior_annotator("hh-prior");
+  prior.set_jsonl(R"({"prompt": "2+2?", "chosen": "4", "rejected": "5"})" "\n"
+                  R"({"prompt": "3+3?", "chosen": "6", "rejected": "7"})" "\n");
+  s = p.stub->Import(p.Context().get(), prior, &reply);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  CHECK(reply.items() == 2);
+  CHECK(reply.judgements() == 2);
+  rein::v1::ExportRequest request;
+  request.set_campaign(campaign);
+  request.set_format(rein::v1::EXPORT_FORMAT_PAIRS);
+  auto context = p.Context();
+  auto reader = p.stub->Export(context.get(), request);
+  std::string text;
+  rein::v1::ExportChunk chunk;
+  while (reader->Read(&chunk)) text += chunk.jsonl();
+  REQUIRE(reader->Finish().ok());
+  INFO(text);
+  CHECK(text.find(R"("chosen":"4")") != std::string::npos);
+  CHECK(text.find(R"("rejected":"7")") != std::string::npos);
+  CHECK(text.find("Paris") == std::string::npos);  // gold items are not training data
+  // A hostile import line is refused with its line number, and nothing of that file is stored.
+  prior.set_jsonl(R"({"prompt": "ok", "chosen": "a", "rejected": "b"})" "\n" "{broken\n");
+  s = p.stub->Import(p.Context().get(), prior, &reply);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message().find("line 2") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace rein::testing
