@@ -131,14 +131,17 @@ absl::StatusOr<rein::v1::ImportResponse> FeedbackService::ImportJsonl(
   }
   ASSIGN_OR_RETURN(std::vector<ImportedPair> pairs, ParsePreferenceJsonl(request.jsonl()));
   // Chosen goes first or second by a seeded coin, so a gold item does not always answer "A".
-  std::mt19937_64 rng(std::hash<std::string>{}(campaign.id));
+  // Seeds and ids from SHA-256, which (unlike std::hash) is the same on every build, so a
+  // re-import finds its items again.
+  std::seed_seq seed(campaign.id.begin(), campaign.id.end());
+  std::mt19937_64 rng(seed);
   std::vector<Item> items;
   std::vector<bool> chosen_first;
   for (size_t i = 0; i < pairs.size(); ++i) {
     Item item;
-    item.external_id = absl::StrCat("import-", std::hash<std::string>{}(
-                                                   pairs[i].prompt + '\x1f' + pairs[i].chosen +
-                                                   '\x1f' + pairs[i].rejected));
+    item.external_id = absl::StrCat(
+        "import-", HashSecret(absl::StrCat(pairs[i].prompt, "\x1f", pairs[i].chosen, "\x1f",
+                                           pairs[i].rejected)).substr(0, 24));
     item.prompt = pairs[i].prompt;
     item.context = pairs[i].context;
     const bool first = rng() % 2 == 0;
@@ -164,20 +167,14 @@ absl::StatusOr<rein::v1::ImportResponse> FeedbackService::ImportJsonl(
     prior = created.first;
   }
   RETURN_IF_ERROR(prior.status());
-  std::map<std::string, bool> first_by_item;
-  for (size_t i = 0; i < added.item_ids.size(); ++i) first_by_item[added.item_ids[i]] = chosen_first[i];
   int judged = 0;
-  for (size_t n = 0; n < added.item_ids.size(); ++n) {
-    ASSIGN_OR_RETURN(std::optional<Task> task, store_->NextTask(campaign.id, *prior));
-    if (!task) break;
-    auto it = first_by_item.find(task->item.id);
-    if (it == first_by_item.end()) {  // not an imported item: give it back
-      RETURN_IF_ERROR(store_->Skip(task->lease_id, *prior));
-      continue;
-    }
+  for (size_t i = 0; i < added.item_ids.size(); ++i) {
     Answers answers;
-    answers.pairwise = it->second ? PairwiseChoice::kA : PairwiseChoice::kB;
-    RETURN_IF_ERROR(store_->Submit(task->lease_id, *prior, answers, 0).status());
+    answers.pairwise = chosen_first[i] ? PairwiseChoice::kA : PairwiseChoice::kB;
+    absl::StatusOr<std::string> id = store_->RecordJudgement(added.item_ids[i], *prior, answers);
+    // An item imported before (same content) may already carry this prior: not an error.
+    if (absl::IsFailedPrecondition(id.status())) continue;
+    RETURN_IF_ERROR(id.status());
     ++judged;
   }
   response.set_judgements(judged);

@@ -148,6 +148,13 @@ class FeedbackStore {
   // FAILED_PRECONDITION when the lease expired or was lost; nothing is stored then.
   absl::StatusOr<std::string> Submit(const std::string& lease_id, const Annotator& annotator,
                                      const Answers& item_order_answers, double seconds_spent);
+  // Records a judgement made elsewhere (an imported prior preference) on `item_id`: takes one of
+  // the item's free slots for `annotator` and completes it at once, so it counts towards the
+  // overlap like any judgement. FAILED_PRECONDITION when the item has no free slot or this
+  // annotator already judged it.
+  absl::StatusOr<std::string> RecordJudgement(const std::string& item_id,
+                                              const Annotator& annotator,
+                                              const Answers& item_order_answers);
   // Records the skip; the slot goes back to others and the item never returns to this annotator.
   absl::Status Skip(const std::string& lease_id, const Annotator& annotator);
 

@@ -365,6 +365,46 @@ absl::StatusOr<std::string> FeedbackStore::Submit(const std::string& lease_id,
   return judgement_id;
 }
 
+absl::StatusOr<std::string> FeedbackStore::RecordJudgement(const std::string& item_id,
+                                                           const Annotator& annotator,
+                                                           const Answers& item_order_answers) {
+  std::string judgement_id;
+  const std::string answers_json = internal::StoredAnswersToJson(item_order_answers);
+  const sql::TransactionFn txn = [&](Connection& c) -> absl::Status {
+    const int64_t now = Now();
+    ASSIGN_OR_RETURN(
+        std::vector<Row> rows,
+        c.Query(absl::StrCat("SELECT s.id, s.campaign_id, c.guideline_version FROM slots s JOIN "
+                             "campaigns c ON c.id = s.campaign_id WHERE s.item_id = ? AND s.gold = 0 "
+                             "AND (s.state = 'open' OR (s.state = 'leased' AND s.expires_us < ?)) "
+                             "AND NOT EXISTS (SELECT 1 FROM slots o WHERE o.item_id = s.item_id AND "
+                             "o.annotator_id = ?) ORDER BY s.slot_no LIMIT 1",
+                             LockClause(c)),
+                {item_id, now, annotator.id}));
+    if (rows.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "item ", item_id, " has no free slot, or ", annotator.name, " already judged it"));
+    }
+    const std::string slot_id = rows[0].Text(0);
+    ASSIGN_OR_RETURN(int64_t changed,
+                     c.Exec("UPDATE slots SET state = 'done', annotator_id = ?, lease_id = NULL, "
+                            "leased_us = ?, draft = NULL WHERE id = ? AND (state = 'open' OR "
+                            "(state = 'leased' AND expires_us < ?))",
+                            {annotator.id, now, slot_id, now}));
+    if (changed != 1) return absl::AbortedError("slot taken meanwhile");
+    judgement_id = NewId("jd");
+    return c
+        .Exec("INSERT INTO judgements (id, slot_id, item_id, campaign_id, annotator_id, status, "
+              "answers, shown, seconds, guideline_version, synthetic, created_us) "
+              "VALUES (?, ?, ?, ?, ?, 'submitted', ?, '[]', 0, ?, ?, ?)",
+              {judgement_id, slot_id, item_id, rows[0].Text(1), annotator.id, answers_json,
+               rows[0].Int(2), int64_t{annotator.synthetic ? 1 : 0}, now})
+        .status();
+  };
+  RETURN_IF_ERROR(db_->Write(txn));
+  return judgement_id;
+}
+
 absl::Status FeedbackStore::Skip(const std::string& lease_id, const Annotator& annotator) {
   return db_->Write([&](Connection& c) -> absl::Status {
     const int64_t now = Now();

@@ -4,6 +4,7 @@
 
 #include "common/process/process_setup.h"
 #include "services/reinctl/config_command.h"
+#include "services/reinctl/feedback_command.h"
 #include "services/reinctl/health_command.h"
 #include "services/reinctl/model_command.h"
 #include "services/reinctl/run_command.h"
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   rein::reinctl::AddUpCommand(app);
   rein::reinctl::AddRunCommands(app);
   rein::reinctl::AddExportCommand(app);
+  rein::reinctl::AddFeedbackCommands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

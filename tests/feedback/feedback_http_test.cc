@@ -264,7 +264,8 @@ TEST_CASE("import: HH-RLHF pairs as gold items, TRL pairs as prior judgements th
   FeedbackDir dir;
   dir.Write(0);
   FeedbackProcess p = StartFeedback(dir);
-  const std::string campaign = MakePairwiseCampaign(p, "imported", 0, 1);
+  // Two ordinary items already wait in the campaign: the import must not touch them.
+  const std::string campaign = MakePairwiseCampaign(p, "imported", 2, 1);
   rein::v1::ImportRequest gold;
   gold.set_campaign(campaign);
   gold.set_format(rein::v1::IMPORT_FORMAT_PREFERENCES);
@@ -301,6 +302,14 @@ TEST_CASE("import: HH-RLHF pairs as gold items, TRL pairs as prior judgements th
   CHECK(text.find(R"("chosen":"4")") != std::string::npos);
   CHECK(text.find(R"("rejected":"7")") != std::string::npos);
   CHECK(text.find("Paris") == std::string::npos);  // gold items are not training data
+  rein::v1::GetCampaignStatusRequest status_request;
+  status_request.set_campaign(campaign);
+  rein::v1::CampaignStatus status;
+  REQUIRE(p.stub->GetCampaignStatus(p.Context().get(), status_request, &status).ok());
+  CHECK(status.judgements_submitted() == 2);
+  CHECK(status.judgements_skipped() == 0);
+  CHECK(status.items() == 5);
+  CHECK(status.gold_items() == 1);
   // A hostile import line is refused with its line number, and nothing of that file is stored.
   prior.set_jsonl(R"({"prompt": "ok", "chosen": "a", "rejected": "b"})" "\n" "{broken\n");
   s = p.stub->Import(p.Context().get(), prior, &reply);
