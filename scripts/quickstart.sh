@@ -3,9 +3,11 @@
 # CPU only, every process on 127.0.0.1 (after setup and build, about 10 minutes on 2 cores):
 #   1. a synthetic world: a tokenizer, an SFT corpus, prompts, a tiny randomly initialised model;
 #   2. SFT of that model on the corpus                       (reinctl up, learner.mode sft);
-#   3. response pairs sampled from the SFT policy, labelled by a scripted annotator with a
-#      hidden utility plus noise (it stands in for human raters; the reward model never sees
-#      the utility)                                         (rein-demo annotate);
+#   3. response pairs sampled from the SFT policy become items of a rein-feedback campaign,
+#      judged over its HTTP API by a simulated crowd: scripted annotators with a hidden
+#      utility plus noise (they stand in for human raters; the reward model never sees the
+#      utility), a careful one, and a spammer whom gold items pause; the campaign's pairs
+#      export is the reward model's data         (rein-feedback, rein-demo crowd, reinctl);
 #   4. a reward model trained on those preferences          (reinctl up, learner.mode reward-model);
 #   5. PPO through the running services, every hop over gRPC (reinctl up, learner.mode ppo);
 #   6. SFT vs PPO on held-out prompts: hidden utility, reward-model score, KL, RM accuracy
@@ -61,12 +63,69 @@ t=$(now)
 sft_seconds=$(elapsed "$t")
 sft_model=$(final_model "$out/runs/sft")
 
-step "3/6 preferences: pairs from the SFT policy, labelled by the scripted annotator"
+step "3/6 preferences: pairs from the SFT policy, judged by a simulated crowd through rein-feedback"
 t=$(now)
-"$bin/rein-demo" annotate --policy "$sft_model" --prompts "$out/data/prompts.jsonl" \
-  --pairs 3000 --heldout_fraction 0.2 --seed "$seed" \
-  --out_train "$out/data/preferences.jsonl" --out_heldout "$out/data/preferences_heldout.jsonl"
-annotate_seconds=$(elapsed "$t")
+mkdir -p "$out/feedback"
+# The admin token never sits in the config, only its file's path.
+(umask 077 && head -c 32 /dev/urandom | base64 > "$out/feedback/admin.token")
+cat > "$out/configs/feedback.yaml" <<YAML
+run: {name: feedback, seed: $seed}
+server: {drain_timeout: 5s}
+feedback:
+  store: sqlite:$out/feedback/feedback.db
+  admin_token_file: $out/feedback/admin.token
+  submissions_per_minute: 0   # scripted annotators judge as fast as the server answers
+YAML
+feedback_log="$out/feedback/rein-feedback.log"
+"$bin/rein-feedback" --config "$out/configs/feedback.yaml" --port 0 > "$feedback_log" 2>&1 &
+feedback_pid=$!
+stop_feedback() {
+  if [[ -n "${feedback_pid:-}" ]]; then
+    kill -TERM "$feedback_pid" 2>/dev/null || true
+    wait "$feedback_pid" 2>/dev/null || true
+    feedback_pid=
+  fi
+}
+trap stop_feedback EXIT
+# Its three addresses, as it announces them on stdout (bounded: 30 s).
+feedback_address() { sed -n "s/^.* $1 on \([^ ]*\)$/\1/p" "$feedback_log" | head -1; }
+for _ in $(seq 300); do
+  feedback_grpc=$(feedback_address listening); feedback_http=$(feedback_address http)
+  feedback_metrics=$(feedback_address metrics)
+  [[ -n "$feedback_grpc" && -n "$feedback_http" && -n "$feedback_metrics" ]] && break
+  kill -0 "$feedback_pid" 2>/dev/null || { cat "$feedback_log" >&2; echo "rein-feedback exited" >&2; exit 1; }
+  sleep 0.1
+done
+[[ -n "$feedback_metrics" ]] || { cat "$feedback_log" >&2; echo "rein-feedback did not start in 30 s" >&2; exit 1; }
+echo "rein-feedback: gRPC $feedback_grpc, HTTP $feedback_http, metrics $feedback_metrics (log: $feedback_log)"
+echo "feedback page: http://$feedback_http/"
+# 1500 items x overlap 3 from 5 annotators (3 usual, 1 careful, 1 spammer). The export
+# aggregates each item's votes into one pair (ties dropped): ~1350 pairs. With 1000 items
+# (~900 pairs) PPO learned to exploit the reward model on some draws of the crowd. 600 more
+# pairs, labelled directly by the scripted rater, are the evaluation's held-out preferences.
+"$bin/rein-demo" crowd --feedback-grpc "$feedback_grpc" --feedback-http "$feedback_http" \
+  --admin-token-file "$out/feedback/admin.token" --policy "$sft_model" \
+  --prompts "$out/data/prompts.jsonl" --campaign round-1 --items 1500 --overlap 3 \
+  --annotators 5 --gold-rate 0.1 --seed "$seed" --guest newcomer \
+  --heldout-pairs 600 --heldout-out "$out/data/preferences_heldout.jsonl" \
+  --summary "$out/feedback/crowd.json"
+# The crowd is synthetic, so its votes count only with --include-synthetic; the paused
+# spammer's never do.
+if "$bin/reinctl" feedback --help > /dev/null 2>&1; then
+  "$bin/reinctl" feedback export --feedback "$feedback_grpc" \
+    --admin-token-file "$out/feedback/admin.token" --campaign round-1 --format pairs \
+    --include-synthetic --out "$out/data/preferences.jsonl"
+else
+  "$bin/rein-demo" export --feedback-grpc "$feedback_grpc" \
+    --admin-token-file "$out/feedback/admin.token" --campaign round-1 --format pairs \
+    --include-synthetic --out "$out/data/preferences.jsonl"
+fi
+stop_feedback
+exported_pairs=$(wc -l < "$out/data/preferences.jsonl")
+echo "exported $exported_pairs preference pairs to $out/data/preferences.jsonl; rein-feedback stopped"
+echo "to look at the campaign later: $bin/rein-feedback --config $out/configs/feedback.yaml,"
+echo "  then open the invite link above with the port it announces"
+feedback_seconds=$(elapsed "$t")
 
 step "4/6 reward model on the preferences (reinctl up, learner.mode reward-model)"
 cat > "$out/configs/reward_model.yaml" <<YAML
@@ -109,13 +168,23 @@ import json, statistics, sys
 out = sys.argv[1]
 with open(f"{out}/runs/ppo/stats.jsonl") as f:
     ppo = [json.loads(line) for line in f]
+# The crowd's figures (rein-demo crowd --summary) and what the export kept.
+with open(f"{out}/feedback/crowd.json") as f:
+    crowd = json.load(f)
+feedback = {k: crowd[k] for k in ["items", "gold_items", "items_complete", "judgements_submitted",
+                                  "pairwise_alpha", "left_win_rate", "spammer_paused"]}
+feedback["paused_annotators"] = [a["name"] for a in crowd["annotators"] if a["paused"]]
+feedback["annotators"] = {a["name"]: {k: a[k] for k in ["kind", "submitted", "gold_accuracy", "paused"]}
+                          for a in crowd["annotators"] if a["synthetic"]}
+feedback["exported_pairs"] = $exported_pairs
 phases = {p: statistics.fmean(r[f"time/{p}_seconds"] for r in ppo)
           for p in ["generate", "score", "train", "weight_sync", "iteration"]}
 extra = {"seed": $seed, "iterations": {"sft": 300, "reward_model": 150, "ppo": len(ppo)},
          "wall_seconds": {"world": $world_seconds, "sft": $sft_seconds,
-                          "annotate": $annotate_seconds, "reward_model": $rm_seconds,
+                          "feedback": $feedback_seconds, "reward_model": $rm_seconds,
                           "ppo": $ppo_seconds, "total_before_evaluation": $(elapsed "$story_start")},
          "ppo_mean_seconds_per_iteration_by_phase": phases,
+         "feedback": feedback,
          "ppo_final_iteration": {k: ppo[-1][k] for k in ["reward/mean", "kl/mean", "kl/coef"]},
          "output_dir": out}
 with open(f"{out}/extra.json", "w") as f:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/data/internal/jsonl.h"
@@ -50,21 +51,36 @@ absl::StatusOr<std::vector<std::string>> StringList(const Json& record, const ch
   return list.get<std::vector<std::string>>();
 }
 
-// The judgement of one preference record: response texts best first, ties, margin.
+// The judgement of one preference record: response texts best first, ties, margin; or one
+// response and its label for the unpaired form.
 struct Judgement {
   std::vector<std::string> responses;
   std::vector<bool> tied_with_next;
   float margin = 0;
+  std::optional<bool> label;
 };
 
 absl::StatusOr<Judgement> ParseJudgement(const Json& record, const std::string& path, int line) {
   Judgement judgement;
+  // Either key opens the unpaired form, so that a record missing the other is named as such.
+  const bool unpaired = record.contains("completion") || record.contains("label");
   const int forms = static_cast<int>(record.contains("chosen")) +
                     static_cast<int>(record.contains("ranked")) +
-                    static_cast<int>(record.contains("ratings"));
+                    static_cast<int>(record.contains("ratings")) + static_cast<int>(unpaired);
   if (forms != 1) {
-    return LineError(path, line, "expected exactly one of \"chosen\"/\"rejected\", \"ranked\" "
-                                 "and \"responses\"/\"ratings\"");
+    return LineError(path, line, "expected exactly one of \"chosen\"/\"rejected\", \"ranked\", "
+                                 "\"responses\"/\"ratings\" and \"completion\"/\"label\"");
+  }
+  if (unpaired) {
+    ASSIGN_OR_RETURN(std::string completion,
+                     internal::StringField(record, "completion", path, line));
+    if (!record.contains("label") || !record["label"].is_boolean()) {
+      return LineError(path, line,
+                       "\"label\" must be a boolean (true = approved, false = flagged)");
+    }
+    judgement.responses = {std::move(completion)};
+    judgement.label = record["label"].get<bool>();
+    return judgement;
   }
   if (record.contains("chosen")) {
     ASSIGN_OR_RETURN(std::string chosen, internal::StringField(record, "chosen", path, line));
@@ -171,6 +187,7 @@ absl::StatusOr<std::unique_ptr<PreferenceDataset>> LoadPreferenceDataset(
     }
     example.tied_with_next = std::move(judgement.tied_with_next);
     example.margin = judgement.margin;
+    example.label = judgement.label;
     if (too_long) {
       ++skipped;
     } else {

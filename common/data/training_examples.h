@@ -9,9 +9,14 @@
 //   {"prompt": "...", "ranked": ["best", "second", ..., "worst"]}
 //   {"prompt": "...", "responses": ["a", "b", "c"], "ratings": [3, 5, 3]}  (higher is better;
 //                                    sorted best first, equal ratings become ties)
-// "messages" may replace "prompt" in every form. Responses are encoded on their own and end with
-// the tokenizer's EOS. Records longer than max_prompt_tokens (prompt) or max_response_tokens (any
-// response) are skipped and counted, never truncated.
+//   {"prompt": "...", "completion": "...", "label": true, "categories": ["harmful"]}
+//                                    (unpaired binary feedback, rein-feedback's approve/flag
+//                                    export: label true = approved, false = flagged; "categories"
+//                                    optional and ignored)
+// "messages" may replace "prompt" in every form (for the unpaired form it is the context before
+// the completion). A file may mix the forms line by line. Responses are encoded on their own and
+// end with the tokenizer's EOS. Records longer than max_prompt_tokens (prompt) or
+// max_response_tokens (any response) are skipped and counted, never truncated.
 //
 // Like PromptDataset, each hands out batches from a cursor that wraps around (one pass is an
 // epoch) and can be saved and restored. Thread safety: not thread safe.
@@ -20,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,14 +40,19 @@ struct SftExample {
   std::vector<tokenizer::TokenId> response_ids;  // ends with EOS
 };
 
+// A comparison (two or more responses, `label` unset) or an unpaired judgement (exactly one
+// response, `label` set). One struct for both so that a mixed file stays one dataset with one
+// cursor, in file order.
 struct PreferenceExample {
   std::vector<tokenizer::TokenId> prompt_ids;
-  // Two or more responses, best first; each ends with EOS.
+  // Two or more responses, best first; exactly one when `label` is set. Each ends with EOS.
   std::vector<std::vector<tokenizer::TokenId>> responses;
   // tied_with_next[i]: responses[i] and responses[i + 1] were judged equal. Same size as
-  // responses minus one.
+  // responses minus one (so empty for an unpaired example).
   std::vector<bool> tied_with_next;
-  float margin = 0;
+  float margin = 0;  // 0 for rankings, ratings and unpaired examples
+  // Set for an unpaired example: its one response was approved (true) or flagged (false).
+  std::optional<bool> label;
 };
 
 struct TrainingDataOptions {

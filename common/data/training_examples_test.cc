@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <optional>
 
 #include "common/testing/data_paths.h"
 #include "common/testing/subprocess.h"
@@ -76,6 +77,30 @@ TEST_CASE("preference records: pairs, rankings and ratings, best first") {
   CHECK(examples[2].tied_with_next == std::vector<bool>{false, true});
 }
 
+TEST_CASE("unpaired approve/flag records load beside pairs, prompt or chat context") {
+  std::string path = WriteJsonl(
+      "mixed.jsonl",
+      "{\"prompt\": \"p\", \"completion\": \" a\", \"label\": true, \"categories\": []}\n"
+      "{\"prompt\": \"p\", \"chosen\": \" a\", \"rejected\": \" b\"}\n"
+      "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"completion\": \"Bye\","
+      " \"label\": false, \"categories\": [\"harmful\", \"rude\"]}\n");
+  TrainingDataOptions options;  // auto: chat for "messages"
+  auto dataset = LoadPreferenceDataset(path, Qwen3(), options);
+  REQUIRE(dataset.ok());
+  const auto& examples = (*dataset)->examples();
+  REQUIRE(examples.size() == 3);
+  CHECK(examples[0].responses == std::vector<std::vector<tokenizer::TokenId>>{WithEos(" a")});
+  CHECK(examples[0].label == std::optional<bool>(true));
+  CHECK(examples[0].tied_with_next.empty());
+  CHECK(examples[0].margin == 0.0f);
+  CHECK_FALSE(examples[1].label.has_value());
+  CHECK(examples[1].responses.size() == 2);
+  CHECK(*Qwen3().Decode(examples[2].prompt_ids) ==
+        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  CHECK(examples[2].responses == std::vector<std::vector<tokenizer::TokenId>>{WithEos("Bye")});
+  CHECK(examples[2].label == std::optional<bool>(false));
+}
+
 TEST_CASE("malformed training records are errors naming the line") {
   struct Case {
     const char* text;
@@ -89,6 +114,22 @@ TEST_CASE("malformed training records are errors naming the line") {
            {"{\"prompt\": \"p\", \"responses\": [\"a\", \"b\"], \"ratings\": [2]}\n",
             "one per response"},
            {"{\"prompt\": \"p\"}\n", "expected exactly one of"},
+           // Unpaired records, after a good line so that the number is the bad line's.
+           {"{\"prompt\": \"p\", \"completion\": \"a\", \"label\": true}\n"
+            "{\"prompt\": \"p\", \"completion\": \"a\"}\n",
+            "bad.jsonl:2: \"label\" must be a boolean"},
+           {"{\"prompt\": \"p\", \"completion\": \"a\", \"label\": 1}\n",
+            "bad.jsonl:1: \"label\" must be a boolean"},
+           {"{\"prompt\": \"p\", \"completion\": \"a\", \"label\": \"true\"}\n",
+            ":1: \"label\" must be a boolean"},
+           {"\n\n{\"prompt\": \"p\", \"label\": false}\n", ":3: \"completion\" must be a string"},
+           {"{\"prompt\": \"p\", \"completion\": [\"a\"], \"label\": false}\n",
+            ":1: \"completion\" must be a string"},
+           {"{\"prompt\": \"p\", \"completion\": \"a\", \"chosen\": \"a\", \"rejected\": \"b\","
+            " \"label\": true}\n",
+            ":1: expected exactly one of"},
+           {"{\"completion\": \"a\", \"label\": true}\n",
+            ":1: expected exactly one of \"prompt\" and \"messages\""},
            {"not json\n", ":1: malformed JSON"},
        }) {
     auto dataset = LoadPreferenceDataset(WriteJsonl("bad.jsonl", c.text), Qwen3(), Text());

@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -39,8 +40,8 @@ absl::StatusOr<std::string> BindHost(const std::string& host) {
 
 absl::Status CheckTimeout(const char* name, absl::Duration timeout) {
   if (timeout <= absl::ZeroDuration() || timeout == absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("HTTP ", name, " must be positive and finite, not ", absl::FormatDuration(timeout)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "HTTP ", name, " must be positive and finite, not ", absl::FormatDuration(timeout)));
   }
   return absl::OkStatus();
 }
@@ -107,9 +108,10 @@ void WriteError(httplib::Response& response, int http_status, absl::StatusCode c
     nlohmann::json error = {{"code", absl::StatusCodeToString(code)},
                             {"message", std::string(message)}};
     if (!field.empty()) error["field"] = std::string(field);
-    response.set_content(nlohmann::json{{"error", std::move(error)}}.dump(
-                             -1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace),
-                         "application/json");
+    const nlohmann::json body = {{"error", std::move(error)}};
+    response.set_content(
+        body.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace),
+        "application/json");
   } catch (...) {
     // Out of memory: the status alone still tells the client what happened.
     response.body.clear();
@@ -212,8 +214,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   // Route patterns are std::regex: a bad one throws here, on the caller's thread.
   try {
     if (install_routes) install_routes(*server);
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("HTTP routes of ", options.name, ": ", e.what()));
+  } catch (...) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "HTTP routes of ", options.name, ": ", DescribeException(std::current_exception())));
   }
 
   // AI_NUMERICHOST: `host` is a literal (checked above); getaddrinfo must not consult DNS.
@@ -243,12 +246,18 @@ HttpServer::HttpServer(std::string name, std::string host, int port, int threads
   };
   absl::MutexLock lock(&mutex_);
   listener_ = std::thread([this] {
-    const bool clean = server_->listen_after_bind();
+    std::string failure;
+    try {
+      if (!server_->listen_after_bind()) failure = "an accept() error";
+    } catch (...) {
+      // E.g. std::system_error when the worker threads cannot be created.
+      failure = DescribeException(std::current_exception());
+    }
     // Only this thread notifies, so the check cannot race with another Notify().
     if (!listening_.HasBeenNotified()) listening_.Notify();
-    if (!clean) {
+    if (!failure.empty()) {
       REIN_LOG(ERROR, name_) << "HTTP server on " << address()
-                              << " stopped accepting connections after an accept() error";
+                             << " stopped accepting connections after " << failure;
     }
   });
 }

@@ -1,3 +1,4 @@
+#include "common/testing/raw_connection.h"
 #include "common/http/http_server.h"
 
 #include <arpa/inet.h>
@@ -25,32 +26,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-// A TCP connection that speaks no HTTP by itself: for clients that stall.
-class RawConnection {
- public:
-  explicit RawConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in address = {};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-    connected_ = fd_ >= 0 &&
-                 connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
-  }
-  ~RawConnection() {
-    if (fd_ >= 0) close(fd_);
-  }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  bool connected() const { return connected_; }
-  bool Send(const std::string& data) {
-    return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
-  }
-
- private:
-  const int fd_;
-  bool connected_ = false;
-};
 
 // Short timeouts so that tests of stalled clients finish quickly.
 HttpServerOptions FastOptions() {
@@ -325,8 +300,8 @@ TEST_CASE("Stop returns while clients hold connections open without finishing a 
   auto server = HttpServer::Start(FastOptions(), Hello);
   REQUIRE(server.ok());
   const int port = (*server)->port();
-  RawConnection idle(port);
-  RawConnection partial(port);
+  testing::RawConnection idle(port);
+  testing::RawConnection partial(port);
   REQUIRE(idle.connected());
   REQUIRE(partial.connected());
   REQUIRE(partial.Send("GET /hello HTTP/1.1\r\nHost: x\r\n"));
@@ -336,7 +311,7 @@ TEST_CASE("Stop returns while clients hold connections open without finishing a 
   REQUIRE(third.ok());
   CHECK(third->status_code == 200);
 
-  RawConnection stalled_again(port);
+  testing::RawConnection stalled_again(port);
   REQUIRE(stalled_again.connected());
   const auto start = std::chrono::steady_clock::now();
   (*server)->Stop();

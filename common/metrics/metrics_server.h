@@ -7,63 +7,69 @@
 //
 // Every Rein process owns one Registry, passes it by reference to the components that export
 // metrics, and serves it through one MetricsServer. prometheus-cpp collects and renders the
-// text format; the HTTP side is this small server, not prometheus-cpp's civetweb exposer:
-// civetweb starts its threads with a fixed 100 KiB stack, which glibc refuses (EINVAL) in any
-// process that loads LibTorch, whose static TLS alone is larger.
+// text format; the HTTP side is common/http (cpp-httplib, the one HTTP library of Rein), not
+// prometheus-cpp's civetweb exposer: civetweb starts its threads with a fixed 100 KiB stack,
+// which glibc refuses (EINVAL) in any process that loads LibTorch, whose static TLS alone is
+// larger. cpp-httplib's threads are std::threads with the default stack.
 //
-// One thread accepts and answers scrapes one at a time (HTTP/1.0 style, connection closed
-// after each reply): GET /metrics → 200 text/plain; version=0.0.4, other paths → 404, other
-// methods → 405. Thread safety: all methods are safe to call concurrently.
+// GET (or HEAD) /metrics → 200 text/plain; version=0.0.4 with the registry's text; other
+// paths → 404; other methods → 405. Malformed requests get httplib's 400, and a scrape that
+// throws (e.g. out of memory while rendering) a 500; no exception leaves the server.
+//
+// Threading: one listener thread and two workers, so a slow scraper does not block another
+// (Prometheus and a person with curl). Each connection carries one scrape and is closed after
+// the reply. `timeout` bounds how long a connection may wait for its request, each read and
+// write of a scrape, and so how long the destructor waits for a scraper.
+// Thread safety: all methods are safe to call concurrently.
 #ifndef REIN_COMMON_METRICS_METRICS_SERVER_H_
 #define REIN_COMMON_METRICS_METRICS_SERVER_H_
 
-#include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
+#include <utility>
 
 #include <prometheus/registry.h>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/http/http_server.h"
 
 namespace rein {
 
 struct MetricsServerOptions {
-  // Interface to bind. Default: loopback only.
+  // Interface to bind: an IPv4 or IPv6 literal, or "localhost". Default: loopback only.
   std::string host = "127.0.0.1";
-  // TCP port; 0 picks a free one (see MetricsServer::port()).
+  // TCP port; 0 picks a free one (see MetricsServer::port()). Default: 0.
   int port = 0;
+  // Longest wait for a connection's request to begin (whole seconds, at least 1 s) and for
+  // each read and write of a scrape. Default: 5 s.
+  absl::Duration timeout = absl::Seconds(5);
 };
 
 class MetricsServer {
  public:
   // Binds and starts serving `registry`, which the server keeps alive.
-  // INVALID_ARGUMENT for a bad host or port; UNAVAILABLE if the address cannot be bound.
+  // INVALID_ARGUMENT for a bad host, port or timeout; UNAVAILABLE if the address cannot be
+  // bound.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Create(
       const MetricsServerOptions& options, std::shared_ptr<prometheus::Registry> registry);
 
-  // Stops accepting, finishes the scrape in progress, and joins the server thread.
-  ~MetricsServer();
+  // Stops accepting, lets the scrapes in progress finish (bounded by options.timeout), and
+  // joins the server's threads.
+  ~MetricsServer() = default;
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
   // The bound port (the chosen one when options.port was 0).
-  int port() const { return port_; }
+  int port() const { return http_->port(); }
   // "host:port".
-  std::string address() const;
+  std::string address() const { return http_->address(); }
 
  private:
-  MetricsServer(int listen_fd, int wake_fd, std::shared_ptr<prometheus::Registry> registry,
-                std::string host, int port);
-  void Serve();
-  void Answer(int connection) const;
+  explicit MetricsServer(std::unique_ptr<http::HttpServer> http) : http_(std::move(http)) {}
 
-  const int listen_fd_;
-  const int wake_fd_;  // eventfd: written by the destructor to end Serve()
-  const std::shared_ptr<prometheus::Registry> registry_;
-  const std::string host_;
-  const int port_;
-  std::thread thread_;
+  // Its routes own the registry.
+  const std::unique_ptr<http::HttpServer> http_;
 };
 
 }  // namespace rein

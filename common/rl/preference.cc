@@ -110,6 +110,20 @@ absl::StatusOr<at::Tensor> AllPairsBradleyTerryLoss(const at::Tensor& scores,
   });
 }
 
+absl::StatusOr<at::Tensor> BinaryRewardLoss(const at::Tensor& scores, const at::Tensor& labels,
+                                            double normalizer) {
+  RETURN_IF_ERROR(internal::CheckFloating(scores, "scores", 1));
+  RETURN_IF_ERROR(internal::CheckMask(labels, "labels", scores, "scores"));
+  RETURN_IF_ERROR(internal::CheckRange(normalizer, "normalizer", 0, 1e18));
+  return internal::GuardTorch("BinaryRewardLoss", [&]() -> absl::StatusOr<at::Tensor> {
+    // −log σ(r) for approved responses, −log σ(−r) for flagged ones.
+    const at::Tensor approved = internal::MaskBool(labels, scores);
+    const at::Tensor losses = -at::log_sigmoid(at::where(approved, scores, -scores));
+    return Normalised(losses.sum(), static_cast<double>(scores.size(0)), normalizer,
+                      "unpaired response");
+  });
+}
+
 absl::StatusOr<RatingPairs> RatingsToPairs(const at::Tensor& ratings, const at::Tensor& valid,
                                            const RatingPairOptions& options) {
   RETURN_IF_ERROR(internal::CheckRange(options.tie_threshold, "tie_threshold", 0, 1e18));

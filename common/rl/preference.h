@@ -1,6 +1,6 @@
 // Preference learning for the reward model: Bradley–Terry pairwise loss with margins and ties,
-// Plackett–Luce and all-pairs losses for K-wise rankings, turning ratings into pairs, and
-// accuracy/calibration statistics.
+// Plackett–Luce and all-pairs losses for K-wise rankings, turning ratings into pairs, a binary
+// loss for unpaired approve/flag feedback, and accuracy/calibration statistics.
 //
 // Inputs are reward-model scores (with autograd graph), one per response. The pairwise forms
 // take [N] tensors for N comparisons; the list forms take [N, K]: N prompts with K responses
@@ -54,6 +54,15 @@ absl::StatusOr<at::Tensor> PlackettLuceLoss(const at::Tensor& scores,
 absl::StatusOr<at::Tensor> AllPairsBradleyTerryLoss(const at::Tensor& scores,
                                                     const at::Tensor& valid = {},
                                                     double normalizer = 0.0);
+
+// Binary cross-entropy of unpaired feedback (one response judged on its own: approved or
+// flagged) on the reward itself, reading σ(r) as the probability that the response is approved
+// (binary reward modelling, as KTO's desirable/undesirable data):
+//   l = −[y·log σ(r) + (1 − y)·log σ(−r)]        (log(1 − σ(r)) = log σ(−r), exact for large |r|)
+// scores [N] floating with graph; labels [N] bool or 0/1 (1 = approved). Result Σ l / N (or
+// / normalizer when > 0, so that it adds to the other losses of one mean), 0-dim, with graph.
+absl::StatusOr<at::Tensor> BinaryRewardLoss(const at::Tensor& scores, const at::Tensor& labels,
+                                            double normalizer = 0.0);
 
 struct RatingPairOptions {
   // Pairs whose rating gap |g| <= tie_threshold are ties. Default 0 (only equal ratings).

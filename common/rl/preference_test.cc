@@ -73,6 +73,29 @@ TEST_CASE("All-pairs Bradley-Terry over a ranking by hand") {
   CHECK(Item(Ok(AllPairsBradleyTerryLoss(Mat({{3, 1, 2}}), Mat({{1, 1, 0}})))) == Approx(kNls2));
 }
 
+TEST_CASE("Binary reward loss of unpaired feedback by hand") {
+  const at::Tensor scores = Vec({1, 1, -2}).requires_grad_(true);
+  // Approved r = 1: −log σ(1); flagged r = 1: −log σ(−1); flagged r = −2: −log σ(2).
+  const at::Tensor loss = Ok(BinaryRewardLoss(scores, Vec({1, 0, 0})));
+  CHECK(Item(loss) == Approx((kNls1 + kNlsMinus1 + kNls2) / 3));
+  // ∂l/∂r = (σ(r) − y)/N: (0.731059 − 1)/3, 0.731059/3, 0.119203/3.
+  loss.backward();
+  CHECK(AllClose(scores.grad(), Vec({-0.0896471, 0.2436862, 0.0397343}), 1e-6));
+  // Bool labels, and a normalizer (the whole batch's example count) instead of N.
+  const at::Tensor labels = Vec({1, 0, 0}).to(at::kBool);
+  CHECK(Item(Ok(BinaryRewardLoss(scores, labels, 6))) ==
+        Approx((kNls1 + kNlsMinus1 + kNls2) / 6));
+  // Equal to Bradley–Terry against a reward of 0: approval is "better than neutral".
+  CHECK(Item(Ok(BinaryRewardLoss(scores, Vec({1, 1, 1})))) ==
+        Approx(Item(Ok(BradleyTerryLoss({scores, Vec({0, 0, 0})})))));
+  CHECK(Ok(BinaryRewardLoss(Vec({50, -50}), Vec({1, 0}))).isfinite().item<bool>());
+  CHECK(BinaryRewardLoss(scores, Vec({1, 0})).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(BinaryRewardLoss(scores, Vec({1, 2, 0})).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(BinaryRewardLoss(Vec({}), Vec({})).status().code() == absl::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("Ratings become pairs by score difference") {
   // Row 0: [5, 3, 5, invalid]; row 1: [1, 2, invalid, invalid]. margin = 0.5·|gap|.
   const RatingPairs p = Ok(RatingsToPairs(Mat({{5, 3, 5, 9}, {1, 2, 0, 0}}),

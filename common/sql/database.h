@@ -122,7 +122,7 @@ struct SqliteOptions {
   // readers and the writer need to share one file.
   std::string path;
   // Reader connections (WAL readers run beside the one writer).
-  int readers = 4;
+  int readers = 8;
   // How long a statement waits on a lock held by another process before ABORTED.
   absl::Duration busy_timeout = absl::Seconds(5);
   // Most transactions one group commit takes at once.
@@ -137,7 +137,7 @@ struct PostgresOptions {
   // password, if any, comes from PGPASSFILE / ~/.pgpass, never from the config.
   std::string conninfo;
   // Pooled connections; each Write/Read holds one for its duration.
-  int pool_size = 8;
+  int pool_size = 32;
   // How long Open waits for the server to accept a first connection.
   absl::Duration connect_timeout = absl::Seconds(10);
 };

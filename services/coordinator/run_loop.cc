@@ -166,6 +166,9 @@ absl::Status RunLoop::SupervisedIteration(uint64_t iteration,
                                  preference->add_tied_with_next(tied);
                                }
                                preference->set_margin(batch[i].margin);
+                               if (batch[i].label.has_value()) {
+                                 preference->set_label(*batch[i].label);
+                               }
                              }
                            });
   }

@@ -134,10 +134,11 @@ class FeedbackStore {
   absl::Status DeleteSession(const std::string& session_token);
 
   // --- tasks (annotators) ---
+  // `campaign` is an id or a name (NOT_FOUND otherwise).
   // nullopt when nothing is left for this annotator. FAILED_PRECONDITION when the campaign is
   // not active; PERMISSION_DENIED when the annotator is paused; RESOURCE_EXHAUSTED at the
   // open-lease cap.
-  absl::StatusOr<std::optional<Task>> NextTask(const std::string& campaign_id,
+  absl::StatusOr<std::optional<Task>> NextTask(const std::string& campaign,
                                                const Annotator& annotator);
   // NOT_FOUND for an unknown lease or one of another annotator.
   absl::StatusOr<LeaseInfo> GetLease(const std::string& lease_id, const std::string& annotator_id);

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <nlohmann/json.hpp>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/http/http_server.h"
@@ -133,6 +135,9 @@ class HttpApi::Impl {
   Handler Route(const std::string& route, Handler handler);
 
   absl::StatusOr<Caller> Authenticate(const httplib::Request& req, bool state_changing);
+  // A bearer token's annotator, remembered for kTokenCacheTtl: programs send the same token on
+  // every request, and the store checks pausing itself wherever it matters (NextTask).
+  absl::StatusOr<Annotator> AuthenticateBearer(const std::string& token);
   absl::StatusOr<Json> Body(const httplib::Request& req);
   absl::Status Limit(const Caller& caller);
 
@@ -152,6 +157,11 @@ class HttpApi::Impl {
   HttpApiOptions options_;
   RateLimiter limiter_;
   std::atomic<bool> draining_{false};
+  static constexpr absl::Duration kTokenCacheTtl = absl::Seconds(2);
+  static constexpr size_t kTokenCacheMax = 100000;
+  absl::Mutex token_mu_;
+  absl::flat_hash_map<std::string, std::pair<Annotator, absl::Time>> token_cache_
+      ABSL_GUARDED_BY(token_mu_);
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Family<prometheus::Counter>& judgements_;
@@ -181,7 +191,7 @@ HttpApi::Impl::Handler HttpApi::Impl::Route(const std::string& route, Handler ha
 absl::StatusOr<Caller> HttpApi::Impl::Authenticate(const httplib::Request& req,
                                                    bool state_changing) {
   if (const std::string token = BearerToken(req); !token.empty()) {
-    ASSIGN_OR_RETURN(Annotator annotator, store_->AuthenticateToken(token));
+    ASSIGN_OR_RETURN(Annotator annotator, AuthenticateBearer(token));
     return Caller{std::move(annotator), false, ""};
   }
   const std::string session = CookieValue(req, kSessionCookie);
@@ -196,6 +206,21 @@ absl::StatusOr<Caller> HttpApi::Impl::Authenticate(const httplib::Request& req,
         absl::StrCat("missing or wrong ", kCsrfHeader, " header; reload the page"));
   }
   return Caller{std::move(found.annotator), true, std::move(found.csrf_token)};
+}
+
+absl::StatusOr<Annotator> HttpApi::Impl::AuthenticateBearer(const std::string& token) {
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&token_mu_);
+    auto it = token_cache_.find(token);
+    if (it != token_cache_.end() && now < it->second.second) return it->second.first;
+  }
+  ASSIGN_OR_RETURN(Annotator annotator, store_->AuthenticateToken(token));
+  absl::MutexLock lock(&token_mu_);
+  // Bounded: past the cap the cache starts over (entries live two seconds anyway).
+  if (token_cache_.size() >= kTokenCacheMax) token_cache_.clear();
+  token_cache_[token] = {annotator, now + kTokenCacheTtl};
+  return annotator;
 }
 
 absl::StatusOr<Json> HttpApi::Impl::Body(const httplib::Request& req) {
@@ -279,9 +304,7 @@ void HttpApi::Impl::Next(const httplib::Request& req, httplib::Response& res) {
   absl::StatusOr<Caller> caller = Authenticate(req, true);
   if (!caller.ok()) return ReplyStatus(res, caller.status());
   if (absl::Status s = Limit(*caller); !s.ok()) return ReplyStatus(res, s);
-  absl::StatusOr<Campaign> campaign = store_->GetCampaign(req.matches[1]);
-  if (!campaign.ok()) return ReplyStatus(res, campaign.status());
-  absl::StatusOr<std::optional<Task>> task = store_->NextTask(campaign->id, caller->annotator);
+  absl::StatusOr<std::optional<Task>> task = store_->NextTask(req.matches[1], caller->annotator);
   if (!task.ok()) return ReplyStatus(res, task.status());
   if (!task->has_value()) {
     res.status = 204;

@@ -176,9 +176,11 @@ absl::StatusOr<std::optional<Task>> FeedbackStore::NextTask(const std::string& c
     slot.reset();
     ASSIGN_OR_RETURN(std::vector<Row> found,
                      c.Query(absl::StrCat("SELECT ", internal::kCampaignColumns,
-                                          " FROM campaigns WHERE id = ?"),
-                             {campaign_id}));
-    if (found.empty()) return absl::NotFoundError(absl::StrCat("campaign '", campaign_id, "'"));
+                                          " FROM campaigns WHERE id = ? OR name = ?"),
+                             {campaign_id, campaign_id}));
+    if (found.empty()) {
+      return absl::NotFoundError(absl::StrCat("campaign '", campaign_id, "' not found"));
+    }
     ASSIGN_OR_RETURN(campaign, internal::CampaignFromRow(found[0]));
     RETURN_IF_ERROR(RequireActive(*campaign));
     ASSIGN_OR_RETURN(std::vector<Row> me,
@@ -192,7 +194,7 @@ absl::StatusOr<std::optional<Task>> FeedbackStore::NextTask(const std::string& c
     ASSIGN_OR_RETURN(std::vector<Row> held,
                      c.Query("SELECT id FROM slots WHERE annotator_id = ? AND campaign_id = ? AND "
                              "state = 'leased' AND expires_us >= ? ORDER BY leased_us LIMIT 1",
-                             {annotator.id, campaign_id, Now()}));
+                             {annotator.id, campaign->id, Now()}));
     if (!held.empty()) slot = held[0].Text(0);
     return absl::OkStatus();
   };

@@ -3,10 +3,14 @@
 
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "services/learner/learner_state.h"
 #include "services/learner/learner_test_util.h"
+#include "services/learner/model_forward.h"
+#include "services/learner/packed_batch.h"
 #include "services/learner/reward_model_step.h"
 #include "services/learner/rl_step.h"
 #include "services/learner/sft_step.h"
@@ -97,6 +101,123 @@ TEST_CASE("reward-model: ties and rankings with ties train") {
   StepOutcome out = REIN_LEARNER_OK(RewardModelStep(*state, batch));
   CHECK(std::isfinite(out.stats.at("loss/preference")));
   CHECK(out.stats.at("accuracy") >= 0.0);
+}
+
+// One response for prompt i, judged on its own: approved ones start with 100, flagged with 200.
+rein::v1::Preference Unpaired(int i, bool approved) {
+  rein::v1::Preference p;
+  p.add_prompt_ids(3 + i);
+  const int32_t base = approved ? 100 : 200;
+  *p.add_responses() = testing::Sequence(500 + i, {}, {base, base + 1, base + i % 3});
+  return p;
+}
+
+// The reward model's score of each judgement's first response.
+std::vector<double> Scores(LearnerState& state, const rein::v1::PreferenceBatch& batch) {
+  std::vector<const TokenIds*> prompts, responses;
+  for (const rein::v1::Preference& p : batch.preferences()) {
+    prompts.push_back(&p.prompt_ids());
+    responses.push_back(&p.responses(0).response_ids());
+  }
+  PackedBatch packed =
+      REIN_LEARNER_OK(PackSequences(prompts, responses, state.policy().device()));
+  const at::Tensor scores = REIN_LEARNER_OK(RunScores(state.policy(), packed))
+                                .detach()
+                                .to(at::kCPU, at::kDouble)
+                                .contiguous();
+  return std::vector<double>(scores.data_ptr<double>(),
+                             scores.data_ptr<double>() + scores.numel());
+}
+
+TEST_CASE("reward-model: unpaired labels alone separate approved from flagged responses") {
+  LearnerOptions options = TinyOptions(config::LearnerMode::kRewardModel);
+  options.learner.micro_batch_size = 4;
+  auto state = REIN_LEARNER_OK(LearnerState::Create(options));
+  rein::v1::PreferenceBatch batch;
+  std::vector<RewardJudgement> judgements;
+  for (int i = 0; i < 8; ++i) *batch.add_preferences() = Unpaired(i, /*approved=*/i % 2 == 0);
+  for (int i = 0; i < 8; ++i) judgements.push_back({&batch.preferences(i), i % 2 == 0});
+  REQUIRE(ValidatePreferenceBatch(judgements, {.vocab_size = 1000}).ok());
+  // Mean reward of the approved responses minus that of the flagged ones.
+  auto separation = [&] {
+    const std::vector<double> s = Scores(*state, batch);
+    double gap = 0;
+    for (size_t i = 0; i < s.size(); ++i) gap += (i % 2 == 0 ? s[i] : -s[i]) / 4;
+    return gap;
+  };
+  const double before = separation();
+  double first_loss = 0, loss = 0, accuracy = 0;
+  for (int step = 0; step < 30; ++step) {
+    StepOutcome out = REIN_LEARNER_OK(RewardModelStep(*state, judgements));
+    if (step == 0) first_loss = out.stats.at("loss/unpaired");
+    loss = out.stats.at("loss/unpaired");
+    accuracy = out.stats.at("accuracy/unpaired");
+    CHECK(out.stats.at("loss/preference") == Approx(loss));  // nothing else in the batch
+    CHECK(out.stats.count("accuracy") == 0);                  // no pair to order
+    CHECK(out.stats.at("optimizer_steps") == 2);              // 8 responses / 4 per step
+  }
+  const double after = separation();
+  INFO("separation " << before << " -> " << after << ", loss " << first_loss << " -> " << loss);
+  CHECK(after > 1.0);
+  CHECK(after > before + 1.0);
+  CHECK(loss < first_loss);
+  CHECK(accuracy == 1.0);
+  // Approved rewards end positive and flagged ones negative: σ(r) is P(approved).
+  const std::vector<double> s = Scores(*state, batch);
+  for (size_t i = 0; i < s.size(); ++i) CHECK((s[i] > 0) == (i % 2 == 0));
+}
+
+TEST_CASE("reward-model: a mixed batch's loss is the mean of its judgements' terms") {
+  rein::v1::PreferenceBatch batch;
+  for (int i = 0; i < 3; ++i) *batch.add_preferences() = Pair(i);
+  for (int i = 0; i < 2; ++i) *batch.add_preferences() = Unpaired(i, i == 0);
+  std::vector<RewardJudgement> mixed, pairs, unpaired;
+  for (int i = 0; i < 5; ++i) {
+    const RewardJudgement j{&batch.preferences(i),
+                            i < 3 ? std::nullopt : std::optional<bool>(i == 3)};
+    mixed.push_back(j);
+    (i < 3 ? pairs : unpaired).push_back(j);
+  }
+  REQUIRE(ValidatePreferenceBatch(mixed, {.vocab_size = 1000}).ok());
+  // Fresh states start from the same weights, so the three runs' losses are comparable.
+  LearnerOptions options = TinyOptions(config::LearnerMode::kRewardModel);
+  // Micro-batches [pair], [pair], [pair, unpaired], [unpaired] in one optimizer step: the kinds
+  // share micro-batches, and every loss is taken before the update.
+  options.learner.micro_batch_size = 3;
+  options.learner.gradient_accumulation = 8;
+  auto run = [&](const std::vector<RewardJudgement>& j) {
+    auto state = REIN_LEARNER_OK(LearnerState::Create(options));
+    return REIN_LEARNER_OK(RewardModelStep(*state, j)).stats;
+  };
+  const auto m = run(mixed), p = run(pairs), u = run(unpaired);
+  CHECK(m.at("loss/preference") ==
+        Approx((3 * p.at("loss/preference") + 2 * u.at("loss/preference")) / 5));
+  CHECK(m.at("loss/unpaired") == Approx(u.at("loss/unpaired")));
+  CHECK(m.at("accuracy/unpaired") == u.at("accuracy/unpaired"));
+  CHECK(m.at("accuracy") == p.at("accuracy"));
+  CHECK(p.count("loss/unpaired") == 0);
+}
+
+TEST_CASE("reward-model: unpaired judgements are validated") {
+  const SequenceLimits limits{.vocab_size = 1000};
+  rein::v1::Preference pair = Pair(0), one = Unpaired(0, true);
+  CHECK(ValidatePreferenceBatch(std::vector<RewardJudgement>{{&one, true}}, limits).ok());
+  absl::Status two = ValidatePreferenceBatch(std::vector<RewardJudgement>{{&pair, false}}, limits);
+  CHECK(two.message().find("preferences[0]: an unpaired judgement has one response") !=
+        absl::string_view::npos);
+  rein::v1::Preference margin = one;
+  margin.set_margin(0.5f);
+  CHECK(ValidatePreferenceBatch(std::vector<RewardJudgement>{{&one, true}, {&margin, false}},
+                                limits)
+            .message()
+            .find("preferences[1]: an unpaired judgement") != absl::string_view::npos);
+  // Without a label a single response is still no comparison.
+  CHECK(ValidatePreferenceBatch(std::vector<RewardJudgement>{{&one, std::nullopt}}, limits)
+            .message()
+            .find("1 responses") != absl::string_view::npos);
+  one.mutable_responses(0)->set_response_ids(0, 5000);
+  CHECK(ValidatePreferenceBatch(std::vector<RewardJudgement>{{&one, true}}, limits).code() ==
+        absl::StatusCode::kInvalidArgument);
 }
 
 // Trains `mode` on the toy batch for a few iterations; returns how much log π(good) − log

@@ -4,12 +4,16 @@
 // pipeline relies on: overlap is met exactly, gold accuracy pauses the spammer, exports leave
 // out paused annotators and take synthetic judgements only when asked.
 #include <nlohmann/json.hpp>
+#include <prometheus/registry.h>
 
+#include <atomic>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_split.h"
 #include "common/rpc/server.h"
+#include "rein/v1/reward.grpc.pb.h"
 #include "tests/feedback/feedback_process.h"
 #include "tools/demo/crowd.h"
 #include "tools/demo/judge.h"
@@ -54,7 +58,9 @@ demo::CrowdOptions SmallCrowd(const FeedbackDir& dir, const FeedbackProcess& p) 
   o.feedback_http = p.http_address;
   o.admin_token_file = dir.dir + "/admin.token";
   o.campaign = "crowd";
-  o.items = 40;
+  // 60 items: the spammer then meets about 11 gold items, and one who answers at random (right
+  // 1 time in 4) stays above 0.6 gold accuracy through all of them about once in 800 runs.
+  o.items = 60;
   o.overlap = 3;
   o.annotators = 4;  // two usual, one careful, one spammer
   o.gold_rate = 0.2;
@@ -64,7 +70,7 @@ demo::CrowdOptions SmallCrowd(const FeedbackDir& dir, const FeedbackProcess& p) 
 
 TEST_CASE("a simulated crowd meets the overlap, and the spammer is paused and left out") {
   FeedbackDir dir;
-  // Three gold judgements decide: a random spammer (1 in 3 right) is paused after a few.
+  // Three gold judgements suffice to judge an annotator, so the spammer is paused early.
   dir.Write(0, "  min_gold_judgements: 3\n");
   FeedbackProcess p = StartFeedback(dir);
   demo::WorldPairSource source(11);
@@ -73,9 +79,9 @@ TEST_CASE("a simulated crowd meets the overlap, and the spammer is paused and le
   INFO(progress.str());
   INFO(p.process->output());
   REQUIRE(report.ok());
-  CHECK(report->items == 40);
-  CHECK(report->gold_items == 8);
-  CHECK(report->status.items_complete() == 40);
+  CHECK(report->items == 60);
+  CHECK(report->gold_items == 12);
+  CHECK(report->status.items_complete() == 60);
 
   const demo::SimulatedAnnotator& spammer = report->annotators.back();
   REQUIRE(spammer.kind == "spammer");
@@ -95,7 +101,7 @@ TEST_CASE("a simulated crowd meets the overlap, and the spammer is paused and le
     by_item[j["item_id"]].push_back(j);
   }
   CHECK(!spammer_id.empty());
-  REQUIRE(by_item.size() == 40);
+  REQUIRE(by_item.size() == 60);
   for (const auto& [item, judgements] : by_item) {
     INFO(item);
     CHECK(judgements.size() == 3);
@@ -111,15 +117,17 @@ TEST_CASE("a simulated crowd meets the overlap, and the spammer is paused and le
     for (const Json& j : judgements) {
       if (j["annotator_id"] != spammer_id) ++votes[j["answers"]["pairwise"]];
     }
-    const int a = votes["a"], b = votes["b"], tie = votes["tie"];
+    // A strict plurality of a or b wins (quality/aggregate.h); ties and both_bad are dropped.
+    const int a = votes["a"], b = votes["b"], tie = std::max(votes["tie"], votes["both_bad"]);
+    const std::string prompt = judgements[0]["prompt"];
     const Json& responses = judgements[0]["responses"];
-    if (a > b && a > tie) expected.insert({judgements[0]["prompt"], responses[0]["text"]});
-    if (b > a && b > tie) expected.insert({judgements[0]["prompt"], responses[1]["text"]});
+    if (a > b && a > tie) expected.emplace(prompt, responses[0]["text"].get<std::string>());
+    if (b > a && b > tie) expected.emplace(prompt, responses[1]["text"].get<std::string>());
   }
   std::set<std::pair<std::string, std::string>> exported;
   for (const Json& line :
        Export(p, report->campaign_id, rein::v1::EXPORT_FORMAT_PAIRS, /*include_synthetic=*/true)) {
-    exported.insert({line["prompt"], line["chosen"]});
+    exported.emplace(line["prompt"].get<std::string>(), line["chosen"].get<std::string>());
   }
   CHECK(!exported.empty());
   CHECK(exported == expected);
@@ -187,8 +195,10 @@ TEST_CASE("the AI judge submits the response the reward service scores higher, a
     item->set_external_id(absl::StrCat("judged-", i));
     item->set_prompt("please describe ocean with fish and reef");
     for (int n : {words[i].first, words[i].second}) {
-      std::string text;
-      for (int w = 0; w < n; ++w) absl::StrAppend(&text, " ", ocean.words[(w + i) % 8]);
+      std::string text;  // the two responses start at different words: never equal
+      for (int w = 0; w < n; ++w) {
+        absl::StrAppend(&text, " ", ocean.words[(w + i + (item->responses_size() * 3)) % 8]);
+      }
       item->add_responses()->set_text(absl::StrCat(text, " ."));
     }
   }
@@ -213,6 +223,7 @@ TEST_CASE("the AI judge submits the response the reward service scores higher, a
     o.limit = 2;
     absl::StatusOr<demo::JudgeReport> report = demo::RunJudge(o, progress);
     INFO(progress.str());
+    INFO(report.status().ToString());
     REQUIRE(report.ok());
     CHECK(report->submitted == 2);
     CHECK(!report->finished);
@@ -221,6 +232,7 @@ TEST_CASE("the AI judge submits the response the reward service scores higher, a
   SECTION("every item is judged, shorter wins, ties are ties, synthetic is opt-in") {
     absl::StatusOr<demo::JudgeReport> report = demo::RunJudge(o, progress);
     INFO(progress.str());
+    INFO(report.status().ToString());
     REQUIRE(report.ok());
     CHECK(report->submitted == 4);
     CHECK(report->ties == 1);

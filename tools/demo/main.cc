@@ -3,20 +3,41 @@
 //   rein-demo corpus   --out DIR                  world, tokenizer, SFT data, prompts, policy-init
 //   rein-demo annotate --policy DIR --prompts F   scripted preference labels from policy samples
 //   rein-demo evaluate --sft DIR --ppo DIR ...    SFT vs PPO on the hidden utility -> report.json
+//   rein-demo crowd --feedback-grpc A --feedback-http A --policy DIR ...
+//                                                 items for rein-feedback, judged by a simulated
+//                                                 crowd over its HTTP API (crowd.h)
+//   rein-demo judge --feedback-http A --token T --reward A ...
+//                                                 an AI judge annotating with a reward service
+//   rein-demo export --feedback-grpc A --campaign C --out F
+//                                                 a campaign's export (pairs, ...) as JSONL
 //
 // Progress goes to stdout; an error goes to stderr as one line and the exit status is 1.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "common/process/process_setup.h"
 #include "tools/demo/annotate.h"
 #include "tools/demo/corpus.h"
+#include "tools/demo/crowd.h"
 #include "tools/demo/evaluate.h"
+#include "tools/demo/export_campaign.h"
+#include "tools/demo/judge.h"
+#include "tools/demo/sample_pairs.h"
 
 namespace {
+
+// `rein-demo crowd`: pairs from the policy, then the crowd (crowd.h).
+absl::Status RunCrowdCommand(const rein::demo::PolicyPairOptions& sampling,
+                             const rein::demo::CrowdOptions& crowd) {
+  absl::StatusOr<std::unique_ptr<rein::demo::PolicyPairSource>> source =
+      rein::demo::PolicyPairSource::Create(sampling);
+  if (!source.ok()) return source.status();
+  return rein::demo::RunCrowd(crowd, **source, std::cout).status();
+}
 
 int Finish(const char* command, const absl::Status& status) {
   std::cout.flush();
@@ -29,7 +50,9 @@ int Finish(const char* command, const absl::Status& status) {
 
 int main(int argc, char** argv) {
   rein::InitProcess("rein-demo");
-  CLI::App app{"rein-demo: the synthetic world of Rein's quickstart (corpus, annotate, evaluate)"};
+  CLI::App app{
+      "rein-demo: the synthetic world of Rein's quickstart (corpus, annotate, crowd, judge, "
+      "export, evaluate)"};
   app.require_subcommand(1);
 
   rein::demo::CorpusOptions corpus;
@@ -104,7 +127,79 @@ int main(int argc, char** argv) {
   evaluate_cmd->add_option("--extra", evaluate.extra_path,
                            "JSON object whose keys are merged into the report");
 
+  rein::demo::PolicyPairOptions crowd_sampling;
+  rein::demo::CrowdOptions crowd;
+  CLI::App* crowd_cmd = app.add_subcommand(
+      "crowd", "Sample items into a rein-feedback campaign and judge them with a simulated crowd");
+  crowd_cmd->add_option("--feedback-grpc", crowd.feedback_grpc, "rein-feedback gRPC host:port")
+      ->required();
+  crowd_cmd->add_option("--feedback-http", crowd.feedback_http, "rein-feedback HTTP host:port")
+      ->required();
+  crowd_cmd->add_option("--admin-token-file", crowd.admin_token_file, "Admin token file")
+      ->required();
+  crowd_cmd->add_option("--policy", crowd_sampling.policy_dir, "Policy model directory")
+      ->required();
+  crowd_cmd->add_option("--tokenizer", crowd_sampling.tokenizer_dir,
+                        "Tokenizer directory (default: --policy)");
+  crowd_cmd->add_option("--prompts", crowd_sampling.prompts_path, "Prompts JSONL")->required();
+  crowd_cmd->add_option("--max-new-tokens", crowd_sampling.max_new_tokens,
+                        "Longest response in tokens")
+      ->capture_default_str();
+  crowd_cmd->add_option("--campaign", crowd.campaign, "New campaign's name")->required();
+  crowd_cmd->add_option("--items", crowd.items, "Regular items")->capture_default_str();
+  crowd_cmd->add_option("--gold-rate", crowd.gold_rate, "Share of gold tasks")
+      ->capture_default_str();
+  crowd_cmd->add_option("--overlap", crowd.overlap, "Judgements per item")->capture_default_str();
+  crowd_cmd->add_option("--annotators", crowd.annotators,
+                        "Simulated annotators (incl. one careful and one spammer)")
+      ->capture_default_str();
+  crowd_cmd->add_option("--seed", crowd.seed, "Sampling and annotator seed")->capture_default_str();
+  crowd_cmd->add_option("--heldout-pairs", crowd.heldout_pairs,
+                        "Held-out pairs labelled directly by the scripted rater")
+      ->capture_default_str();
+  crowd_cmd->add_option("--heldout-out", crowd.heldout_out, "Held-out pairs JSONL");
+  crowd_cmd->add_option("--guest", crowd.guest, "Also invite this person; prints the link");
+  crowd_cmd->add_option("--summary", crowd.summary_path, "Write the figures as JSON here");
+
+  rein::demo::JudgeOptions judge;
+  CLI::App* judge_cmd = app.add_subcommand(
+      "judge",
+      "Annotate a campaign over HTTP, preferring the response the reward service scores higher");
+  judge_cmd->add_option("--feedback-http", judge.feedback_http, "rein-feedback HTTP host:port")
+      ->required();
+  judge_cmd->add_option("--token", judge.token, "The judge's annotator token")->required();
+  judge_cmd->add_option("--campaign", judge.campaign, "Campaign id or name")->required();
+  judge_cmd->add_option("--reward", judge.reward_address, "rein-reward gRPC host:port")
+      ->required();
+  judge_cmd->add_option("--tokenizer", judge.tokenizer_dir, "The reward model's tokenizer")
+      ->required();
+  judge_cmd->add_option("--limit", judge.limit, "Most judgements (0 = all)")->capture_default_str();
+
+  rein::demo::ExportOptions export_options;
+  CLI::App* export_cmd = app.add_subcommand("export", "Write a rein-feedback campaign's export");
+  export_cmd->add_option("--feedback-grpc", export_options.feedback_grpc,
+                         "rein-feedback gRPC host:port")
+      ->required();
+  export_cmd->add_option("--admin-token-file", export_options.admin_token_file,
+                         "Admin token file")
+      ->required();
+  export_cmd->add_option("--campaign", export_options.campaign, "Campaign id or name")->required();
+  export_cmd->add_option("--format", export_options.format,
+                         "pairs, rankings, ratings, unpaired, sft or judgements")
+      ->capture_default_str();
+  export_cmd->add_flag("--include-synthetic", export_options.include_synthetic,
+                       "Keep judgements of synthetic annotators");
+  export_cmd->add_option("--out", export_options.out, "JSONL file to write")->required();
+
   CLI11_PARSE(app, argc, argv);
+  if (*crowd_cmd) {
+    crowd_sampling.seed = crowd.seed;
+    return Finish("crowd", RunCrowdCommand(crowd_sampling, crowd));
+  }
+  if (*judge_cmd) return Finish("judge", rein::demo::RunJudge(judge, std::cout).status());
+  if (*export_cmd) {
+    return Finish("export", rein::demo::ExportCampaign(export_options, std::cout).status());
+  }
   if (*corpus_cmd) return Finish("corpus", rein::demo::WriteCorpus(corpus, std::cout));
   if (*annotate_cmd) {
     return Finish("annotate", rein::demo::RunAnnotate(annotate, std::cout).status());

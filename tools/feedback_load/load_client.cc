@@ -75,8 +75,18 @@ class AnnotatorLoop {
 
   ThreadResult Run() {
     const std::string next_path = absl::StrCat("/api/v1/campaigns/", options_.campaign, "/next");
+    // Paced annotators start at a random phase so that they do not arrive in lockstep.
+    const absl::Duration interval =
+        options_.rate > 0 ? absl::Seconds(static_cast<double>(options_.tokens.size()) / options_.rate)
+                          : absl::ZeroDuration();
+    absl::Time scheduled = absl::Now() + interval * (static_cast<double>(rng_() % 1000) / 1000.0);
     while (absl::Now() < deadline_ && !Enough()) {
-      const absl::Time start = absl::Now();
+      if (options_.rate > 0) {
+        const absl::Time now = absl::Now();
+        if (scheduled > now) absl::SleepFor(scheduled - now);  // the schedule, not a wait for a result
+      }
+      const absl::Time start = options_.rate > 0 ? scheduled : absl::Now();
+      scheduled += interval;
       httplib::Result next = client_->Post(next_path, headers_, "", "application/json");
       if (!next) {
         Fault("connection");
@@ -176,6 +186,7 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   }
   for (std::thread& t : threads) t.join();
   LoadResult out;
+  out.offered_rate = options.rate;
   out.seconds = absl::ToDoubleSeconds(absl::Now() - begin);
   std::vector<double> submit, judgement;
   for (ThreadResult& r : results) {

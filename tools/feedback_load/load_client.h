@@ -26,6 +26,11 @@ struct LoadOptions {
   absl::Duration duration = absl::Seconds(10);  // stop starting new judgements after this
   int max_judgements = 0;  // stop after this many acknowledged in all; 0 = until nothing left
   uint64_t seed = 1;
+  // Offered load in judgements per second over all annotators; 0 = closed loop (each annotator
+  // starts the next judgement as soon as the last is acknowledged: the saturation throughput).
+  // With a rate each annotator starts judgements on a fixed schedule and latency is measured
+  // from the scheduled start, so a server that falls behind is charged for the queueing too.
+  double rate = 0;
 };
 
 struct Acknowledged {
@@ -34,7 +39,8 @@ struct Acknowledged {
 };
 
 struct LoadResult {
-  int64_t judgements = 0;  // acknowledged submissions
+  double offered_rate = 0;  // LoadOptions::rate
+  int64_t judgements = 0;   // acknowledged submissions
   double seconds = 0;      // wall time of the run
   double judgements_per_second = 0;
   // Latency of the submit request, and of a whole judgement (next + submit), in seconds.

@@ -92,7 +92,7 @@ absl::StatusOr<std::string> SetUp(const SetupOptions& o, std::vector<std::string
 nlohmann::json Summary(const LoadResult& r, const SetupOptions& o) {
   nlohmann::json errors = nlohmann::json::object();
   for (const auto& [what, n] : r.errors) errors[what] = n;
-  return {{"annotators", o.annotators}, {"items", o.items}, {"overlap", o.overlap},
+  return {{"annotators", o.annotators}, {"offered_rate", r.offered_rate}, {"items", o.items}, {"overlap", o.overlap},
           {"judgements", r.judgements}, {"seconds", r.seconds},
           {"judgements_per_second", r.judgements_per_second},
           {"submit_p50_seconds", r.submit_p50}, {"submit_p99_seconds", r.submit_p99},
@@ -142,6 +142,9 @@ int main(int argc, char** argv) {
   app.add_option("--items", setup.items, "Items in the campaign")->capture_default_str();
   app.add_option("--overlap", setup.overlap, "Judgements per item")->capture_default_str();
   app.add_option("--seconds", seconds, "Duration of the load")->capture_default_str();
+  app.add_option("--rate", load.rate,
+                 "Offered judgements per second over all annotators; 0 = as fast as acknowledged")
+      ->capture_default_str();
   app.add_option("--max-judgements", load.max_judgements, "Stop after this many; 0 = no limit")
       ->capture_default_str();
   app.add_option("--out", out, "Write the JSON summary here too");
