@@ -79,6 +79,9 @@ absl::Status RunFeedbackServer(const worker::WorkerSetup& setup, rpc::ShutdownSi
   server_options.port = f.http_port;
   server_options.threads = f.http_threads;
   server_options.max_request_bytes = static_cast<size_t>(f.max_request_bytes);
+  // Annotator clients keep one connection for a whole session; closing it every 100 requests
+  // only makes them reconnect.
+  server_options.keep_alive_max_count = 100000;
   ASSIGN_OR_RETURN(std::unique_ptr<http::HttpServer> http_server,
                    http::HttpServer::Start(server_options,
                                            [&api](httplib::Server& s) { api.Install(s); }));
