@@ -319,3 +319,32 @@ TEST_CASE("import: HH-RLHF pairs as gold items, TRL pairs as prior judgements th
 
 }  // namespace
 }  // namespace rein::testing
+
+namespace rein::testing {
+namespace {
+
+TEST_CASE("the per-annotator rate limit answers 429 with a JSON error, per annotator") {
+  FeedbackDir dir;
+  dir.Write(0, "  submissions_per_minute: 3\n");  // the tests' default is unlimited
+  FeedbackProcess p = StartFeedback(dir);
+  const std::string campaign = MakePairwiseCampaign(p, "limited", 5, 1);
+  const std::string alice = Invite(p, "alice");
+  const std::string bob = Invite(p, "bob");
+  auto http = p.Http();
+  const std::string path = "/api/v1/campaigns/" + campaign + "/next";
+  for (int i = 0; i < 3; ++i) {
+    auto r = http->Post(path, Bearer(alice), "", "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  auto limited = http->Post(path, Bearer(alice), "", "application/json");
+  REQUIRE(limited);
+  CHECK(limited->status == 429);
+  CHECK(ErrorOf(limited)["code"] == "RESOURCE_EXHAUSTED");
+  auto other = http->Post(path, Bearer(bob), "", "application/json");
+  REQUIRE(other);
+  CHECK(other->status == 200);
+}
+
+}  // namespace
+}  // namespace rein::testing

@@ -53,7 +53,9 @@ struct FeedbackDir {
                           << "  store: sqlite:" << dir << "/feedback.db\n"
                           << "  admin_token_file: " << dir << "/admin.token\n"
                           << "  http_port: " << http_port << "\n"
-                          << "  submissions_per_minute: 0\n"
+                          << (extra.find("submissions_per_minute") == std::string::npos
+                                  ? "  submissions_per_minute: 0\n"
+                                  : "")
                           << extra;
   }
 };
