@@ -21,6 +21,7 @@
 #include "common/status/status_macros.h"
 #include "rein/v1/feedback.grpc.pb.h"
 #include "services/reinctl/command_util.h"
+#include "services/reinctl/feedback_client.h"
 #include "services/reinctl/feedback_format.h"
 #include "services/reinctl/feedback_items.h"
 #include "services/reinctl/feedback_sample.h"
@@ -37,119 +38,9 @@ constexpr size_t kBytesPerCall = size_t{8} << 20;
 // Import sends the whole file in one message, which the server's default message limit bounds.
 constexpr int64_t kMaxImportBytes = int64_t{64} << 20;
 
-// Flags every subcommand takes. One instance is shared: only one subcommand runs.
-struct Target {
-  std::string address;
-  std::string admin_token_file = "feedback-admin.token";
-  std::string timeout = "30s";
-  rpc::ClientTlsOptions tls;
-};
-
-struct Client {
-  std::string address;
-  std::string token_file;
-  std::string timeout_text;
-  absl::Duration timeout;
-  rpc::ClientOptions options;
-  std::unique_ptr<Feedback::Stub> stub;
-
-  std::unique_ptr<grpc::ClientContext> Context() const {
-    return rpc::NewCallContext(options, timeout);
-  }
-
-  // A failed call as one line: the method, the server, the code and message, and a hint for the
-  // causes people actually hit.
-  absl::Status Error(const grpc::Status& status, absl::string_view method) const {
-    const absl::Status s = FromGrpcStatus(status);
-    std::string message = absl::StrCat("rein.v1.Feedback/", method, " to ", address, ": ",
-                                       absl::StatusCodeToString(s.code()), ": ", s.message());
-    switch (s.code()) {
-      case absl::StatusCode::kUnauthenticated:
-        absl::StrAppend(&message,
-                        " (unauthenticated: the server did not accept the admin token "
-                        "in '",
-                        token_file,
-                        "'; pass --admin-token-file with the file "
-                        "rein-feedback reads: feedback.admin_token_file, else "
-                        "server.auth_token_file, else the feedback-admin.token it "
-                        "wrote where it started)");
-        break;
-      case absl::StatusCode::kUnavailable:
-        absl::StrAppend(&message, " (is rein-feedback running at ", address, "?)");
-        break;
-      case absl::StatusCode::kDeadlineExceeded:
-        absl::StrAppend(&message, " (no answer within --timeout ", timeout_text, ")");
-        break;
-      default:
-        break;
-    }
-    return absl::Status(s.code(), message);
-  }
-};
-
-absl::StatusOr<Client> Connect(const Target& target) {
-  Client client;
-  client.address = target.address;
-  client.token_file = target.admin_token_file;
-  client.timeout_text = target.timeout;
-  if (!absl::ParseDuration(target.timeout, &client.timeout) ||
-      client.timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--timeout: '", target.timeout, "' is not a positive duration such as 30s"));
-  }
-  absl::StatusOr<std::string> token = files::ReadFile(target.admin_token_file);
-  if (!token.ok()) {
-    return absl::Status(token.status().code(),
-                        absl::StrCat("cannot read the admin token (", token.status().message(),
-                                     "): pass --admin-token-file PATH, the file named by "
-                                     "feedback.admin_token_file, or the feedback-admin.token "
-                                     "rein-feedback wrote where it started"));
-  }
-  client.options.auth_token = std::string(absl::StripAsciiWhitespace(*token));
-  if (client.options.auth_token.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the admin token file '", target.admin_token_file, "' is empty"));
-  }
-  client.options.tls = target.tls;
-  ASSIGN_OR_RETURN(auto channel, rpc::CreateChannel(client.address, client.options));
-  client.stub = Feedback::NewStub(channel);
-  return client;
-}
-
-// Wires `body` as the callback of `command`: an error becomes one line on stderr and exit
-// status 1. Exceptions are caught too, so that a bug shows as a message, not a trace.
-void OnRun(CLI::App* command, const std::string& name, std::function<absl::Status()> body) {
-  command->callback([name, body = std::move(body)] {
-    absl::Status status;
-    try {
-      status = body();
-    } catch (const std::exception& e) {
-      status = absl::InternalError(absl::StrCat("internal error: ", e.what()));
-    }
-    if (!status.ok()) {
-      std::fflush(stdout);
-      std::fprintf(stderr, "reinctl feedback %s: %s\n", name.c_str(),
-                   std::string(status.message()).c_str());
-      ExitWith(1);
-    }
-  });
-}
-
-void AddTargetOptions(CLI::App* command, Target& target) {
-  command->add_option("--feedback", target.address, "rein-feedback's gRPC address (host:port)")
-      ->required();
-  command->add_option("--admin-token-file", target.admin_token_file, "File holding the admin token")
-      ->capture_default_str();
-  command->add_option("--timeout", target.timeout, "Deadline of each call, e.g. 30s or 5m")
-      ->capture_default_str();
-  command->add_option("--tls-ca", target.tls.ca_file, "CA bundle (PEM): use TLS");
-  command->add_option("--tls-cert", target.tls.cert_file, "Client certificate (PEM), for mTLS");
-  command->add_option("--tls-key", target.tls.key_file, "Client key (PEM), for mTLS");
-}
-
 // Sends `items` in calls of at most kItemsPerCall items and kBytesPerCall bytes. `lines[i]` is
 // the input line of items[i], for errors. Returns how many were new.
-absl::StatusOr<int64_t> AddInBatches(const Client& client, const std::string& campaign,
+absl::StatusOr<int64_t> AddInBatches(const FeedbackClient& client, const std::string& campaign,
                                      const std::vector<rein::v1::Item>& items,
                                      const std::vector<int>& lines, const std::string& source) {
   int64_t added = 0;
@@ -199,7 +90,7 @@ struct CreateFlags {
   std::string guidelines;
 };
 
-absl::Status Create(const Target& target, const CreateFlags& flags) {
+absl::Status Create(const FeedbackTarget& target, const CreateFlags& flags) {
   rein::v1::CreateCampaignRequest request;
   request.set_name(flags.name);
   absl::StatusOr<std::vector<rein::v1::QuestionType>> questions = ParseQuestions(flags.questions);
@@ -212,7 +103,7 @@ absl::Status Create(const Target& target, const CreateFlags& flags) {
     ASSIGN_OR_RETURN(std::string markdown, files::ReadFile(flags.guidelines));
     request.set_guidelines_markdown(std::move(markdown));
   }
-  ASSIGN_OR_RETURN(Client client, Connect(target));
+  ASSIGN_OR_RETURN(FeedbackClient client, Connect(target));
   rein::v1::Campaign campaign;
   grpc::Status status = client.stub->CreateCampaign(client.Context().get(), request, &campaign);
   if (!status.ok()) return client.Error(status, "CreateCampaign");
@@ -222,7 +113,7 @@ absl::Status Create(const Target& target, const CreateFlags& flags) {
 
 // --- add-items ---
 
-absl::Status AddItems(const Target& target, const std::string& campaign, const std::string& file) {
+absl::Status AddItems(const FeedbackTarget& target, const std::string& campaign, const std::string& file) {
   // Every line is checked before anything is sent, so a malformed file stores nothing.
   std::vector<rein::v1::Item> items;
   std::vector<int> lines;
@@ -234,7 +125,7 @@ absl::Status AddItems(const Target& target, const std::string& campaign, const s
     return absl::OkStatus();
   }));
   if (items.empty()) return absl::InvalidArgumentError(absl::StrCat("'", file, "' holds no item"));
-  ASSIGN_OR_RETURN(Client client, Connect(target));
+  ASSIGN_OR_RETURN(FeedbackClient client, Connect(target));
   ASSIGN_OR_RETURN(const int64_t added, AddInBatches(client, campaign, items, lines, file));
   std::printf("added %lld of %zu items (%lld already in the campaign)\n",
               static_cast<long long>(added), items.size(),
@@ -251,7 +142,7 @@ struct SampleFlags {
   std::string generate_timeout = "10m";
 };
 
-absl::Status Sample(const Target& target, SampleFlags flags) {
+absl::Status Sample(const FeedbackTarget& target, SampleFlags flags) {
   if (!absl::ParseDuration(flags.generate_timeout, &flags.options.generate_timeout) ||
       flags.options.generate_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat("--generate-timeout: '", flags.generate_timeout,
@@ -261,7 +152,7 @@ absl::Status Sample(const Target& target, SampleFlags flags) {
     ASSIGN_OR_RETURN(std::string token, files::ReadFile(flags.rollout_token_file));
     flags.options.rollout_client.auth_token = std::string(absl::StripAsciiWhitespace(token));
   }
-  ASSIGN_OR_RETURN(Client client, Connect(target));
+  ASSIGN_OR_RETURN(FeedbackClient client, Connect(target));
   // Fail on a wrong campaign before loading a model and sampling the first batch.
   rein::v1::ListCampaignsResponse campaigns;
   grpc::Status listed = client.stub->ListCampaigns(client.Context().get(),
@@ -311,7 +202,7 @@ struct InviteFlags {
   bool synthetic = false;
 };
 
-absl::Status Invite(const Target& target, const InviteFlags& flags) {
+absl::Status Invite(const FeedbackTarget& target, const InviteFlags& flags) {
   rein::v1::CreateAnnotatorRequest request;
   request.set_name(flags.name);
   absl::StatusOr<rein::v1::AnnotatorRole> role = ParseRole(flags.role);
@@ -319,7 +210,7 @@ absl::Status Invite(const Target& target, const InviteFlags& flags) {
     return absl::InvalidArgumentError(absl::StrCat("--role: ", role.status().message()));
   request.set_role(*role);
   request.set_synthetic(flags.synthetic);
-  ASSIGN_OR_RETURN(Client client, Connect(target));
+  ASSIGN_OR_RETURN(FeedbackClient client, Connect(target));
   rein::v1::CreateAnnotatorResponse response;
   grpc::Status status = client.stub->CreateAnnotator(client.Context().get(), request, &response);
   if (!status.ok()) return client.Error(status, "CreateAnnotator");
@@ -332,8 +223,8 @@ absl::Status Invite(const Target& target, const InviteFlags& flags) {
   return absl::OkStatus();
 }
 
-absl::Status Annotators(const Target& target) {
-  ASSIGN_OR_RETURN(Client client, Connect(target));
+absl::Status Annotators(const FeedbackTarget& target) {
+  ASSIGN_OR_RETURN(FeedbackClient client, Connect(target));
   rein::v1::ListAnnotatorsResponse response;
   grpc::Status status = client.stub->ListAnnotators(client.Context().get(),
                                                     rein::v1::ListAnnotatorsRequest(), &response);
@@ -346,8 +237,8 @@ absl::Status Annotators(const Target& target) {
   return absl::OkStatus();
 }
 
-absl::Status SetPaused(const Target& target, const std::string& annotator, bool paused) {
-  ASSIGN_OR_RETURN(Client client, Connect(target));
+absl::Status SetPaused(const FeedbackTarget& target, const std::string& annotator, bool paused) {
+  ASSIGN_OR_RETURN(FeedbackClient client, Connect(target));
   rein::v1::SetAnnotatorPausedRequest request;
   request.set_annotator(annotator);
   request.set_paused(paused);
@@ -361,8 +252,8 @@ absl::Status SetPaused(const Target& target, const std::string& annotator, bool 
 
 // --- status, campaigns, close / pause-campaign / resume-campaign ---
 
-absl::Status Status(const Target& target, const std::string& campaign, bool json) {
-  ASSIGN_OR_RETURN(Client client, Connect(target));
+absl::Status Status(const FeedbackTarget& target, const std::string& campaign, bool json) {
+  ASSIGN_OR_RETURN(FeedbackClient client, Connect(target));
   rein::v1::GetCampaignStatusRequest request;
   request.set_campaign(campaign);
   rein::v1::CampaignStatus response;
@@ -377,8 +268,8 @@ absl::Status Status(const Target& target, const std::string& campaign, bool json
   return absl::OkStatus();
 }
 
-absl::Status Campaigns(const Target& target) {
-  ASSIGN_OR_RETURN(Client client, Connect(target));
+absl::Status Campaigns(const FeedbackTarget& target) {
+  ASSIGN_OR_RETURN(FeedbackClient client, Connect(target));
   rein::v1::ListCampaignsResponse response;
   grpc::Status status = client.stub->ListCampaigns(client.Context().get(),
                                                    rein::v1::ListCampaignsRequest(), &response);
@@ -391,9 +282,9 @@ absl::Status Campaigns(const Target& target) {
   return absl::OkStatus();
 }
 
-absl::Status SetState(const Target& target, const std::string& campaign,
+absl::Status SetState(const FeedbackTarget& target, const std::string& campaign,
                       rein::v1::CampaignState state) {
-  ASSIGN_OR_RETURN(Client client, Connect(target));
+  ASSIGN_OR_RETURN(FeedbackClient client, Connect(target));
   rein::v1::UpdateCampaignRequest request;
   request.set_campaign(campaign);
   request.set_state(state);
@@ -417,7 +308,7 @@ struct ExportFlags {
   double min_agreement = 0;
 };
 
-absl::Status Export(const Target& target, const ExportFlags& flags) {
+absl::Status Export(const FeedbackTarget& target, const ExportFlags& flags) {
   rein::v1::ExportRequest request;
   request.set_campaign(flags.campaign);
   absl::StatusOr<rein::v1::ExportFormat> format = ParseExportFormat(flags.format);
@@ -433,7 +324,7 @@ absl::Status Export(const Target& target, const ExportFlags& flags) {
   request.set_include_synthetic(flags.include_synthetic);
   request.set_synthetic_weight(flags.synthetic_weight);
   request.set_min_agreement(flags.min_agreement);
-  ASSIGN_OR_RETURN(Client client, Connect(target));
+  ASSIGN_OR_RETURN(FeedbackClient client, Connect(target));
   rein::v1::ExportChunk last;
   // The stream goes into a temporary file renamed into place only once the server has said it
   // is complete, so --out never holds half an export (and an old one survives a failure).
@@ -463,7 +354,7 @@ struct ImportFlags {
   std::string prior_annotator;
 };
 
-absl::Status Import(const Target& target, const ImportFlags& flags) {
+absl::Status Import(const FeedbackTarget& target, const ImportFlags& flags) {
   if (flags.as_gold == !flags.prior_annotator.empty()) {
     return absl::InvalidArgumentError(
         "give --as-gold (pairs become gold items) or --prior-annotator NAME (pairs become items "
@@ -485,7 +376,7 @@ absl::Status Import(const Target& target, const ImportFlags& flags) {
   request.set_jsonl(std::move(jsonl));
   request.set_as_gold(flags.as_gold);
   request.set_prior_annotator(flags.prior_annotator);
-  ASSIGN_OR_RETURN(Client client, Connect(target));
+  ASSIGN_OR_RETURN(FeedbackClient client, Connect(target));
   rein::v1::ImportResponse response;
   grpc::Status status = client.stub->Import(client.Context().get(), request, &response);
   if (!status.ok()) return client.Error(status, "Import");
@@ -497,7 +388,7 @@ absl::Status Import(const Target& target, const ImportFlags& flags) {
 }  // namespace
 
 void AddFeedbackCommands(CLI::App& app) {
-  auto target = std::make_shared<Target>();
+  auto target = std::make_shared<FeedbackTarget>();
   CLI::App* group = app.add_subcommand(
       "feedback", "Human-feedback campaigns on a rein-feedback server (admin gRPC)");
   group->require_subcommand(1);
