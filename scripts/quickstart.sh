@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's main command: sets up, builds, and tells the whole RLHF story on this machine,
-# CPU only, every process on 127.0.0.1 (after setup and build, about 40 seconds on 2 cores):
+# CPU only, every process on 127.0.0.1 (after setup and build, about 45 seconds on 2 cores):
 #   1. a synthetic world: a tokenizer, an SFT corpus, prompts, a tiny randomly initialised model;
 #   2. SFT of that model on the corpus                       (reinctl up, learner.mode sft);
 #   3. response pairs sampled from the SFT policy become items of a rein-feedback campaign,
