@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -60,7 +61,34 @@ absl::Status Validate(const HttpServerOptions& options) {
   }
   if (absl::Status s = CheckTimeout("read_timeout", options.read_timeout); !s.ok()) return s;
   if (absl::Status s = CheckTimeout("write_timeout", options.write_timeout); !s.ok()) return s;
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "HTTP TLS needs both a certificate and a key file, or neither");
+  }
   return CheckTimeout("keep_alive_timeout", options.keep_alive_timeout);
+}
+
+absl::Status CheckReadable(const std::string& path, const char* what) {
+  if (access(path.c_str(), R_OK) == 0) return absl::OkStatus();
+  const int error = errno;
+  const std::string message =
+      absl::StrCat("HTTP TLS ", what, " '", path, "': ", std::strerror(error));
+  return error == ENOENT ? absl::NotFoundError(message) : absl::InvalidArgumentError(message);
+}
+
+// A plain server, or an HTTPS one with the certificate and key of `options` loaded.
+absl::StatusOr<std::unique_ptr<httplib::Server>> NewServer(const HttpServerOptions& options) {
+  if (options.tls_cert_file.empty()) return std::make_unique<httplib::Server>();
+  if (absl::Status s = CheckReadable(options.tls_cert_file, "certificate"); !s.ok()) return s;
+  if (absl::Status s = CheckReadable(options.tls_key_file, "key"); !s.ok()) return s;
+  auto server = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(),
+                                                     options.tls_key_file.c_str());
+  if (!server->is_valid()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "HTTP TLS: cannot use certificate '", options.tls_cert_file, "' with key '",
+        options.tls_key_file, "' (not PEM, or the key does not match the certificate)"));
+  }
+  return server;
 }
 
 // Options of the listening socket, replacing httplib's default SO_REUSEPORT: with that, a second
@@ -165,7 +193,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   absl::StatusOr<std::string> host = BindHost(options.host);
   if (!host.ok()) return host.status();
 
-  auto server = std::make_unique<httplib::Server>();
+  absl::StatusOr<std::unique_ptr<httplib::Server>> made = NewServer(options);
+  if (!made.ok()) return made.status();
+  std::unique_ptr<httplib::Server> server = *std::move(made);
   server->set_socket_options(SetListeningSocketOptions);
   // httplib sends a reply's head and body in separate writes; with Nagle's algorithm the body
   // of every reply after the first on a keep-alive connection waits for the client's delayed
@@ -231,12 +261,17 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
         error != 0 ? absl::StrCat(": ", std::strerror(error)) : std::string()));
   }
   return std::unique_ptr<HttpServer>(
-      new HttpServer(options.name, options.host, port, options.threads, std::move(server)));
+      new HttpServer(options.name, options.host, port, options.threads,
+                     !options.tls_cert_file.empty(), std::move(server)));
 }
 
-HttpServer::HttpServer(std::string name, std::string host, int port, int threads,
+HttpServer::HttpServer(std::string name, std::string host, int port, int threads, bool tls,
                        std::unique_ptr<httplib::Server> server)
-    : name_(std::move(name)), host_(std::move(host)), port_(port), server_(std::move(server)) {
+    : name_(std::move(name)),
+      host_(std::move(host)),
+      port_(port),
+      tls_(tls),
+      server_(std::move(server)) {
   // httplib 0.11.4 calls new_task_queue inside listen_after_bind, just after it has marked
   // itself running: from then on its stop() ends the accept loop. That is the "listening"
   // moment Stop() needs; 0.11.4 has no wait_until_ready().

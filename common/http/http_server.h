@@ -84,6 +84,11 @@ struct HttpServerOptions {
   int keep_alive_max_count = 100;
   // Largest request body accepted; a larger one is answered 413. Default: 1 MiB.
   size_t max_request_bytes = size_t{1} << 20;
+  // HTTPS: the PEM certificate chain and private key the server presents. Both set = HTTPS
+  // only (a plain-HTTP request on the port fails its TLS handshake), both empty = plain HTTP.
+  // Client certificates are not asked for: browsers of annotators have none. Default: empty.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // A running HTTP server. Owns its httplib::Server, listener thread and worker threads.
@@ -91,7 +96,8 @@ class HttpServer {
  public:
   // Binds host:port, lets `install_routes` add handlers (it runs once, before any request is
   // served, on the calling thread), and starts serving on a new thread.
-  // INVALID_ARGUMENT for a bad host, port or option; UNAVAILABLE if the address cannot be bound.
+  // INVALID_ARGUMENT for a bad host, port or option, or a TLS certificate or key that cannot
+  // be loaded (NOT_FOUND when a file is missing); UNAVAILABLE if the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
       const HttpServerOptions& options, std::function<void(httplib::Server&)> install_routes);
 
@@ -104,6 +110,8 @@ class HttpServer {
   int port() const { return port_; }
   // "host:port" as given in the options ("[host]:port" for IPv6).
   std::string address() const;
+  // "https" when serving TLS, else "http".
+  const char* scheme() const { return tls_ ? "https" : "http"; }
 
   // Stops accepting, lets requests in progress finish and joins every thread. A connection
   // waiting for its next request is closed when its keep-alive wait ends (httplib does not
@@ -113,12 +121,13 @@ class HttpServer {
   void Stop();
 
  private:
-  HttpServer(std::string name, std::string host, int port, int threads,
+  HttpServer(std::string name, std::string host, int port, int threads, bool tls,
              std::unique_ptr<httplib::Server> server);
 
   const std::string name_;
   const std::string host_;
   const int port_;
+  const bool tls_;
   const std::unique_ptr<httplib::Server> server_;
   // Notified on the listener thread once httplib's listen loop has begun (or has returned):
   // httplib's stop() does nothing before that, so Stop() must not run earlier.

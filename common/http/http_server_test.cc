@@ -19,7 +19,9 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/synchronization/notification.h"
+#include "absl/strings/match.h"
 #include "common/testing/http.h"
+#include "common/testing/subprocess.h"
 
 namespace rein::http {
 namespace {
@@ -319,6 +321,52 @@ TEST_CASE("Stop returns while clients hold connections open without finishing a 
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // Bounded by the 1 s timeouts (keep-alive wait, then a read), not by the clients.
   CHECK(seconds < 5.0);
+}
+
+
+std::string CertPath(const std::string& name) {
+  return testing::SourcePath("tests/data/certs/" + name);
+}
+
+TEST_CASE("a TLS server serves HTTPS to a client that trusts its CA, and only HTTPS") {
+  HttpServerOptions options = FastOptions();
+  options.tls_cert_file = CertPath("server.pem");
+  options.tls_key_file = CertPath("server.key");
+  auto server = HttpServer::Start(options, Hello);
+  REQUIRE(server.ok());
+  CHECK(std::string((*server)->scheme()) == "https");
+
+  httplib::SSLClient client("127.0.0.1", (*server)->port());
+  client.set_ca_cert_path(CertPath("ca.pem").c_str());
+  client.enable_server_certificate_verification(true);
+  httplib::Result hello = client.Get("/hello");
+  REQUIRE(hello);
+  CHECK(hello->status == 200);
+  CHECK(hello->body == "hello\n");
+
+  // A client that does not trust the CA refuses the server; a plain-HTTP client gets no reply.
+  httplib::SSLClient untrusting("127.0.0.1", (*server)->port());
+  untrusting.set_ca_cert_path(CertPath("other_ca.pem").c_str());
+  untrusting.enable_server_certificate_verification(true);
+  CHECK_FALSE(untrusting.Get("/hello"));
+  auto plain = testing::HttpGet("127.0.0.1", (*server)->port(), "/hello");
+  CHECK_FALSE((plain.ok() && plain->status_code == 200));
+}
+
+TEST_CASE("TLS options are checked: both files, readable, a key that matches") {
+  HttpServerOptions options = FastOptions();
+  options.tls_cert_file = CertPath("server.pem");
+  auto half = HttpServer::Start(options, Hello);
+  CHECK(absl::IsInvalidArgument(half.status()));
+
+  options.tls_key_file = CertPath("no-such.key");
+  auto missing = HttpServer::Start(options, Hello);
+  CHECK(absl::IsNotFound(missing.status()));
+  CHECK(absl::StrContains(missing.status().message(), "no-such.key"));
+
+  options.tls_key_file = CertPath("client.key");  // a real key, not the certificate's
+  auto mismatched = HttpServer::Start(options, Hello);
+  CHECK(absl::IsInvalidArgument(mismatched.status()));
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // The PostgreSQL backend: a fixed pool of libpq connections; each Write/Read holds one for its
 // transaction. Parameters travel as text with their types named for numbers (so that `? + 1`
 // with a large int64 is BIGINT arithmetic), results come back as text and Row converts them.
+// Each connection prepares a statement the first time it runs it and then only binds and
+// executes it: parsing and planning on every call cost the server about as much CPU as
+// running the statements of a judgement.
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -37,6 +40,10 @@ constexpr Oid kFloat8Oid = 701;
 
 // Rewritten statements kept; a caller building SQL text on the fly must not grow it forever.
 constexpr size_t kRewriteCacheSize = 1024;
+
+// Server-side prepared statements one connection keeps; past this, new statement texts run
+// unprepared (PQexecParams) rather than grow the server's memory without bound.
+constexpr size_t kPreparedPerConnection = 256;
 
 // SQLSTATE for "connection failure", used when libpq reports a lost connection without one.
 constexpr absl::string_view kConnectionFailure = "08006";
@@ -130,8 +137,9 @@ class PgConnection final : public Connection {
     return absl::SimpleAtoi(PQcmdTuples(result.get()), &changed) ? changed : 0;
   }
 
-  // A statement without parameters; returns its result for the command tag.
-  absl::StatusOr<Result> Run(absl::string_view sql) { return Execute(sql, {}); }
+  // A statement without parameters (transaction control), run unprepared; returns its result
+  // for the command tag.
+  absl::StatusOr<Result> Run(absl::string_view sql) { return Execute(sql, {}, /*prepare=*/false); }
 
   // Several statements in one PQexec (ExecScript); the server runs them in one transaction
   // unless the script has its own BEGIN/COMMIT.
@@ -143,14 +151,14 @@ class PgConnection final : public Connection {
   // Makes a usable connection out of this one before a transaction: reconnects a broken one
   // and rolls back anything a failed earlier transaction left open.
   absl::Status Ready() {
-    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+    if (PQstatus(conn_) == CONNECTION_BAD) Reconnect();
     if (PQstatus(conn_) == CONNECTION_BAD) {
       return PostgresStatus(kConnectionFailure,
                             absl::StrCat("reconnect failed: ", PQerrorMessage(conn_)), "");
     }
     if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
       if (!Run("ROLLBACK").ok()) {
-        PQreset(conn_);
+        Reconnect();
         if (PQstatus(conn_) == CONNECTION_BAD) {
           return PostgresStatus(kConnectionFailure, PQerrorMessage(conn_), "");
         }
@@ -161,12 +169,40 @@ class PgConnection final : public Connection {
 
   // Reconnects now; true when that worked.
   bool Reset() {
-    PQreset(conn_);
+    Reconnect();
     return PQstatus(conn_) == CONNECTION_OK;
   }
 
  private:
-  absl::StatusOr<Result> Execute(absl::string_view sql, const std::vector<Value>& params) {
+  // A new server session has none of the old one's prepared statements.
+  void Reconnect() {
+    PQreset(conn_);
+    prepared_.clear();
+  }
+
+  // The name of this connection's prepared statement for `text` with these parameter types,
+  // preparing it on first use (one extra round trip, once); nullptr when the connection keeps
+  // kPreparedPerConnection already and `text` is not among them. A statement that fails to
+  // prepare fails as it would have run (and aborts the transaction alike). Prepared statements
+  // are not transactional, so one prepared inside a transaction that rolls back stays usable.
+  absl::StatusOr<const std::string*> Prepared(const std::string& text,
+                                              const std::vector<Oid>& types,
+                                              absl::string_view sql) {
+    std::string key = text;
+    key.push_back('\0');  // The types are part of the statement: NULL and int64 infer apart.
+    for (Oid type : types) key.push_back(type == kInt8Oid ? 'i' : type == kFloat8Oid ? 'd' : '?');
+    if (auto it = prepared_.find(key); it != prepared_.end()) return &it->second;
+    if (prepared_.size() >= kPreparedPerConnection) return nullptr;
+    std::string name = absl::StrCat("rein_", next_statement_++);  // Never reused.
+    RETURN_IF_ERROR(Check(Result(PQprepare(conn_, name.c_str(), text.c_str(),
+                                           static_cast<int>(types.size()), types.data())),
+                          sql)
+                        .status());
+    return &prepared_.emplace(std::move(key), std::move(name)).first->second;
+  }
+
+  absl::StatusOr<Result> Execute(absl::string_view sql, const std::vector<Value>& params,
+                                 bool prepare = true) {
     const internal::RewrittenSql rewritten = rewrites_->Get(sql);
     if (static_cast<size_t>(rewritten.placeholders) != params.size()) {
       return absl::InvalidArgumentError(
@@ -191,6 +227,16 @@ class PgConnection final : public Connection {
         continue;  // NULL: a null pointer.
       }
       values[i] = texts[i].c_str();
+    }
+    const std::string* name = nullptr;
+    if (prepare) {
+      ASSIGN_OR_RETURN(name, Prepared(rewritten.text, types, sql));
+    }
+    if (name != nullptr) {
+      return Check(Result(PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()),
+                                         values.data(), nullptr, nullptr,
+                                         /*resultFormat=text*/ 0)),
+                   sql);
     }
     return Check(Result(PQexecParams(conn_, rewritten.text.c_str(), static_cast<int>(params.size()),
                                      types.data(), values.data(), nullptr, nullptr,
@@ -220,6 +266,9 @@ class PgConnection final : public Connection {
 
   PGconn* conn_;
   RewriteCache* rewrites_;  // Owned by the Database, which outlives its connections.
+  // Statement text + parameter types -> prepared statement name, on this server session.
+  std::unordered_map<std::string, std::string> prepared_;
+  int64_t next_statement_ = 0;
 };
 
 // Connects, retrying until `deadline` (the server may still be starting).

@@ -53,6 +53,7 @@ void ToProto(const Campaign& c, rein::v1::Campaign* out) {
   out->set_gold_rate(c.gold_rate);
   out->set_state(ToProto(c.state));
   out->set_created_us(c.created_us);
+  out->set_min_role(ToProto(c.min_role));
 }
 
 void ToProto(const Annotator& a, rein::v1::Annotator* out) {

@@ -5,10 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <google/protobuf/util/json_util.h>
+
 #include <iostream>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "common/files/file_util.h"
 #include "common/http/http_server.h"
 #include "common/log/log.h"
@@ -31,6 +35,37 @@ absl::StatusOr<std::string> ReadToken(const std::string& path, const char* key) 
   if (token.empty()) return absl::InvalidArgumentError(absl::StrCat(key, ": '", path, "' is empty"));
   return token;
 }
+
+// Hands the HTTP admin route the service once it exists; shared by both, so that a request in
+// flight keeps the service alive.
+class StatusSource {
+ public:
+  void Set(std::shared_ptr<FeedbackService> service) {
+    absl::MutexLock lock(&mu_);
+    service_ = std::move(service);
+  }
+  absl::StatusOr<std::string> StatusJson(const std::string& campaign) {
+    std::shared_ptr<FeedbackService> service;
+    {
+      absl::MutexLock lock(&mu_);
+      service = service_;
+    }
+    if (service == nullptr) return absl::UnavailableError("rein-feedback is starting");
+    ASSIGN_OR_RETURN(rein::v1::CampaignStatus status, service->Status(campaign));
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    options.always_print_primitive_fields = true;
+    std::string json;
+    if (!google::protobuf::util::MessageToJsonString(status, &json, options).ok()) {
+      return absl::InternalError("campaign status: cannot write JSON");
+    }
+    return json;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::shared_ptr<FeedbackService> service_ ABSL_GUARDED_BY(mu_);
+};
 
 }  // namespace
 
@@ -72,9 +107,20 @@ absl::Status RunFeedbackServer(const worker::WorkerSetup& setup, rpc::ShutdownSi
   HttpApiOptions http_options;
   http_options.session_lifetime = f.session_lifetime;
   http_options.requests_per_minute = f.submissions_per_minute;
-  http_options.secure_cookie = absl::StartsWith(f.public_url, "https://");
-  HttpApi api(store.get(), &gate, http_options, *registry);
+  // The annotator page is HTTPS whenever the gRPC side is TLS, with the same certificate.
+  const bool tls = !c.server.tls.cert.empty();
+  http_options.secure_cookie = tls || absl::StartsWith(f.public_url, "https://");
+  // The admin status route reads the service, which is made once the HTTP port (and so the
+  // invite link's base) is known; until then the route answers UNAVAILABLE.
+  auto status_source = std::make_shared<StatusSource>();
+  HttpApi api(store.get(), &gate, http_options, *registry,
+              [status_source](const std::string& campaign) {
+                return status_source->StatusJson(campaign);
+              });
   http::HttpServerOptions server_options;
+  server_options.name = "feedback";
+  server_options.tls_cert_file = c.server.tls.cert;
+  server_options.tls_key_file = c.server.tls.key;
   server_options.host = c.server.host;
   server_options.port = f.http_port;
   server_options.threads = f.http_threads;
@@ -87,19 +133,20 @@ absl::Status RunFeedbackServer(const worker::WorkerSetup& setup, rpc::ShutdownSi
                                            [&api](httplib::Server& s) { api.Install(s); }));
   const std::string http_address = absl::StrCat(c.server.host, ":", http_server->port());
   std::cout << setup.serve.name << kHttpMarker << http_address << std::endl;
-  REIN_LOG(INFO, "feedback") << "annotator page and HTTP API on http://" << http_address;
+  const std::string http_url = absl::StrCat(http_server->scheme(), "://", http_address);
+  REIN_LOG(INFO, "feedback") << "annotator page and HTTP API on " << http_url;
 
   FeedbackServiceOptions service_options;
   service_options.public_url =
-      f.public_url.empty() ? absl::StrCat("http://", http_address)
-                           : std::string(absl::StripSuffix(f.public_url, "/"));
+      f.public_url.empty() ? http_url : std::string(absl::StripSuffix(f.public_url, "/"));
   service_options.quality = quality_options;
-  FeedbackService service(store.get(), service_options, *registry);
+  auto service = std::make_shared<FeedbackService>(store.get(), service_options, *registry);
+  status_source->Set(service);
 
   worker::WorkerSetup serving = setup;
   ASSIGN_OR_RETURN(serving.serve.server.auth_token, LoadAdminToken(c, "feedback-admin.token"));
   absl::Status status = worker::ServeWorker(serving, rein::v1::ROLE_FEEDBACK, /*capacity=*/1,
-                                            {rpc::Bind<rein::v1::Feedback>(&service)}, registry,
+                                            {rpc::Bind<rein::v1::Feedback>(service.get())}, registry,
                                             shutdown);
   api.SetDraining();
   http_server->Stop();

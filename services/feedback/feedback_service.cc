@@ -64,6 +64,9 @@ grpc::Status FeedbackService::CreateCampaign(grpc::ServerContext*,
   }
   spec.overlap = request->overlap() == 0 ? 3 : request->overlap();
   spec.gold_rate = request->gold_rate();
+  absl::StatusOr<AnnotatorRole> min_role = FromProto(request->min_role(), "min_role");
+  if (!min_role.ok()) return ToGrpcStatus(min_role.status());
+  spec.min_role = *min_role;
   absl::StatusOr<Campaign> campaign = store_->CreateCampaign(spec);
   if (!campaign.ok()) return ToGrpcStatus(campaign.status());
   ToProto(*campaign, reply);

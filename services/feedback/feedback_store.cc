@@ -166,11 +166,11 @@ absl::StatusOr<Campaign> FeedbackStore::CreateCampaign(const Campaign& spec) {
   absl::Status status = db_->Write([&](Connection& c) -> absl::Status {
     return c
         .Exec(absl::StrCat("INSERT INTO campaigns (", internal::kCampaignColumns,
-                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
               {campaign.id, campaign.name, campaign.guidelines_markdown,
                int64_t{campaign.guideline_version}, internal::QuestionsToJson(campaign.questions),
                int64_t{campaign.overlap}, campaign.gold_rate, std::string(Name(campaign.state)),
-               campaign.created_us})
+               campaign.created_us, std::string(Name(campaign.min_role))})
         .status();
   });
   if (absl::IsAlreadyExists(status)) {

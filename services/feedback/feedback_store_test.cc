@@ -13,90 +13,19 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/testing/postgres_server.h"
 #include "common/testing/subprocess.h"
+#include "services/feedback/store_test_util.h"
 
 namespace rein::feedback {
 namespace {
 
-// A fake clock the test moves; starts at a fixed instant.
-struct TestClock {
-  std::atomic<int64_t> now{1'700'000'000'000'000};
-  void Advance(absl::Duration d) { now += absl::ToInt64Microseconds(d); }
-};
-
-testing::PostgresServer* SharedPostgres(std::string* why_not) {
-  static absl::StatusOr<std::unique_ptr<testing::PostgresServer>>* server =
-      new absl::StatusOr<std::unique_ptr<testing::PostgresServer>>(testing::PostgresServer::Start());
-  if (!server->ok()) {
-    *why_not = std::string(server->status().message());
-    return nullptr;
-  }
-  return server->value().get();
-}
-
-// A fresh store on the named backend; nullptr (with the test skipped) when PostgreSQL cannot run.
-std::unique_ptr<FeedbackStore> OpenStore(const std::string& backend, TestClock* clock,
-                                         FeedbackStoreOptions options = {}) {
-  options.now_us = [clock] { return clock->now.load(); };
-  std::unique_ptr<sql::Database> db;
-  if (backend == "sqlite") {
-    const std::string dir = testing::MakeTempDir("feedback-store");
-    auto opened = sql::OpenSqlite({.path = dir + "/feedback.db"});
-    REQUIRE(opened.ok());
-    db = *std::move(opened);
-  } else {
-    std::string why;
-    testing::PostgresServer* pg = SharedPostgres(&why);
-    if (pg == nullptr) {
-      WARN("PostgreSQL backend skipped: " << why);
-      return nullptr;
-    }
-    static std::atomic<int> next_database{0};
-    auto database = pg->CreateDatabase(absl::StrCat("store_", next_database++));
-    REQUIRE(database.ok());
-    auto opened = sql::OpenPostgres({.conninfo = *database});
-    REQUIRE(opened.ok());
-    db = *std::move(opened);
-  }
-  auto store = FeedbackStore::Open(std::move(db), options);
-  REQUIRE(store.ok());
-  return *std::move(store);
-}
-
-Campaign PairwiseSpec(const std::string& name, int overlap, double gold_rate = 0) {
-  Campaign c;
-  c.name = name;
-  c.guidelines_markdown = "# Pick the better answer";
-  c.questions = {QuestionType::kPairwise, QuestionType::kComment};
-  c.overlap = overlap;
-  c.gold_rate = gold_rate;
-  return c;
-}
-
-Item PairItem(const std::string& external_id, bool gold = false) {
-  Item item;
-  item.external_id = external_id;
-  item.prompt = "prompt " + external_id;
-  item.responses = {{"first " + external_id, {}}, {"second " + external_id, {}}};
-  item.gold = gold;
-  if (gold) item.gold_answer.pairwise = PairwiseChoice::kA;
-  return item;
-}
-
-Answers ChooseA() {
-  Answers a;
-  a.pairwise = PairwiseChoice::kA;
-  return a;
-}
-
-Annotator NewAnnotator(FeedbackStore& store, const std::string& name) {
-  auto created = store.CreateAnnotator(name, AnnotatorRole::kAnnotator, false);
-  REQUIRE(created.ok());
-  return created->first;
-}
-
-const char* const kBackends[] = {"sqlite", "postgres"};
+using testing::ChooseA;
+using testing::kBackends;
+using testing::NewAnnotator;
+using testing::OpenStore;
+using testing::PairItem;
+using testing::PairwiseSpec;
+using testing::TestClock;
 
 TEST_CASE("campaigns are validated, unique by name and found by id or name") {
   for (const char* backend : kBackends) {

@@ -79,4 +79,8 @@ std::optional<JudgementStatus> ParseJudgementStatus(const std::string& s) {
 }
 std::optional<AnnotatorRole> ParseAnnotatorRole(const std::string& s) { return Lookup(kRoles, s); }
 
+bool RoleAtLeast(AnnotatorRole role, AnnotatorRole least) {
+  return static_cast<int>(role) >= static_cast<int>(least);
+}
+
 }  // namespace rein::feedback

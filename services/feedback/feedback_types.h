@@ -90,6 +90,9 @@ struct Campaign {
   double gold_rate = 0.0;   // share of tasks that are gold items, in [0, 1)
   CampaignState state = CampaignState::kActive;
   int64_t created_us = 0;
+  // Least role that may judge it: kAnnotator = everyone, kExpert = experts and admins
+  // (kAdmin = admins only).
+  AnnotatorRole min_role = AnnotatorRole::kAnnotator;
   bool operator==(const Campaign&) const = default;
 };
 
@@ -143,6 +146,8 @@ std::optional<FlagCategory> ParseFlagCategory(const std::string& s);
 std::optional<CampaignState> ParseCampaignState(const std::string& s);
 std::optional<JudgementStatus> ParseJudgementStatus(const std::string& s);
 std::optional<AnnotatorRole> ParseAnnotatorRole(const std::string& s);
+// Whether `role` is at least `least` in annotator < expert < admin.
+bool RoleAtLeast(AnnotatorRole role, AnnotatorRole least);
 
 inline constexpr int kMinRating = 1;
 inline constexpr int kMaxRating = 7;

@@ -17,6 +17,8 @@
 #include "common/metrics/families.h"
 #include "common/status/status_macros.h"
 #include "services/feedback/formats/answers_json.h"
+#include "services/feedback/http_admin.h"
+#include "services/feedback/http_reply.h"
 #include "services/feedback/json_guard.h"
 #include "services/feedback/rate_limiter.h"
 #include "services/feedback/store_codec.h"
@@ -36,24 +38,6 @@ struct Caller {
   bool from_cookie = false;
   std::string csrf_token;
 };
-
-void ReplyJson(httplib::Response& res, int status, const Json& body) {
-  res.status = status;
-  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
-}
-
-// Splits "field: message" (the convention of every validation error here) so that the JSON
-// error names the field on its own as well.
-void ReplyStatus(httplib::Response& res, const absl::Status& status) {
-  std::string field;
-  const absl::string_view message = status.message();
-  const size_t colon = message.find(": ");
-  if (absl::IsInvalidArgument(status) && colon != absl::string_view::npos &&
-      message.substr(0, colon).find(' ') == absl::string_view::npos) {
-    field = std::string(message.substr(0, colon));
-  }
-  http::ReplyError(res, status, field);
-}
 
 std::string CookieValue(const httplib::Request& req, const std::string& name) {
   const std::string header = req.get_header_value("Cookie");
@@ -99,8 +83,9 @@ Json TaskJson(const Task& task) {
 class HttpApi::Impl {
  public:
   Impl(FeedbackStore* store, QualityGate* gate, HttpApiOptions options,
-       prometheus::Registry& registry)
+       prometheus::Registry& registry, CampaignStatusFn campaign_status)
       : store_(store),
+        campaign_status_(std::move(campaign_status)),
         gate_(gate),
         options_(options),
         limiter_(options.requests_per_minute),
@@ -153,6 +138,9 @@ class HttpApi::Impl {
   absl::StatusOr<Answers> ParseAnswers(const Json& body, const LeaseInfo& lease);
 
   FeedbackStore* store_;
+  CampaignStatusFn campaign_status_;
+  // What the admin routes use; filled by Install, referenced by their handlers.
+  AdminRouteDeps admin_;
   QualityGate* gate_;
   HttpApiOptions options_;
   RateLimiter limiter_;
@@ -277,6 +265,7 @@ void HttpApi::Impl::Me(const httplib::Request& req, httplib::Response& res) {
   Json list = Json::array();
   for (const Campaign& c : *campaigns) {
     if (c.state == CampaignState::kClosed) continue;
+    if (!RoleAtLeast(caller->annotator.role, c.min_role)) continue;
     absl::StatusOr<AnnotatorProgress> progress = store_->Progress(c.id, caller->annotator.id);
     if (!progress.ok()) return ReplyStatus(res, progress.status());
     list.push_back({{"id", c.id}, {"name", c.name}, {"state", Name(c.state)},
@@ -292,12 +281,16 @@ void HttpApi::Impl::GetCampaign(const httplib::Request& req, httplib::Response& 
   if (!caller.ok()) return ReplyStatus(res, caller.status());
   absl::StatusOr<Campaign> c = store_->GetCampaign(req.matches[1]);
   if (!c.ok()) return ReplyStatus(res, c.status());
+  if (!RoleAtLeast(caller->annotator.role, c->min_role)) {
+    return ReplyStatus(res, absl::PermissionDeniedError(absl::StrCat(
+                                "campaign '", c->name, "' is for ", Name(c->min_role), "s")));
+  }
   Json questions = Json::array();
   for (QuestionType q : c->questions) questions.push_back(Name(q));
   ReplyJson(res, 200, {{"id", c->id}, {"name", c->name},
                        {"guidelines_markdown", c->guidelines_markdown},
                        {"guideline_version", c->guideline_version}, {"questions", questions},
-                       {"state", Name(c->state)}});
+                       {"state", Name(c->state)}, {"min_role", Name(c->min_role)}});
 }
 
 void HttpApi::Impl::Next(const httplib::Request& req, httplib::Response& res) {
@@ -448,11 +441,23 @@ void HttpApi::Impl::Install(httplib::Server& server) {
   server.Put(R"(/api/v1/tasks/([A-Za-z0-9_]{1,64})/draft)", Route("draft", bind(&Impl::Draft)));
   server.Post(R"(/api/v1/tasks/([A-Za-z0-9_]{1,64})/submit)", Route("submit", bind(&Impl::Submit)));
   server.Post(R"(/api/v1/tasks/([A-Za-z0-9_]{1,64})/skip)", Route("skip", bind(&Impl::Skip)));
+  admin_.store = store_;
+  admin_.campaign_status = campaign_status_;
+  admin_.authenticate = [this](const httplib::Request& req,
+                               bool state_changing) -> absl::StatusOr<Annotator> {
+    absl::StatusOr<Caller> caller = Authenticate(req, state_changing);
+    if (!caller.ok()) return caller.status();
+    return std::move(caller->annotator);
+  };
+  admin_.route = [this](const std::string& route, HttpHandler handler) {
+    return Route(route, std::move(handler));
+  };
+  InstallAdminRoutes(server, admin_);
 }
 
 HttpApi::HttpApi(FeedbackStore* store, QualityGate* gate, HttpApiOptions options,
-                 prometheus::Registry& registry)
-    : impl_(std::make_unique<Impl>(store, gate, options, registry)) {}
+                 prometheus::Registry& registry, CampaignStatusFn campaign_status)
+    : impl_(std::make_unique<Impl>(store, gate, options, registry, std::move(campaign_status))) {}
 HttpApi::~HttpApi() = default;
 void HttpApi::Install(httplib::Server& server) { impl_->Install(server); }
 void HttpApi::SetDraining() { impl_->SetDraining(); }

@@ -2,7 +2,9 @@
 // is its reference): log in from an invite, fetch a task, save a draft, submit or skip.
 //
 // Authentication is either a browser session (cookie set by /api/v1/login, CSRF header on every
-// state-changing request) or a bearer annotator token (programs). Every reply to an error is the
+// state-changing request) or a bearer annotator token (programs). Roles: a campaign's min_role
+// decides who may judge it; annotators with the admin role also get the routes of
+// http_admin.h. Every reply to an error is the
 // JSON error of common/http; no request can crash the process or grow memory without bound
 // (body size limit, JSON depth limit, bounded rate-limiter table).
 //
@@ -19,6 +21,7 @@
 
 #include "absl/time/time.h"
 #include "services/feedback/feedback_store.h"
+#include "services/feedback/http_admin.h"
 #include "services/feedback/quality_gate.h"
 
 namespace httplib {
@@ -39,9 +42,10 @@ struct HttpApiOptions {
 
 class HttpApi {
  public:
-  // `store` and `gate` must outlive the API. Metrics register in `registry`.
+  // `store` and `gate` must outlive the API. Metrics register in `registry`. `campaign_status`
+  // serves the admin status route (empty: that route answers UNIMPLEMENTED).
   HttpApi(FeedbackStore* store, QualityGate* gate, HttpApiOptions options,
-          prometheus::Registry& registry);
+          prometheus::Registry& registry, CampaignStatusFn campaign_status = nullptr);
   ~HttpApi();
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;

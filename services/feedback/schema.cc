@@ -104,6 +104,42 @@ CREATE TABLE skips (
   PRIMARY KEY (item_id, annotator_id)
 );
 )sql",
+      // 2: campaigns only experts may judge, and claims that cost the same at the millionth
+      // item as at the first:
+      //   - assignment_counts: per annotator and campaign, the tasks handed out (for the gold
+      //     rate, instead of counting their slots on every claim) and `frontier`, the highest
+      //     item seq they took from the open pool. Open slots are taken in seq order, so every
+      //     open slot above it is of an item they have not touched, and the search for their
+      //     next task starts there instead of walking past the slots of every item they already
+      //     judged. Existing rows start at -1 (search from the start).
+      //   - an index for the open-lease cap, checked on every claim;
+      //   - the claim indexes in the exact order FindRegularSlot reads them (its filters, then
+      //     its ORDER BY), so a claim is an index range read up to the first free slot whatever
+      //     the planner believes. With (campaign_id, state, seq) alone, PostgreSQL on a freshly
+      //     loaded campaign (no statistics until autovacuum's next analyse) planned a read and
+      //     sort of every open slot (150,000: ~0.7 s of one core) per claim, and requests queued
+      //     past the clients' timeouts. The old indexes are prefixes of the new ones, so they go:
+      //     every state change of a slot maintains each of its indexes.
+      R"sql(
+ALTER TABLE campaigns ADD COLUMN min_role TEXT NOT NULL DEFAULT 'annotator';
+CREATE TABLE assignment_counts (
+  annotator_id TEXT NOT NULL REFERENCES annotators(id),
+  campaign_id TEXT NOT NULL REFERENCES campaigns(id),
+  regular BIGINT NOT NULL,
+  gold BIGINT NOT NULL,
+  frontier BIGINT NOT NULL,
+  PRIMARY KEY (annotator_id, campaign_id)
+);
+CREATE INDEX slots_annotator_leases ON slots (annotator_id, state, expires_us);
+CREATE INDEX slots_claim_open ON slots (campaign_id, state, gold, seq, slot_no);
+CREATE INDEX slots_claim_expired ON slots (campaign_id, state, gold, expires_us);
+DROP INDEX slots_open;
+DROP INDEX slots_expiring;
+INSERT INTO assignment_counts (annotator_id, campaign_id, regular, gold, frontier)
+  SELECT annotator_id, campaign_id, SUM(1 - gold), SUM(gold), -1 FROM slots
+  WHERE annotator_id IS NOT NULL AND state IN ('leased', 'done')
+  GROUP BY annotator_id, campaign_id;
+)sql",
   };
   return *migrations;
 }
@@ -125,14 +161,19 @@ absl::StatusOr<int> StoredVersion(sql::Database& db) {
 
 int CurrentSchemaVersion() { return static_cast<int>(Migrations().size()); }
 
-absl::StatusOr<int> Migrate(sql::Database& db) {
+absl::StatusOr<int> Migrate(sql::Database& db) { return MigrateTo(db, CurrentSchemaVersion()); }
+
+absl::StatusOr<int> MigrateTo(sql::Database& db, int version) {
+  if (version < 0 || version > CurrentSchemaVersion()) {
+    return absl::InvalidArgumentError(absl::StrCat("no schema version ", version));
+  }
   ASSIGN_OR_RETURN(const int found, StoredVersion(db));
   if (found > CurrentSchemaVersion()) {
     return absl::FailedPreconditionError(
         absl::StrCat("feedback store has schema version ", found, " but this rein-feedback only "
                      "knows up to ", CurrentSchemaVersion(), ": upgrade rein-feedback"));
   }
-  for (int v = found + 1; v <= CurrentSchemaVersion(); ++v) {
+  for (int v = found + 1; v <= version; ++v) {
     // The DDL and the version bump commit together where the backend has transactional DDL
     // (both SQLite and PostgreSQL do), so a crash mid-migration leaves the old version whole.
     RETURN_IF_ERROR(db.ExecScript(absl::StrCat("BEGIN;\n", Migrations()[v - 1],

@@ -18,6 +18,10 @@ int CurrentSchemaVersion();
 // Brings `db` to CurrentSchemaVersion(); returns the version found before (0 = empty store).
 absl::StatusOr<int> Migrate(sql::Database& db);
 
+// Brings `db` to `version` (<= CurrentSchemaVersion()), for tests that write a store as an
+// older rein-feedback did and then upgrade it.
+absl::StatusOr<int> MigrateTo(sql::Database& db, int version);
+
 }  // namespace rein::feedback
 
 #endif  // REIN_SERVICES_FEEDBACK_SCHEMA_H_

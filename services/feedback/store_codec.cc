@@ -150,6 +150,9 @@ absl::StatusOr<Campaign> CampaignFromRow(const sql::Row& row) {
   if (!state) return absl::InternalError("feedback store: unknown campaign state");
   c.state = *state;
   c.created_us = row.Int(8);
+  std::optional<AnnotatorRole> min_role = ParseAnnotatorRole(row.Text(9));
+  if (!min_role) return absl::InternalError("feedback store: unknown campaign min_role");
+  c.min_role = *min_role;
   return c;
 }
 

@@ -35,7 +35,8 @@ absl::StatusOr<Answers> StoredAnswersFromJson(const std::string& text, int num_r
 
 // Column lists and row readers; each reader takes the columns of its list, in order.
 inline constexpr char kCampaignColumns[] =
-    "id, name, guidelines, guideline_version, questions, overlap, gold_rate, state, created_us";
+    "id, name, guidelines, guideline_version, questions, overlap, gold_rate, state, created_us, "
+    "min_role";
 absl::StatusOr<Campaign> CampaignFromRow(const sql::Row& row);
 
 inline constexpr char kItemColumns[] =

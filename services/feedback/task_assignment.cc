@@ -37,12 +37,55 @@ std::vector<int> ShuffledOrder(int num_responses, const std::string& lease_id) {
   return order;
 }
 
+// What has been handed to one annotator in one campaign (the assignment_counts row; zeros and
+// frontier -1 before their first task).
+struct Counts {
+  int64_t regular = 0;
+  int64_t gold = 0;
+  int64_t frontier = -1;  // highest item seq taken from the open pool
+};
+
+absl::StatusOr<Counts> ReadCounts(Connection& c, const std::string& campaign_id,
+                                  const std::string& annotator_id) {
+  ASSIGN_OR_RETURN(std::vector<Row> rows,
+                   c.Query("SELECT regular, gold, frontier FROM assignment_counts WHERE "
+                           "annotator_id = ? AND campaign_id = ?",
+                           {annotator_id, campaign_id}));
+  if (rows.empty()) return Counts{};
+  return Counts{rows[0].Int(0), rows[0].Int(1), rows[0].Int(2)};
+}
+
+// Counts one more task for the annotator; `frontier` (-1 = unchanged) can only move up.
+absl::Status CountTask(Connection& c, const std::string& campaign_id,
+                       const std::string& annotator_id, bool gold, int64_t frontier) {
+  return c
+      .Exec("INSERT INTO assignment_counts (annotator_id, campaign_id, regular, gold, frontier) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (annotator_id, campaign_id) DO UPDATE SET "
+            "regular = assignment_counts.regular + excluded.regular, "
+            "gold = assignment_counts.gold + excluded.gold, "
+            "frontier = CASE WHEN excluded.frontier > assignment_counts.frontier "
+            "THEN excluded.frontier ELSE assignment_counts.frontier END",
+            {annotator_id, campaign_id, int64_t{gold ? 0 : 1}, int64_t{gold ? 1 : 0}, frontier})
+      .status();
+}
+
+// A free non-gold slot, and whether it came from the open pool (which moves the frontier).
+struct Candidate {
+  std::string slot_id;
+  int64_t seq = 0;
+  bool from_pool = false;
+};
+
 // A free non-gold slot this annotator may take: expired leases first (they have waited
-// longest), then open slots in item order so items complete one after another.
-absl::StatusOr<std::optional<std::string>> FindRegularSlot(Connection& c,
-                                                           const std::string& campaign_id,
-                                                           const std::string& annotator_id,
-                                                           int64_t now) {
+// longest), then open slots in item order so items complete one after another — first above
+// the annotator's frontier, where nearly every slot is eligible, and only when that is empty
+// below it (slots given back by a skip). So the search does not walk past the slots of items
+// the annotator already judged, which in a long campaign with a fast annotator and slow others
+// would be most of the campaign. Eligibility is checked on every row whatever the frontier.
+absl::StatusOr<std::optional<Candidate>> FindRegularSlot(Connection& c,
+                                                         const std::string& campaign_id,
+                                                         const std::string& annotator_id,
+                                                         int64_t now, int64_t frontier) {
   const std::string eligible =
       " AND NOT EXISTS (SELECT 1 FROM slots o WHERE o.item_id = s.item_id AND "
       "o.annotator_id = ? AND o.id <> s.id)"
@@ -50,19 +93,23 @@ absl::StatusOr<std::optional<std::string>> FindRegularSlot(Connection& c,
       "k.annotator_id = ?)";
   ASSIGN_OR_RETURN(
       std::vector<Row> rows,
-      c.Query(absl::StrCat("SELECT s.id FROM slots s WHERE s.campaign_id = ? AND s.state = "
-                           "'leased' AND s.gold = 0 AND s.expires_us < ?",
+      c.Query(absl::StrCat("SELECT s.id, s.seq FROM slots s WHERE s.campaign_id = ? AND "
+                           "s.state = 'leased' AND s.gold = 0 AND s.expires_us < ?",
                            eligible, " ORDER BY s.expires_us LIMIT 1", LockClause(c)),
               {campaign_id, now, annotator_id, annotator_id}));
-  if (rows.empty()) {
-    ASSIGN_OR_RETURN(rows, c.Query(absl::StrCat("SELECT s.id FROM slots s WHERE s.campaign_id = ? "
-                                                "AND s.state = 'open' AND s.gold = 0",
-                                                eligible, " ORDER BY s.seq, s.slot_no LIMIT 1",
+  if (!rows.empty()) return Candidate{rows[0].Text(0), rows[0].Int(1), false};
+  for (const char* range : {" AND s.seq > ?", " AND s.seq <= ?"}) {
+    ASSIGN_OR_RETURN(rows, c.Query(absl::StrCat("SELECT s.id, s.seq FROM slots s WHERE "
+                                                "s.campaign_id = ? AND s.state = 'open' AND "
+                                                "s.gold = 0",
+                                                range, eligible,
+                                                " ORDER BY s.seq, s.slot_no LIMIT 1",
                                                 LockClause(c)),
-                                   {campaign_id, annotator_id, annotator_id}));
+                                   {campaign_id, frontier, annotator_id, annotator_id}));
+    if (!rows.empty()) return Candidate{rows[0].Text(0), rows[0].Int(1), true};
+    if (frontier < 0) break;  // the first range was the whole pool
   }
-  if (rows.empty()) return std::nullopt;
-  return rows[0].Text(0);
+  return std::nullopt;
 }
 
 // Leases `slot_id` if it is still free. Returns false when another claim got there first.
@@ -101,18 +148,12 @@ absl::StatusOr<std::optional<std::string>> ClaimGold(Connection& c, const std::s
   return slot_id;
 }
 
-// Whether this task should be gold: keeps the annotator's share of gold near gold_rate.
-absl::StatusOr<bool> WantGold(Connection& c, const Campaign& campaign,
-                              const std::string& annotator_id) {
+// Whether this task should be gold: keeps the share of gold among the tasks handed to the
+// annotator near gold_rate.
+bool WantGold(const Campaign& campaign, const Counts& counts) {
   if (campaign.gold_rate <= 0) return false;
-  ASSIGN_OR_RETURN(std::vector<Row> rows,
-                   c.Query("SELECT gold, COUNT(*) FROM slots WHERE annotator_id = ? AND "
-                           "campaign_id = ? AND state IN ('leased', 'done') GROUP BY gold",
-                           {annotator_id, campaign.id}));
-  int64_t gold = 0, regular = 0;
-  for (const Row& row : rows) (row.Int(0) != 0 ? gold : regular) = row.Int(1);
-  return static_cast<double>(gold) <
-         campaign.gold_rate * static_cast<double>(gold + regular + 1);
+  return static_cast<double>(counts.gold) <
+         campaign.gold_rate * static_cast<double>(counts.gold + counts.regular + 1);
 }
 
 absl::StatusOr<Task> LoadTask(Connection& c, const std::string& slot_id) {
@@ -184,11 +225,17 @@ absl::StatusOr<std::optional<Task>> FeedbackStore::NextTask(const std::string& c
     ASSIGN_OR_RETURN(campaign, internal::CampaignFromRow(found[0]));
     RETURN_IF_ERROR(RequireActive(*campaign));
     ASSIGN_OR_RETURN(std::vector<Row> me,
-                     c.Query("SELECT paused FROM annotators WHERE id = ?", {annotator.id}));
+                     c.Query("SELECT paused, role FROM annotators WHERE id = ?", {annotator.id}));
     if (me.empty()) return absl::UnauthenticatedError("annotator no longer exists");
     if (me[0].Int(0) != 0) {
       return absl::PermissionDeniedError(
           "annotator is paused (gold accuracy below the campaign's bar, or by an admin)");
+    }
+    const std::optional<AnnotatorRole> role = ParseAnnotatorRole(me[0].Text(1));
+    if (!role || !RoleAtLeast(*role, campaign->min_role)) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "campaign '", campaign->name, "' is for ", Name(campaign->min_role),
+          "s and above; this annotator's role is ", me[0].Text(1)));
     }
     // A task already leased in this campaign comes back (a reloaded page resumes it).
     ASSIGN_OR_RETURN(std::vector<Row> held,
@@ -230,29 +277,33 @@ absl::StatusOr<std::optional<std::string>> FeedbackStore::ClaimTask(const Campai
     }
     const std::string lease_id = NewId("ls");
     const int64_t expires = now + lease_us;
-    ASSIGN_OR_RETURN(const bool want_gold, WantGold(c, campaign, annotator.id));
-    if (want_gold) {
+    ASSIGN_OR_RETURN(const Counts counts, ReadCounts(c, campaign.id, annotator.id));
+    if (WantGold(campaign, counts)) {
       // Gold only alongside real work: an annotator with nothing left gets no filler.
-      ASSIGN_OR_RETURN(std::optional<std::string> regular,
-                       FindRegularSlot(c, campaign.id, annotator.id, now));
+      ASSIGN_OR_RETURN(std::optional<Candidate> regular,
+                       FindRegularSlot(c, campaign.id, annotator.id, now, counts.frontier));
       if (regular) {
         ASSIGN_OR_RETURN(slot, ClaimGold(c, campaign.id, annotator.id, lease_id, now, expires));
+        if (slot) return CountTask(c, campaign.id, annotator.id, /*gold=*/true, -1);
       }
     }
     for (int i = 0; !slot && i < kClaimAttempts; ++i) {
-      ASSIGN_OR_RETURN(std::optional<std::string> candidate,
-                       FindRegularSlot(c, campaign.id, annotator.id, now));
+      ASSIGN_OR_RETURN(std::optional<Candidate> candidate,
+                       FindRegularSlot(c, campaign.id, annotator.id, now, counts.frontier));
       if (!candidate) return absl::OkStatus();  // nothing left for this annotator
       ASSIGN_OR_RETURN(std::vector<Row> size,
                        c.Query("SELECT i.num_responses FROM slots s JOIN items i ON i.id = "
                                "s.item_id WHERE s.id = ?",
-                               {*candidate}));
+                               {candidate->slot_id}));
       if (size.empty()) continue;
       const std::string shown =
           internal::OrderToJson(ShuffledOrder(static_cast<int>(size[0].Int(0)), lease_id));
-      ASSIGN_OR_RETURN(bool claimed,
-                       ClaimSlot(c, *candidate, annotator.id, lease_id, now, expires, shown));
-      if (claimed) slot = *candidate;
+      ASSIGN_OR_RETURN(bool claimed, ClaimSlot(c, candidate->slot_id, annotator.id, lease_id,
+                                               now, expires, shown));
+      if (!claimed) continue;
+      slot = candidate->slot_id;
+      RETURN_IF_ERROR(CountTask(c, campaign.id, annotator.id, /*gold=*/false,
+                                candidate->from_pool ? candidate->seq : -1));
     }
     if (!slot) return absl::AbortedError("lost every claim race; try again");
     return absl::OkStatus();

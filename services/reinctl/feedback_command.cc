@@ -88,6 +88,7 @@ struct CreateFlags {
   int overlap = 3;
   double gold_rate = 0.1;
   std::string guidelines;
+  std::string min_role = "annotator";
 };
 
 absl::Status Create(const FeedbackTarget& target, const CreateFlags& flags) {
@@ -99,6 +100,11 @@ absl::Status Create(const FeedbackTarget& target, const CreateFlags& flags) {
   for (rein::v1::QuestionType q : *questions) request.add_questions(q);
   request.set_overlap(flags.overlap);
   request.set_gold_rate(flags.gold_rate);
+  absl::StatusOr<rein::v1::AnnotatorRole> min_role = ParseRole(flags.min_role);
+  if (!min_role.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--min-role: ", min_role.status().message()));
+  }
+  request.set_min_role(*min_role);
   if (!flags.guidelines.empty()) {
     ASSIGN_OR_RETURN(std::string markdown, files::ReadFile(flags.guidelines));
     request.set_guidelines_markdown(std::move(markdown));
@@ -409,6 +415,9 @@ void AddFeedbackCommands(CLI::App& app) {
   c->add_option("--gold-rate", create->gold_rate, "Share of tasks that are gold items, [0, 1)")
       ->capture_default_str();
   c->add_option("--guidelines", create->guidelines, "Guidelines for annotators (Markdown file)");
+  c->add_option("--min-role", create->min_role,
+                "Who may judge: annotator (everyone), expert (experts and admins) or admin")
+      ->capture_default_str();
   OnRun(c, "create", [target, create] { return Create(*target, *create); });
 
   auto file = std::make_shared<std::string>();

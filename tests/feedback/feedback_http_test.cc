@@ -3,6 +3,8 @@
 // the right status with a JSON error naming the field, and the process keeps serving.
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
+
 #include "tests/feedback/feedback_process.h"
 
 namespace rein::testing {
@@ -119,6 +121,142 @@ TEST_CASE("browser sessions: invite login sets an HttpOnly cookie and state chan
   CHECK(after->status == 401);
 }
 
+TEST_CASE("with server.tls the page, API and invite links are HTTPS and the cookie is Secure") {
+  FeedbackDir dir;
+  dir.tls = true;
+  dir.Write(0);
+  FeedbackProcess p = StartFeedback(dir);
+  const std::string campaign = MakePairwiseCampaign(p, "tls", 1, 1);
+  rein::v1::CreateAnnotatorRequest request;
+  request.set_name("tess");
+  rein::v1::CreateAnnotatorResponse invited;
+  REQUIRE(p.stub->CreateAnnotator(p.Context().get(), request, &invited).ok());
+  CHECK(absl::StartsWith(invited.invite_url(), "https://127.0.0.1:"));
+
+  auto https = p.Http();
+  auto page = https->Get("/");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  auto login = https->Post("/api/v1/login", Json{{"token", invited.token()}}.dump(),
+                           "application/json");
+  REQUIRE(login);
+  REQUIRE(login->status == 200);
+  CHECK(login->get_header_value("Set-Cookie").find("; Secure") != std::string::npos);
+  auto next = https->Post("/api/v1/campaigns/" + campaign + "/next",
+                          Bearer(invited.token()), "", "application/json");
+  REQUIRE(next);
+  CHECK(next->status == 200);
+  // Plain HTTP on the same port gets no reply: the token would otherwise cross in clear.
+  httplib::Client plain("127.0.0.1", p.http_port);
+  plain.set_read_timeout(std::chrono::seconds(5));
+  CHECK_FALSE(plain.Get("/api/v1/me", Bearer(invited.token())));
+}
+
+TEST_CASE("roles: expert campaigns refuse annotators; admins read status and pause over HTTP") {
+  FeedbackDir dir;
+  dir.Write(0);
+  FeedbackProcess p = StartFeedback(dir);
+  rein::v1::CreateCampaignRequest create;
+  create.set_name("experts-only");
+  create.add_questions(rein::v1::QUESTION_TYPE_PAIRWISE);
+  create.set_overlap(1);
+  create.set_min_role(rein::v1::ANNOTATOR_ROLE_EXPERT);
+  rein::v1::Campaign campaign;
+  REQUIRE(p.stub->CreateCampaign(p.Context().get(), create, &campaign).ok());
+  CHECK(campaign.min_role() == rein::v1::ANNOTATOR_ROLE_EXPERT);
+  rein::v1::AddItemsRequest add;
+  add.set_campaign(campaign.id());
+  for (int i = 0; i < 2; ++i) {
+    rein::v1::Item* item = add.add_items();
+    item->set_prompt(absl::StrCat("prompt ", i));
+    item->add_responses()->set_text("left");
+    item->add_responses()->set_text("right");
+  }
+  rein::v1::AddItemsResponse added;
+  REQUIRE(p.stub->AddItems(p.Context().get(), add, &added).ok());
+  const std::string annotator = Invite(p, "ann", rein::v1::ANNOTATOR_ROLE_ANNOTATOR);
+  const std::string expert = Invite(p, "exp", rein::v1::ANNOTATOR_ROLE_EXPERT);
+  const std::string admin = Invite(p, "boss", rein::v1::ANNOTATOR_ROLE_ADMIN);
+  auto http = p.Http();
+  const std::string next = "/api/v1/campaigns/experts-only/next";
+
+  // The annotator neither sees nor gets the campaign; the expert does.
+  auto me = http->Get("/api/v1/me", Bearer(annotator));
+  REQUIRE(me);
+  CHECK(Json::parse(me->body)["campaigns"].empty());
+  auto refused = http->Post(next, Bearer(annotator), "", "application/json");
+  REQUIRE(refused);
+  CHECK(refused->status == 403);
+  CHECK(ErrorOf(refused)["code"] == "PERMISSION_DENIED");
+  auto expert_me = http->Get("/api/v1/me", Bearer(expert));
+  REQUIRE(expert_me);
+  CHECK(Json::parse(expert_me->body)["campaigns"].size() == 1);
+  auto task = http->Post(next, Bearer(expert), "", "application/json");
+  REQUIRE(task);
+  REQUIRE(task->status == 200);
+  const std::string lease = Json::parse(task->body)["task"]["lease_id"];
+  auto submitted = http->Post("/api/v1/tasks/" + lease + "/submit", Bearer(expert),
+                              Json{{"answers", {{"pairwise", "a"}}}}.dump(), "application/json");
+  REQUIRE(submitted);
+  REQUIRE(submitted->status == 200);
+
+  // Only the admin reads the status report and pauses people.
+  const std::string status_path = "/api/v1/admin/campaigns/experts-only/status";
+  for (const std::string& token : {annotator, expert}) {
+    auto denied = http->Get(status_path, Bearer(token));
+    REQUIRE(denied);
+    CHECK(denied->status == 403);
+    CHECK(ErrorOf(denied)["code"] == "PERMISSION_DENIED");
+  }
+  auto status = http->Get(status_path, Bearer(admin));
+  REQUIRE(status);
+  REQUIRE(status->status == 200);
+  Json report = Json::parse(status->body);
+  CHECK(report["campaign"]["name"] == "experts-only");
+  CHECK(report["judgements_submitted"] == 1);
+  CHECK(report["annotators"][0]["name"] == "exp");
+  auto people = http->Get("/api/v1/admin/annotators", Bearer(admin));
+  REQUIRE(people);
+  REQUIRE(people->status == 200);
+  CHECK(Json::parse(people->body)["annotators"].size() == 3);
+  auto missing = http->Get("/api/v1/admin/campaigns/nope/status", Bearer(admin));
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+
+  auto pause_by_expert = http->Post("/api/v1/admin/annotators/ann/pause", Bearer(expert), "",
+                                    "application/json");
+  REQUIRE(pause_by_expert);
+  CHECK(pause_by_expert->status == 403);
+  auto paused = http->Post("/api/v1/admin/annotators/exp/pause", Bearer(admin), "",
+                           "application/json");
+  REQUIRE(paused);
+  REQUIRE(paused->status == 200);
+  CHECK(Json::parse(paused->body)["annotator"]["paused"] == true);
+  auto after = http->Post(next, Bearer(expert), "", "application/json");
+  REQUIRE(after);
+  CHECK(after->status == 403);
+  auto unpaused = http->Post("/api/v1/admin/annotators/exp/unpause", Bearer(admin), "",
+                             "application/json");
+  REQUIRE(unpaused);
+  CHECK(unpaused->status == 200);
+  auto again = http->Post(next, Bearer(expert), "", "application/json");
+  REQUIRE(again);
+  CHECK(again->status == 200);
+
+  // A browser session of the admin still needs the CSRF header to change anything.
+  auto login = http->Post("/api/v1/login", Json{{"token", admin}}.dump(), "application/json");
+  REQUIRE(login);
+  const std::string cookie = login->get_header_value("Set-Cookie");
+  httplib::Headers session = {{"Cookie", cookie.substr(0, cookie.find(';'))}};
+  auto forged = http->Post("/api/v1/admin/annotators/ann/pause", session, "", "application/json");
+  REQUIRE(forged);
+  CHECK(forged->status == 403);
+  session.emplace("X-Rein-CSRF", Json::parse(login->body)["csrf_token"].get<std::string>());
+  auto with_csrf = http->Post("/api/v1/admin/annotators/ann/pause", session, "", "application/json");
+  REQUIRE(with_csrf);
+  CHECK(with_csrf->status == 200);
+}
+
 TEST_CASE("hostile and malformed requests get JSON errors naming the field, never a crash") {
   FeedbackDir dir;
   dir.Write(0, "  max_request_bytes: 4096\n");
@@ -129,14 +267,17 @@ TEST_CASE("hostile and malformed requests get JSON errors naming the field, neve
   const std::string next_path = "/api/v1/campaigns/" + campaign + "/next";
 
   SECTION("no or unknown credentials on every endpoint") {
-    for (const std::string& path : {std::string("/api/v1/me"), "/api/v1/campaigns/" + campaign}) {
+    for (const std::string& path :
+         {std::string("/api/v1/me"), "/api/v1/campaigns/" + campaign,
+          "/api/v1/admin/campaigns/" + campaign + "/status", std::string("/api/v1/admin/annotators")}) {
       auto r = http->Get(path);
       REQUIRE(r);
       CHECK(r->status == 401);
       CHECK(ErrorOf(r)["code"] == "UNAUTHENTICATED");
     }
     for (const std::string& path : {next_path, std::string("/api/v1/tasks/ls_x/submit"),
-                                    std::string("/api/v1/tasks/ls_x/skip")}) {
+                                    std::string("/api/v1/tasks/ls_x/skip"),
+                                    std::string("/api/v1/admin/annotators/eve/pause")}) {
       auto r = http->Post(path, Bearer("forged"), "{}", "application/json");
       REQUIRE(r);
       CHECK(r->status == 401);
@@ -203,6 +344,15 @@ TEST_CASE("hostile and malformed requests get JSON errors naming the field, neve
         http->Post("/api/v1/campaigns/cp_nothere/next", Bearer(token), "", "application/json");
     REQUIRE(unknown_campaign);
     CHECK(unknown_campaign->status == 404);
+    // An admin path with a hostile name is no route at all; an annotator's token is no admin's.
+    auto hostile_admin = http->Post("/api/v1/admin/annotators/%27%3B%20DROP/pause", Bearer(token),
+                                    "", "application/json");
+    REQUIRE(hostile_admin);
+    CHECK(hostile_admin->status == 404);
+    auto not_admin = http->Post("/api/v1/admin/annotators/eve/unpause", Bearer(token), "",
+                                "application/json");
+    REQUIRE(not_admin);
+    CHECK(not_admin->status == 403);
   }
 
   // Whatever happened above, the process still serves.

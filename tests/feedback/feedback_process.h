@@ -40,15 +40,24 @@ inline int FreePort() {
   return ntohs(addr.sin_port);
 }
 
+inline std::string CertPath(const std::string& name) {
+  return SourcePath("tests/data/certs/" + name);
+}
+
 struct FeedbackDir {
   std::string dir = MakeTempDir("rein-feedback-");
   std::string config = dir + "/run.yaml";
   std::string admin_token = "admin-token-for-tests-0123456789";
+  // Serve gRPC and HTTP over TLS with the test certificates (tests/data/certs).
+  bool tls = false;
   // Writes the config; `extra` is appended inside the feedback section (indented keys).
   void Write(int http_port, const std::string& extra = "") const {
     std::ofstream(dir + "/admin.token") << admin_token << "\n";
     std::ofstream(config) << "run: {name: feedback-test}\n"
-                          << "server: {drain_timeout: 2s}\n"
+                          << "server:\n  drain_timeout: 2s\n"
+                          << (tls ? absl::StrCat("  tls: {cert: ", CertPath("server.pem"),
+                                                 ", key: ", CertPath("server.key"), "}\n")
+                                  : "")
                           << "feedback:\n"
                           << "  store: sqlite:" << dir << "/feedback.db\n"
                           << "  admin_token_file: " << dir << "/admin.token\n"
@@ -66,6 +75,7 @@ struct FeedbackProcess {
   std::string http_address;
   std::string metrics_address;
   int http_port = 0;
+  bool tls = false;
   rpc::ClientOptions client;
   std::unique_ptr<rein::v1::Feedback::Stub> stub;
 
@@ -73,7 +83,9 @@ struct FeedbackProcess {
     return rpc::NewCallContext(client, absl::Seconds(30));
   }
   std::unique_ptr<httplib::Client> Http() const {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", http_port);
+    auto c = std::make_unique<httplib::Client>(
+        absl::StrCat(tls ? "https" : "http", "://127.0.0.1:", http_port));
+    if (tls) c->set_ca_cert_path(CertPath("ca.pem").c_str());
     c->set_read_timeout(std::chrono::seconds(30));
     return c;
   }
@@ -101,6 +113,11 @@ inline FeedbackProcess StartFeedback(const FeedbackDir& dir) {
   REQUIRE(hp.size() == 2);
   REQUIRE(absl::SimpleAtoi(hp[1], &p.http_port));
   p.client.auth_token = dir.admin_token;
+  p.tls = dir.tls;
+  if (dir.tls) {
+    p.client.tls.ca_file = CertPath("ca.pem");
+    p.client.tls.server_name_override = "localhost";
+  }
   auto channel = rpc::CreateChannel(p.grpc_address, p.client);
   REQUIRE(channel.ok());
   p.stub = rein::v1::Feedback::NewStub(*channel);
@@ -137,9 +154,11 @@ inline std::string MakePairwiseCampaign(const FeedbackProcess& p, const std::str
 }
 
 // A fresh annotator; returns its token.
-inline std::string Invite(const FeedbackProcess& p, const std::string& name) {
+inline std::string Invite(const FeedbackProcess& p, const std::string& name,
+                          rein::v1::AnnotatorRole role = rein::v1::ANNOTATOR_ROLE_ANNOTATOR) {
   rein::v1::CreateAnnotatorRequest request;
   request.set_name(name);
+  request.set_role(role);
   rein::v1::CreateAnnotatorResponse reply;
   grpc::Status s = p.stub->CreateAnnotator(p.Context().get(), request, &reply);
   INFO(s.error_message());

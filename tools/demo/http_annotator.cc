@@ -6,6 +6,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status/status_macros.h"
@@ -89,7 +90,9 @@ absl::StatusOr<AnnotatorRun> RunHttpAnnotator(const HttpAnnotatorOptions& o,
   if (o.http_address.empty() || o.token.empty() || o.campaign.empty()) {
     return absl::InvalidArgumentError("the HTTP address, the token and the campaign are required");
   }
-  httplib::Client client("http://" + o.http_address);
+  httplib::Client client(absl::StrContains(o.http_address, "://") ? o.http_address
+                                                                   : "http://" + o.http_address);
+  if (!o.ca_file.empty()) client.set_ca_cert_path(o.ca_file.c_str());
   if (!client.is_valid()) {
     return absl::InvalidArgumentError(absl::StrCat("bad HTTP address '", o.http_address, "'"));
   }

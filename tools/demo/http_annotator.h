@@ -24,7 +24,11 @@
 namespace rein::demo {
 
 struct HttpAnnotatorOptions {
-  std::string http_address;  // Required: rein-feedback's HTTP "host:port".
+  // Required: rein-feedback's HTTP "host:port" (plain HTTP) or a base URL, e.g.
+  // "https://feedback.example:8443".
+  std::string http_address;
+  // CA bundle (PEM) that an HTTPS server's certificate must chain to; empty = the system's.
+  std::string ca_file;
   std::string token;         // Required: the annotator's token.
   std::string campaign;      // Required: campaign id or name.
   int limit = 0;             // Most submissions; 0 = until nothing is left. Default: 0.

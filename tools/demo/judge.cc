@@ -105,6 +105,7 @@ absl::StatusOr<JudgeReport> RunJudge(const JudgeOptions& o, std::ostream& progre
   JudgeReport report;
   HttpAnnotatorOptions http;
   http.http_address = o.feedback_http;
+  http.ca_file = o.feedback_ca;
   http.token = o.token;
   http.campaign = o.campaign;
   http.limit = o.limit;

@@ -24,7 +24,8 @@
 namespace rein::demo {
 
 struct JudgeOptions {
-  std::string feedback_http;   // Required: rein-feedback's HTTP "host:port".
+  std::string feedback_http;   // Required: rein-feedback's HTTP "host:port" or base URL.
+  std::string feedback_ca;     // CA bundle for an HTTPS rein-feedback; empty = the system's.
   std::string token;           // Required: the judge's annotator token.
   std::string campaign;        // Required: campaign id or name.
   std::string reward_address;  // Required: a rein-reward "host:port".

@@ -165,7 +165,10 @@ int main(int argc, char** argv) {
   CLI::App* judge_cmd = app.add_subcommand(
       "judge",
       "Annotate a campaign over HTTP, preferring the response the reward service scores higher");
-  judge_cmd->add_option("--feedback-http", judge.feedback_http, "rein-feedback HTTP host:port")
+  judge_cmd->add_option("--feedback-ca", judge.feedback_ca,
+                        "CA bundle (PEM) for an https:// --feedback-http");
+  judge_cmd->add_option("--feedback-http", judge.feedback_http,
+                        "rein-feedback HTTP host:port, or its https:// URL")
       ->required();
   judge_cmd->add_option("--token", judge.token, "The judge's annotator token")->required();
   judge_cmd->add_option("--campaign", judge.campaign, "Campaign id or name")->required();
