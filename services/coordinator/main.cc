@@ -176,7 +176,7 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
   ASSIGN_OR_RETURN(rpc::ClientOptions client, rpc::ClientOptionsFromConfig(c.server));
 
   auto metrics = std::make_shared<prometheus::Registry>();
-  WorkerRegistry registry;
+  WorkerRegistry registry(metrics.get());
   WorkerClients clients(client);
   KvStore store;
   rein::v1::HyperParameters initial;

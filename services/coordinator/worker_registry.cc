@@ -1,9 +1,14 @@
 #include "services/coordinator/worker_registry.h"
 
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace rein::coordinator {
 namespace {
@@ -17,6 +22,22 @@ bool IsHostPort(const std::string& address) {
 }
 
 }  // namespace
+
+WorkerRegistry::WorkerRegistry(prometheus::Registry* metrics) {
+  if (metrics != nullptr) {
+    workers_gauge_ = &prometheus::BuildGauge()
+                          .Name("rein_coordinator_workers")
+                          .Help("Workers registered and not excluded, by role.")
+                          .Register(*metrics);
+  }
+}
+
+void WorkerRegistry::Publish(rein::v1::Role role) {
+  if (workers_gauge_ == nullptr) return;
+  const std::string label =
+      absl::AsciiStrToLower(absl::StripPrefix(rein::v1::Role_Name(role), "ROLE_"));
+  workers_gauge_->Add({{"role", label}}).Set(ActiveCount(role));
+}
 
 absl::StatusOr<int> WorkerRegistry::Register(const rein::v1::RegisterRequest& request) {
   if (request.role() == rein::v1::ROLE_UNSPECIFIED || !rein::v1::Role_IsValid(request.role())) {
@@ -33,6 +54,7 @@ absl::StatusOr<int> WorkerRegistry::Register(const rein::v1::RegisterRequest& re
   std::string id = worker.id;
   absl::MutexLock lock(&mu_);
   workers_[id] = Entry{std::move(worker), false};
+  Publish(request.role());
   return ActiveCount(request.role());
 }
 
@@ -52,7 +74,9 @@ std::vector<Worker> WorkerRegistry::Active(rein::v1::Role role) const {
 void WorkerRegistry::Exclude(const std::string& worker_id) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(worker_id);
-  if (it != workers_.end()) it->second.excluded = true;
+  if (it == workers_.end()) return;
+  it->second.excluded = true;
+  Publish(it->second.worker.role);
 }
 
 int WorkerRegistry::ActiveCount(rein::v1::Role role) const {

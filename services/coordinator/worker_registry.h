@@ -1,4 +1,6 @@
-// Who is in the run: the workers that registered with the coordinator, by role.
+// Who is in the run: the workers that registered with the coordinator, by role. With a
+// metrics registry it exports rein_coordinator_workers{role} (active workers per role, the role
+// as "rollout", "reward", "feedback"...).
 // Thread safety: all methods are thread safe.
 #ifndef REIN_SERVICES_COORDINATOR_WORKER_REGISTRY_H_
 #define REIN_SERVICES_COORDINATOR_WORKER_REGISTRY_H_
@@ -13,6 +15,13 @@
 #include "absl/time/time.h"
 #include "rein/v1/coordinator.pb.h"
 
+namespace prometheus {
+class Registry;
+class Gauge;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
 namespace rein::coordinator {
 
 struct Worker {
@@ -25,6 +34,9 @@ struct Worker {
 
 class WorkerRegistry {
  public:
+  // `metrics` (may be null: no metrics) must outlive the registry.
+  explicit WorkerRegistry(prometheus::Registry* metrics = nullptr);
+
   // Adds or updates (same worker_id) a worker. Returns the number of workers now in its role.
   // INVALID_ARGUMENT naming the field for an unspecified role, empty id, an address that is
   // not host:port, or capacity < 1.
@@ -46,6 +58,10 @@ class WorkerRegistry {
     bool excluded = false;
   };
   int ActiveCount(rein::v1::Role role) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Sets the role's gauge to its active count.
+  void Publish(rein::v1::Role role) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  prometheus::Family<prometheus::Gauge>* workers_gauge_ = nullptr;
 
   mutable absl::Mutex mu_;
   std::map<std::string, Entry> workers_ ABSL_GUARDED_BY(mu_);
