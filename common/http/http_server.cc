@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <utility>
 
 #include <httplib.h>
@@ -25,6 +26,9 @@ namespace {
 
 // Request paths echoed in error messages and logs are cut to this many bytes.
 constexpr size_t kMaxEchoedPath = 200;
+
+// Connections the kernel queues for accept(); it caps this at net.core.somaxconn.
+constexpr int kListenBacklog = 1024;
 
 // The literal to bind: host names are refused rather than resolved, so that binding never
 // waits on DNS and a typo is INVALID_ARGUMENT, not an interface nobody meant.
@@ -196,7 +200,11 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   absl::StatusOr<std::unique_ptr<httplib::Server>> made = NewServer(options);
   if (!made.ok()) return made.status();
   std::unique_ptr<httplib::Server> server = *std::move(made);
-  server->set_socket_options(SetListeningSocketOptions);
+  auto listening_fd = std::make_shared<int>(-1);
+  server->set_socket_options([listening_fd](int fd) {
+    SetListeningSocketOptions(fd);
+    *listening_fd = fd;
+  });
   // httplib sends a reply's head and body in separate writes; with Nagle's algorithm the body
   // of every reply after the first on a keep-alive connection waits for the client's delayed
   // ACK (~40 ms). Accepted sockets inherit TCP_NODELAY from the listening one.
@@ -260,6 +268,11 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
         "cannot serve HTTP (", options.name, ") on ", options.host, ":", options.port,
         error != 0 ? absl::StrCat(": ", std::strerror(error)) : std::string()));
   }
+  // httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, fixed when Debian built the
+  // library): a burst of clients connecting at once (a crowd of annotators opening their
+  // sessions) overflows it, and each SYN past it waits for the kernel's retransmits (1 s, 3 s,
+  // 7 s...), past a client's connect timeout. Listening again on the bound socket raises it.
+  if (*listening_fd >= 0) ::listen(*listening_fd, kListenBacklog);
   return std::unique_ptr<HttpServer>(
       new HttpServer(options.name, options.host, port, options.threads,
                      !options.tls_cert_file.empty(), std::move(server)));

@@ -20,6 +20,9 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/testing/http.h"
 #include "common/testing/subprocess.h"
 
@@ -247,6 +250,26 @@ TEST_CASE("concurrent clients are all served by a small pool") {
   }
   for (std::thread& t : clients) t.join();
   CHECK(ok.load() == kClients * kRequests);
+}
+
+TEST_CASE("the listening socket queues a burst of connections, not httplib's 5") {
+  auto server = HttpServer::Start(FastOptions(), Hello);
+  REQUIRE(server.ok());
+  // ss reports a listening socket's accept-queue limit as its Send-Q.
+  auto ss = testing::Subprocess::Start(
+      {"/usr/bin/ss", "-ltnH", absl::StrCat("sport = :", (*server)->port())});
+  if (!ss.ok()) {
+    WARN("skipped: cannot run /usr/bin/ss (iproute2): " << ss.status());
+    return;
+  }
+  REQUIRE((*ss)->Wait(absl::Seconds(30)).ok());
+  const std::vector<std::string> fields =
+      absl::StrSplit((*ss)->output(), ' ', absl::SkipWhitespace());
+  INFO((*ss)->output());
+  REQUIRE(fields.size() >= 3);
+  int backlog = 0;
+  REQUIRE(absl::SimpleAtoi(fields[2], &backlog));
+  CHECK(backlog >= 128);
 }
 
 TEST_CASE("Stop is idempotent and works right after Start") {
