@@ -21,6 +21,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/log/log.h"
 #include "common/sql/database.h"
 #include "common/sql/internal/transaction.h"
@@ -298,9 +299,11 @@ class SqliteDatabase final : public Database {
   absl::Status Write(const TransactionFn& fn) override {
     PendingWrite pending;
     pending.fn = &fn;
-    absl::MutexLock lock(&queue_mu_);
-    queue_.push_back(&pending);
-    queue_mu_.Await(absl::Condition(&pending.done));
+    {
+      absl::MutexLock lock(&queue_mu_);
+      queue_.push_back(&pending);
+    }
+    pending.done.WaitForNotification();
     return pending.status;
   }
 
@@ -325,10 +328,12 @@ class SqliteDatabase final : public Database {
 
  private:
   // One caller of Write, waiting for its group to commit. Lives on the caller's stack.
+  // Each has its own notification rather than a condition on queue_mu_: with hundreds of
+  // callers queued, every release of a shared mutex would re-evaluate all their conditions.
   struct PendingWrite {
     const TransactionFn* fn = nullptr;
-    absl::Status status;  // Written by the writer thread before it sets `done`.
-    bool done = false;    // Guarded by queue_mu_.
+    absl::Status status;        // Written by the writer thread before it notifies `done`.
+    absl::Notification done;
   };
 
   SqliteDatabase(const SqliteOptions& options, std::unique_ptr<SqliteConnection> writer,
@@ -361,8 +366,7 @@ class SqliteDatabase final : public Database {
         }
       }
       RunGroup(group);
-      absl::MutexLock lock(&queue_mu_);
-      for (PendingWrite* pending : group) pending->done = true;
+      for (PendingWrite* pending : group) pending->done.Notify();
     }
   }
 

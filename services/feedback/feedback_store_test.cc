@@ -73,6 +73,20 @@ TEST_CASE("items are validated as a whole and added once per external id") {
     auto data = store->LoadCampaign(c->id);
     REQUIRE(data.ok());
     CHECK(data->items.size() == 3);
+    // An id repeated in one call is added once; lookups span more than one chunk of ids.
+    std::vector<Item> many;
+    for (int i = 0; i < 600; ++i) many.push_back(PairItem(absl::StrCat("m", i % 500)));
+    many.push_back(PairItem("b"));
+    auto bulk = store->AddItems(c->id, many);
+    REQUIRE(bulk.ok());
+    CHECK(bulk->added == 500);
+    REQUIRE(bulk->item_ids.size() == 601);
+    CHECK(bulk->item_ids[500] == bulk->item_ids[0]);
+    CHECK(bulk->item_ids[600] == first->item_ids[1]);
+    auto repeat = store->AddItems(c->id, many);
+    REQUIRE(repeat.ok());
+    CHECK(repeat->added == 0);
+    CHECK(repeat->item_ids == bulk->item_ids);
   }
 }
 

@@ -112,7 +112,9 @@ CREATE TABLE skips (
       //     open slot above it is of an item they have not touched, and the search for their
       //     next task starts there instead of walking past the slots of every item they already
       //     judged. Existing rows start at -1 (search from the start).
-      //   - an index for the open-lease cap, checked on every claim;
+      //   - (annotator_id, state, campaign_id, expires_us) in place of (annotator_id,
+      //     campaign_id, state): it serves both the open-lease cap (across campaigns, checked on
+      //     every claim) and the held-lease check of next, without a seventh index on slots;
       //   - the claim indexes in the exact order FindRegularSlot reads them (its filters, then
       //     its ORDER BY), so a claim is an index range read up to the first free slot whatever
       //     the planner believes. With (campaign_id, state, seq) alone, PostgreSQL on a freshly
@@ -130,7 +132,8 @@ CREATE TABLE assignment_counts (
   frontier BIGINT NOT NULL,
   PRIMARY KEY (annotator_id, campaign_id)
 );
-CREATE INDEX slots_annotator_leases ON slots (annotator_id, state, expires_us);
+CREATE INDEX slots_annotator_state ON slots (annotator_id, state, campaign_id, expires_us);
+DROP INDEX slots_annotator;
 CREATE INDEX slots_claim_open ON slots (campaign_id, state, gold, seq, slot_no);
 CREATE INDEX slots_claim_expired ON slots (campaign_id, state, gold, expires_us);
 DROP INDEX slots_open;

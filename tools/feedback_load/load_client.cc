@@ -54,6 +54,7 @@ double Percentile(std::vector<double> v, double p) {
 // What one annotator thread saw; merged at the end so the threads share nothing while they run.
 struct ThreadResult {
   std::vector<double> submit_seconds, judgement_seconds;
+  int64_t in_window = 0;  // acknowledged by the deadline
   std::vector<Acknowledged> acknowledged;
   std::map<std::string, int64_t> errors;
   int64_t retried = 0;
@@ -150,6 +151,7 @@ class AnnotatorLoop {
       result_.submit_seconds.push_back(absl::ToDoubleSeconds(done - sent));
       result_.judgement_seconds.push_back(absl::ToDoubleSeconds(done - start));
       result_.acknowledged.push_back({lease, ack["judgement_id"].get<std::string>()});
+      if (done <= deadline_) ++result_.in_window;
       ++*total_;
       return;
     }
@@ -195,9 +197,12 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
     out.acknowledged.insert(out.acknowledged.end(), r.acknowledged.begin(), r.acknowledged.end());
     for (const auto& [what, n] : r.errors) out.errors[what] += n;
     out.retried_submissions += r.retried;
+    out.judgements_in_window += r.in_window;
   }
   out.judgements = static_cast<int64_t>(out.acknowledged.size());
-  out.judgements_per_second = out.seconds > 0 ? static_cast<double>(out.judgements) / out.seconds : 0;
+  const double window = absl::ToDoubleSeconds(options.duration);
+  out.judgements_per_second =
+      window > 0 ? static_cast<double>(out.judgements_in_window) / window : 0;
   out.submit_p50 = Percentile(submit, 0.50);
   out.submit_p99 = Percentile(submit, 0.99);
   out.judgement_p50 = Percentile(judgement, 0.50);

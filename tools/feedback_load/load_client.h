@@ -40,8 +40,12 @@ struct Acknowledged {
 
 struct LoadResult {
   double offered_rate = 0;  // LoadOptions::rate
-  int64_t judgements = 0;   // acknowledged submissions
-  double seconds = 0;      // wall time of the run
+  int64_t judgements = 0;   // acknowledged submissions, the late ones included
+  double seconds = 0;      // wall time of the run, until the last annotator stopped
+  // Acknowledged by the end of LoadOptions::duration, per second of it: the throughput. A
+  // judgement in flight at the deadline still counts in `judgements` (and in the latencies) but
+  // not here, so requests that straggle past the end cannot stretch the denominator.
+  int64_t judgements_in_window = 0;
   double judgements_per_second = 0;
   // Latency of the submit request, and of a whole judgement (next + submit), in seconds.
   double submit_p50 = 0, submit_p99 = 0, judgement_p50 = 0, judgement_p99 = 0;
