@@ -3,11 +3,13 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "services/feedback/feedback_proto.h"
+#include "services/feedback/version_comparisons.h"
 
 namespace rein::feedback {
 namespace {
@@ -48,7 +50,12 @@ FeedbackService::FeedbackService(FeedbackStore* store, FeedbackServiceOptions op
       paused_annotators_(prometheus::BuildGauge()
                              .Name("rein_feedback_paused_annotators")
                              .Help("Paused annotators who judged in the campaign.")
-                             .Register(registry)) {}
+                             .Register(registry)),
+      version_elo_(prometheus::BuildGauge()
+                       .Name("rein_feedback_version_elo")
+                       .Help("Policy versions rated against each other in the campaign (Elo "
+                             "relative to the lowest version), at the last status.")
+                       .Register(registry)) {}
 
 grpc::Status FeedbackService::CreateCampaign(grpc::ServerContext*,
                                              const rein::v1::CreateCampaignRequest* request,
@@ -214,6 +221,25 @@ absl::StatusOr<rein::v1::CampaignStatus> FeedbackService::Status(const std::stri
   items_complete_.Add({{"campaign", name}}).Set(status.items_complete());
   judgements_.Add({{"campaign", name}}).Set(status.judgements_submitted());
   paused_annotators_.Add({{"campaign", name}}).Set(paused);
+  std::set<std::string> left_out;
+  for (const quality::AnnotatorQuality& q : report.annotators) {
+    if (q.paused) left_out.insert(q.annotator_id);
+  }
+  // 200 resamples: the interval to a few Elo points, cheap enough for every status call.
+  ASSIGN_OR_RETURN(std::vector<RatedVersion> versions,
+                   RateCampaignVersions(data, left_out, /*include_synthetic=*/false,
+                                        {.bootstrap_samples = 200}));
+  for (const RatedVersion& v : versions) {
+    rein::v1::VersionRating* out = status.add_versions();
+    out->set_policy_version(v.policy_version);
+    out->set_elo(v.rating.elo);
+    out->set_elo_low(v.rating.low);
+    out->set_elo_high(v.rating.high);
+    out->set_games(v.rating.games);
+    out->set_wins(v.rating.wins);
+    version_elo_.Add({{"campaign", name}, {"policy_version", std::to_string(v.policy_version)}})
+        .Set(v.rating.elo);
+  }
   return status;
 }
 

@@ -70,6 +70,7 @@ class FeedbackService final : public rein::v1::Feedback::Service {
   prometheus::Family<prometheus::Gauge>& items_complete_;
   prometheus::Family<prometheus::Gauge>& judgements_;
   prometheus::Family<prometheus::Gauge>& paused_annotators_;
+  prometheus::Family<prometheus::Gauge>& version_elo_;
 };
 
 }  // namespace rein::feedback

@@ -182,6 +182,17 @@ std::string FormatCampaignStatus(const rein::v1::CampaignStatus& s) {
   } else {
     out += "\nno judgements yet\n";
   }
+  if (s.versions_size() > 0) {
+    std::vector<std::vector<std::string>> rows = {
+        {"policy version", "elo", "95% interval", "games", "wins"}};
+    for (const rein::v1::VersionRating& v : s.versions()) {
+      rows.push_back({absl::StrCat("v", v.policy_version()), absl::StrFormat("%+.0f", v.elo()),
+                      absl::StrFormat("[%+.0f, %+.0f]", v.elo_low(), v.elo_high()),
+                      absl::StrCat(v.games()), absl::StrFormat("%.1f", v.wins())});
+    }
+    out += "\nversions judged against each other (Elo relative to the lowest version)\n" +
+           Table(rows);
+  }
   return out;
 }
 

@@ -121,9 +121,20 @@ TEST_CASE("The status table shows unknown values as '-' and JSON leaves NaN alph
   a->set_name("alice");
   a->set_gold_accuracy(-1);
   a->set_agreement(0.75);
+  CHECK_THAT(FormatCampaignStatus(s), !Catch::Contains("versions judged"));
+  rein::v1::VersionRating* v = s.add_versions();
+  v->set_policy_version(4);
+  v->set_elo(87.4);
+  v->set_elo_low(-12.2);
+  v->set_elo_high(190.6);
+  v->set_games(30);
+  v->set_wins(19.5);
   const std::string table = FormatCampaignStatus(s);
   CHECK_THAT(table, Catch::Contains("round-1") && Catch::Contains("alice") &&
                         Catch::Contains("0.75") && Catch::Contains("pairwise  -"));
+  CHECK_THAT(table, Catch::Contains("versions judged against each other") &&
+                        Catch::Contains("v4") && Catch::Contains("+87") &&
+                        Catch::Contains("[-12, +191]") && Catch::Contains("19.5"));
   auto json = CampaignStatusJson(s);
   REQUIRE(json.ok());
   const Json parsed = Json::parse(*json);

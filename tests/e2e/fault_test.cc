@@ -52,7 +52,9 @@ testing::CommandResult Ctl(const std::vector<std::string>& args) {
 TEST_CASE("a rollout replica killed mid-run: every iteration completes on the survivor") {
   const std::string dir = testing::MakeTempDir("rein-e2e-kill-");
   const std::string run_dir = dir + "/run";
-  auto up = StartUp(WriteConfig(dir, 4), run_dir);
+  // Long enough that the kill, sent once the first iteration is in, lands well before the last
+  // iteration starts (with 4, a quick machine sometimes finished the run first).
+  auto up = StartUp(WriteConfig(dir, 12), run_dir);
   WaitForIterations(run_dir, 1);
   std::map<std::string, pid_t> pids = Pids(run_dir);
   REQUIRE(pids.count("rollout-1") == 1);
@@ -62,7 +64,7 @@ TEST_CASE("a rollout replica killed mid-run: every iteration completes on the su
   REQUIRE(exit_code.ok());
   CHECK(*exit_code == 0);
   std::vector<nlohmann::json> stats = ReadStats(run_dir);
-  REQUIRE(stats.size() == 4);
+  REQUIRE(stats.size() == 12);
   for (const nlohmann::json& line : stats) {
     CHECK(line["samples/count"] == 8);  // none lost, none counted twice
   }

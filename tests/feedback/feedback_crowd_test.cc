@@ -181,12 +181,7 @@ TEST_CASE("the AI judge submits the response the reward service scores higher, a
 
   // Item i: responses of (words[i][0], words[i][1]) topic words; item 2 is a tie.
   const std::vector<std::pair<int, int>> words = {{1, 3}, {4, 2}, {2, 2}, {5, 1}};
-  rein::v1::CreateCampaignRequest create;
-  create.set_name("judged");
-  create.add_questions(rein::v1::QUESTION_TYPE_PAIRWISE);
-  create.set_overlap(1);
-  rein::v1::Campaign campaign;
-  REQUIRE(p.stub->CreateCampaign(p.Context().get(), create, &campaign).ok());
+  const rein::v1::Campaign campaign = CreatePairwiseCampaign(p, "judged", 1);
   rein::v1::AddItemsRequest add;
   add.set_campaign(campaign.id());
   const demo::Topic& ocean = demo::World::Get().topics()[0];

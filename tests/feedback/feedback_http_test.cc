@@ -156,13 +156,7 @@ TEST_CASE("roles: expert campaigns refuse annotators; admins read status and pau
   FeedbackDir dir;
   dir.Write(0);
   FeedbackProcess p = StartFeedback(dir);
-  rein::v1::CreateCampaignRequest create;
-  create.set_name("experts-only");
-  create.add_questions(rein::v1::QUESTION_TYPE_PAIRWISE);
-  create.set_overlap(1);
-  create.set_min_role(rein::v1::ANNOTATOR_ROLE_EXPERT);
-  rein::v1::Campaign campaign;
-  REQUIRE(p.stub->CreateCampaign(p.Context().get(), create, &campaign).ok());
+  const rein::v1::Campaign campaign = CreatePairwiseCampaign(p, "experts-only", 1, rein::v1::ANNOTATOR_ROLE_EXPERT);
   CHECK(campaign.min_role() == rein::v1::ANNOTATOR_ROLE_EXPERT);
   rein::v1::AddItemsRequest add;
   add.set_campaign(campaign.id());
@@ -255,6 +249,62 @@ TEST_CASE("roles: expert campaigns refuse annotators; admins read status and pau
   auto with_csrf = http->Post("/api/v1/admin/annotators/ann/pause", session, "", "application/json");
   REQUIRE(with_csrf);
   CHECK(with_csrf->status == 200);
+}
+
+TEST_CASE("the status rates policy versions from judgements between their responses") {
+  FeedbackDir dir;
+  dir.Write(0);
+  FeedbackProcess p = StartFeedback(dir);
+  const rein::v1::Campaign campaign = CreatePairwiseCampaign(p, "versions", 1);
+  rein::v1::AddItemsRequest add;
+  add.set_campaign(campaign.id());
+  for (int i = 0; i < 6; ++i) {
+    rein::v1::Item* item = add.add_items();
+    item->set_prompt(absl::StrCat("prompt ", i));
+    // Round 2's response (v2) against round 1's (v1), on alternating sides of the item.
+    for (int version : {i % 2 == 0 ? 1 : 2, i % 2 == 0 ? 2 : 1}) {
+      rein::v1::ItemResponse* r = item->add_responses();
+      r->set_text(absl::StrCat("answer of v", version));
+      r->mutable_provenance()->set_policy_version(version);
+    }
+  }
+  rein::v1::AddItemsResponse added;
+  REQUIRE(p.stub->AddItems(p.Context().get(), add, &added).ok());
+  const std::string token = Invite(p, "rater");
+  auto http = p.Http();
+  // The rater prefers v2 five times out of six.
+  for (int i = 0; i < 6; ++i) {
+    auto next = http->Post("/api/v1/campaigns/versions/next", Bearer(token), "", "application/json");
+    REQUIRE(next);
+    REQUIRE(next->status == 200);
+    const Json task = Json::parse(next->body)["task"];
+    const bool v2_left = task["item"]["responses"][0]["text"] == "answer of v2";
+    const std::string pick = i == 0 ? (v2_left ? "b" : "a") : (v2_left ? "a" : "b");
+    auto submit = http->Post("/api/v1/tasks/" + task["lease_id"].get<std::string>() + "/submit",
+                             Bearer(token), Json{{"answers", {{"pairwise", pick}}}}.dump(),
+                             "application/json");
+    REQUIRE(submit);
+    REQUIRE(submit->status == 200);
+  }
+  rein::v1::GetCampaignStatusRequest request;
+  request.set_campaign("versions");
+  rein::v1::CampaignStatus status;
+  REQUIRE(p.stub->GetCampaignStatus(p.Context().get(), request, &status).ok());
+  REQUIRE(status.versions_size() == 2);
+  CHECK(status.versions(0).policy_version() == 1);
+  CHECK(status.versions(0).elo() == 0);
+  CHECK(status.versions(1).policy_version() == 2);
+  CHECK(status.versions(1).games() == 6);
+  CHECK(status.versions(1).wins() == 5);
+  CHECK(status.versions(1).elo() > 100);  // 5 of 6, pulled in a little by the prior
+  CHECK(status.versions(1).elo_low() <= status.versions(1).elo());
+  CHECK(status.versions(1).elo_high() >= status.versions(1).elo());
+  std::vector<std::string> hp = absl::StrSplit(p.metrics_address, ':');
+  httplib::Client metrics(hp[0], std::stoi(hp[1]));
+  auto page = metrics.Get("/metrics");
+  REQUIRE(page);
+  CHECK(page->body.find("rein_feedback_version_elo{campaign=\"versions\",policy_version=\"2\"}") !=
+        std::string::npos);
 }
 
 TEST_CASE("hostile and malformed requests get JSON errors naming the field, never a crash") {

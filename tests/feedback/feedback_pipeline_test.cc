@@ -109,12 +109,7 @@ TEST_CASE("the AI judge picks what a real rein-reward scores higher, over HTTPS,
   const std::vector<std::pair<std::string, std::string>> pairs = {
       {"the cat sat", "a dog ran far away"}, {"hello world", "world hello there"},
       {"low water", "we go home now"},       {"one two", "two one three"}};
-  rein::v1::CreateCampaignRequest create;
-  create.set_name("judged");
-  create.add_questions(rein::v1::QUESTION_TYPE_PAIRWISE);
-  create.set_overlap(1);
-  rein::v1::Campaign campaign;
-  REQUIRE(p.stub->CreateCampaign(p.Context().get(), create, &campaign).ok());
+  const rein::v1::Campaign campaign = CreatePairwiseCampaign(p, "judged", 1);
   rein::v1::AddItemsRequest add;
   add.set_campaign(campaign.id());
   for (size_t i = 0; i < pairs.size(); ++i) {

@@ -124,19 +124,30 @@ inline FeedbackProcess StartFeedback(const FeedbackDir& dir) {
   return p;
 }
 
-// A pairwise campaign with `items` two-response items; returns its id.
-inline std::string MakePairwiseCampaign(const FeedbackProcess& p, const std::string& name,
-                                        int items, int overlap, double gold_rate = 0) {
+// An empty pairwise campaign.
+inline rein::v1::Campaign CreatePairwiseCampaign(
+    const FeedbackProcess& p, const std::string& name, int overlap,
+    rein::v1::AnnotatorRole min_role = rein::v1::ANNOTATOR_ROLE_UNSPECIFIED,
+    double gold_rate = 0) {
   rein::v1::CreateCampaignRequest create;
   create.set_name(name);
   create.set_guidelines_markdown("# Pick the better response");
   create.add_questions(rein::v1::QUESTION_TYPE_PAIRWISE);
   create.set_overlap(overlap);
+  create.set_min_role(min_role);
   create.set_gold_rate(gold_rate);
   rein::v1::Campaign campaign;
   grpc::Status s = p.stub->CreateCampaign(p.Context().get(), create, &campaign);
   INFO(s.error_message());
   REQUIRE(s.ok());
+  return campaign;
+}
+
+// A pairwise campaign with `items` two-response items; returns its id.
+inline std::string MakePairwiseCampaign(const FeedbackProcess& p, const std::string& name,
+                                        int items, int overlap, double gold_rate = 0) {
+  const rein::v1::Campaign campaign = CreatePairwiseCampaign(
+      p, name, overlap, rein::v1::ANNOTATOR_ROLE_UNSPECIFIED, gold_rate);
   rein::v1::AddItemsRequest add;
   add.set_campaign(campaign.id());
   for (int i = 0; i < items; ++i) {
@@ -147,7 +158,7 @@ inline std::string MakePairwiseCampaign(const FeedbackProcess& p, const std::str
     item->add_responses()->set_text(absl::StrCat("second ", i));
   }
   rein::v1::AddItemsResponse added;
-  s = p.stub->AddItems(p.Context().get(), add, &added);
+  grpc::Status s = p.stub->AddItems(p.Context().get(), add, &added);
   INFO(s.error_message());
   REQUIRE(s.ok());
   return campaign.id();
