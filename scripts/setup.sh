@@ -19,6 +19,7 @@ PACKAGES=(
   chromium
   cmake
   git
+  iproute2
   libabsl-dev
   libcli11-dev
   libcpp-httplib-dev

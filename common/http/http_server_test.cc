@@ -256,12 +256,13 @@ TEST_CASE("the listening socket queues a burst of connections, not httplib's 5")
   auto server = HttpServer::Start(FastOptions(), Hello);
   REQUIRE(server.ok());
   // ss reports a listening socket's accept-queue limit as its Send-Q.
-  auto ss = testing::Subprocess::Start(
-      {"/usr/bin/ss", "-ltnH", absl::StrCat("sport = :", (*server)->port())});
-  if (!ss.ok()) {
-    WARN("skipped: cannot run /usr/bin/ss (iproute2): " << ss.status());
+  if (access("/usr/bin/ss", X_OK) != 0) {
+    WARN("skipped: no /usr/bin/ss here (Debian's iproute2) to read the accept-queue limit");
     return;
   }
+  auto ss = testing::Subprocess::Start(
+      {"/usr/bin/ss", "-ltnH", absl::StrCat("sport = :", (*server)->port())});
+  REQUIRE(ss.ok());
   REQUIRE((*ss)->Wait(absl::Seconds(30)).ok());
   const std::vector<std::string> fields =
       absl::StrSplit((*ss)->output(), ' ', absl::SkipWhitespace());
