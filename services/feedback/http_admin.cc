@@ -12,10 +12,11 @@ namespace {
 
 using Json = nlohmann::json;
 
-Json AnnotatorJson(const Annotator& a) {
-  return {{"id", a.id},           {"name", a.name},
-          {"role", Name(a.role)}, {"paused", a.paused},
-          {"synthetic", a.synthetic}, {"created_us", a.created_us}};
+// The annotator as the other routes show it, plus when it was created (for the admin's list).
+Json AdminAnnotatorJson(const Annotator& a) {
+  Json json = AnnotatorJson(a);
+  json["created_us"] = a.created_us;
+  return json;
 }
 
 // The admin caller, or the error to answer with.
@@ -57,7 +58,7 @@ void InstallAdminRoutes(httplib::Server& server, const AdminRouteDeps& deps) {
                               deps.store->ListAnnotators();
                           if (!all.ok()) return ReplyStatus(res, all.status());
                           Json list = Json::array();
-                          for (const Annotator& a : *all) list.push_back(AnnotatorJson(a));
+                          for (const Annotator& a : *all) list.push_back(AdminAnnotatorJson(a));
                           ReplyJson(res, 200, {{"annotators", list}});
                         }));
   for (const bool pause : {true, false}) {
@@ -71,7 +72,7 @@ void InstallAdminRoutes(httplib::Server& server, const AdminRouteDeps& deps) {
                      absl::StatusOr<Annotator> changed =
                          deps.store->SetAnnotatorPaused(req.matches[1], pause);
                      if (!changed.ok()) return ReplyStatus(res, changed.status());
-                     ReplyJson(res, 200, {{"annotator", AnnotatorJson(*changed)}});
+                     ReplyJson(res, 200, {{"annotator", AdminAnnotatorJson(*changed)}});
                    }));
   }
 }

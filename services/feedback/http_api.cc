@@ -55,11 +55,6 @@ std::string BearerToken(const httplib::Request& req) {
   return std::string(absl::StripAsciiWhitespace(absl::string_view(header).substr(kPrefix.size())));
 }
 
-Json AnnotatorJson(const Annotator& a) {
-  return {{"id", a.id}, {"name", a.name}, {"role", Name(a.role)}, {"paused", a.paused},
-          {"synthetic", a.synthetic}};
-}
-
 Json TaskJson(const Task& task) {
   Json responses = Json::array();
   for (int index : task.shown_order) responses.push_back({{"text", task.item.responses[index].text}});

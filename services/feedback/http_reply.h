@@ -1,4 +1,5 @@
-// The JSON replies of rein-feedback's HTTP handlers (http_api.cc, http_admin.cc).
+// The JSON replies of rein-feedback's HTTP handlers (http_api.cc, http_admin.cc), and the one
+// JSON shape of an annotator both use.
 #ifndef REIN_SERVICES_FEEDBACK_HTTP_REPLY_H_
 #define REIN_SERVICES_FEEDBACK_HTTP_REPLY_H_
 
@@ -10,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "common/http/http_server.h"
+#include "services/feedback/feedback_types.h"
 
 namespace rein::feedback {
 
@@ -17,6 +19,12 @@ inline void ReplyJson(httplib::Response& res, int status, const nlohmann::json& 
   res.status = status;
   res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                   "application/json");
+}
+
+// What the API shows of an annotator.
+inline nlohmann::json AnnotatorJson(const Annotator& a) {
+  return {{"id", a.id},           {"name", a.name},         {"role", Name(a.role)},
+          {"paused", a.paused},   {"synthetic", a.synthetic}};
 }
 
 // Splits "field: message" (the convention of every validation error here) so that the JSON

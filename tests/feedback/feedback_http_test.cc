@@ -70,14 +70,11 @@ TEST_CASE("a judgement through the HTTP API is stored in item order with its sho
   CHECK(status.pairwise_decisive() == 1);
   REQUIRE(status.annotators_size() == 1);
   CHECK(status.annotators(0).name() == "alice");
-  std::vector<std::string> hp = absl::StrSplit(p.metrics_address, ':');
-  httplib::Client metrics(hp[0], std::stoi(hp[1]));
-  auto page = metrics.Get("/metrics");
-  REQUIRE(page);
-  CHECK(page->body.find("rein_feedback_judgements_total{status=\"submitted\",synthetic=\"false\"} 1") !=
+  const std::string page = p.MetricsPage();
+  CHECK(page.find("rein_feedback_judgements_total{status=\"submitted\",synthetic=\"false\"} 1") !=
         std::string::npos);
-  CHECK(page->body.find("rein_feedback_items_complete{campaign=\"one\"} 1") != std::string::npos);
-  CHECK(page->body.find("rein_feedback_http_requests_total") != std::string::npos);
+  CHECK(page.find("rein_feedback_items_complete{campaign=\"one\"} 1") != std::string::npos);
+  CHECK(page.find("rein_feedback_http_requests_total") != std::string::npos);
 }
 
 TEST_CASE("browser sessions: invite login sets an HttpOnly cookie and state changes need CSRF") {
@@ -299,11 +296,8 @@ TEST_CASE("the status rates policy versions from judgements between their respon
   CHECK(status.versions(1).elo() > 100);  // 5 of 6, pulled in a little by the prior
   CHECK(status.versions(1).elo_low() <= status.versions(1).elo());
   CHECK(status.versions(1).elo_high() >= status.versions(1).elo());
-  std::vector<std::string> hp = absl::StrSplit(p.metrics_address, ':');
-  httplib::Client metrics(hp[0], std::stoi(hp[1]));
-  auto page = metrics.Get("/metrics");
-  REQUIRE(page);
-  CHECK(page->body.find("rein_feedback_version_elo{campaign=\"versions\",policy_version=\"2\"}") !=
+  const std::string page = p.MetricsPage();
+  CHECK(page.find("rein_feedback_version_elo{campaign=\"versions\",policy_version=\"2\"}") !=
         std::string::npos);
 }
 

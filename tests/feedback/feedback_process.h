@@ -82,6 +82,15 @@ struct FeedbackProcess {
   std::unique_ptr<grpc::ClientContext> Context() const {
     return rpc::NewCallContext(client, absl::Seconds(30));
   }
+  // The text of the process's /metrics page.
+  std::string MetricsPage() const {
+    std::vector<std::string> hp = absl::StrSplit(metrics_address, ':');
+    REQUIRE(hp.size() == 2);
+    httplib::Client metrics(hp[0], std::stoi(hp[1]));
+    auto page = metrics.Get("/metrics");
+    REQUIRE(page);
+    return page->body;
+  }
   std::unique_ptr<httplib::Client> Http() const {
     auto c = std::make_unique<httplib::Client>(
         absl::StrCat(tls ? "https" : "http", "://127.0.0.1:", http_port));
