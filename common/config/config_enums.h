@@ -38,19 +38,32 @@ struct EnumNames<Device> {
   static constexpr EnumEntry<Device> kEntries[] = {{"cpu", Device::kCpu}, {"cuda", Device::kCuda}};
 };
 
-enum class LearnerMode { kSft, kRewardModel, kPpo, kGrpo, kRloo, kReinforcePlusPlus };
+enum class LearnerMode { kSft, kRewardModel, kPpo, kGrpo, kRloo, kReinforcePlusPlus, kDpo, kIpo, kKto };
 template <>
 struct EnumNames<LearnerMode> {
   static constexpr EnumEntry<LearnerMode> kEntries[] = {
       {"sft", LearnerMode::kSft},   {"reward-model", LearnerMode::kRewardModel},
       {"ppo", LearnerMode::kPpo},   {"grpo", LearnerMode::kGrpo},
-      {"rloo", LearnerMode::kRloo}, {"reinforce++", LearnerMode::kReinforcePlusPlus}};
+      {"rloo", LearnerMode::kRloo}, {"reinforce++", LearnerMode::kReinforcePlusPlus},
+      {"dpo", LearnerMode::kDpo},   {"ipo", LearnerMode::kIpo},
+      {"kto", LearnerMode::kKto}};
 };
 
-// True for the modes that sample from the policy and train on rewards (everything but the two
-// supervised stages).
+// The offline preference learners: they train the policy straight from judgements, against
+// the reference model's log-probs, with no rollouts and no reward model.
+constexpr bool IsOfflinePreference(LearnerMode mode) {
+  return mode == LearnerMode::kDpo || mode == LearnerMode::kIpo || mode == LearnerMode::kKto;
+}
+
+// True for the modes that sample from the policy and train on rewards.
 constexpr bool IsReinforcementLearning(LearnerMode mode) {
-  return mode != LearnerMode::kSft && mode != LearnerMode::kRewardModel;
+  return mode != LearnerMode::kSft && mode != LearnerMode::kRewardModel &&
+         !IsOfflinePreference(mode);
+}
+
+// True for the modes that need the reference service.
+constexpr bool UsesReference(LearnerMode mode) {
+  return IsReinforcementLearning(mode) || IsOfflinePreference(mode);
 }
 
 enum class CollectiveBackend { kAuto, kGloo, kNccl };

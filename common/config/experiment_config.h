@@ -151,6 +151,15 @@ struct PpoConfig {
   bool operator==(const PpoConfig&) const = default;
 };
 
+// learner.mode dpo, ipo and kto.
+struct DpoConfig {
+  double beta = 0.1;             // DPO/KTO beta; IPO tau
+  double label_smoothing = 0.0;  // dpo: conservative DPO's flip probability
+  double desirable_weight = 1.0;    // kto: weight of desirable (approved, chosen) examples
+  double undesirable_weight = 1.0;  // kto: weight of undesirable (flagged, rejected) ones
+  bool operator==(const DpoConfig&) const = default;
+};
+
 struct TlsConfig {
   std::string cert;  // empty = plaintext
   std::string key;
@@ -197,6 +206,7 @@ struct ExperimentConfig {
   ReferenceConfig reference;
   LearnerConfig learner;
   PpoConfig ppo;
+  DpoConfig dpo;
   ServerConfig server;
   FeedbackConfig feedback;
   bool operator==(const ExperimentConfig&) const = default;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/data/internal/jsonl.h"
+#include "common/data/internal/trl_forms.h"
 #include "common/status/status_macros.h"
 
 namespace rein::data {
@@ -142,16 +143,19 @@ absl::StatusOr<std::unique_ptr<SftDataset>> LoadSftDataset(const std::string& pa
   ASSIGN_OR_RETURN(const bool chat, internal::UseChat(options.format, tokenizer));
   std::vector<SftExample> examples;
   size_t skipped = 0;
-  RETURN_IF_ERROR(internal::ForEachRecord(path, [&](const Json& record, int line) -> absl::Status {
+  RETURN_IF_ERROR(internal::ForEachRecord(path, [&](const Json& raw, int line) -> absl::Status {
+    ASSIGN_OR_RETURN(const Json record, internal::NormalizeTrlRecord(raw, path, line));
     std::string response;
     SftExample example;
-    if (record.contains("messages")) {
+    // TRL's prompt/completion form names the response "completion".
+    const char* response_key = record.contains("completion") ? "completion" : "response";
+    if (record.contains("messages") && !record.contains(response_key)) {
       ASSIGN_OR_RETURN(example.prompt_ids,
                        RecordPrompt(record, chat, tokenizer, path, line, &response));
     } else {
       ASSIGN_OR_RETURN(example.prompt_ids,
                        RecordPrompt(record, chat, tokenizer, path, line, nullptr));
-      ASSIGN_OR_RETURN(response, internal::StringField(record, "response", path, line));
+      ASSIGN_OR_RETURN(response, internal::StringField(record, response_key, path, line));
     }
     ASSIGN_OR_RETURN(example.response_ids,
                      internal::EncodeResponse(response, tokenizer, path, line));
@@ -173,7 +177,8 @@ absl::StatusOr<std::unique_ptr<PreferenceDataset>> LoadPreferenceDataset(
   ASSIGN_OR_RETURN(const bool chat, internal::UseChat(options.format, tokenizer));
   std::vector<PreferenceExample> examples;
   size_t skipped = 0;
-  RETURN_IF_ERROR(internal::ForEachRecord(path, [&](const Json& record, int line) -> absl::Status {
+  RETURN_IF_ERROR(internal::ForEachRecord(path, [&](const Json& raw, int line) -> absl::Status {
+    ASSIGN_OR_RETURN(const Json record, internal::NormalizeTrlRecord(raw, path, line));
     PreferenceExample example;
     ASSIGN_OR_RETURN(example.prompt_ids,
                      RecordPrompt(record, chat, tokenizer, path, line, nullptr));
@@ -197,6 +202,58 @@ absl::StatusOr<std::unique_ptr<PreferenceDataset>> LoadPreferenceDataset(
   }));
   if (examples.empty()) return NothingUsable(path, skipped);
   return std::make_unique<PreferenceDataset>(std::move(examples), skipped);
+}
+
+namespace {
+
+bool AllTied(const PreferenceExample& e) {
+  return std::all_of(e.tied_with_next.begin(), e.tied_with_next.end(), [](bool t) { return t; });
+}
+
+PreferenceExample Single(const PreferenceExample& e, const std::vector<TokenId>& response,
+                         bool label) {
+  PreferenceExample out;
+  out.prompt_ids = e.prompt_ids;
+  out.responses = {response};
+  out.label = label;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PreferenceDataset>> OfflinePreferenceView(
+    const PreferenceDataset& dataset, bool paired, size_t* left_out) {
+  std::vector<PreferenceExample> out;
+  size_t dropped = 0;
+  for (const PreferenceExample& e : dataset.examples()) {
+    const bool comparison = !e.label.has_value();
+    if (comparison && AllTied(e)) {
+      ++dropped;
+    } else if (paired && !comparison) {
+      ++dropped;
+    } else if (paired) {
+      PreferenceExample pair;
+      pair.prompt_ids = e.prompt_ids;
+      pair.responses = {e.responses.front(), e.responses.back()};
+      pair.tied_with_next = {false};
+      pair.margin = e.margin;
+      out.push_back(std::move(pair));
+    } else if (comparison) {
+      out.push_back(Single(e, e.responses.front(), true));
+      out.push_back(Single(e, e.responses.back(), false));
+    } else {
+      out.push_back(e);
+    }
+  }
+  if (left_out != nullptr) *left_out = dropped;
+  if (out.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no usable judgement for ", paired ? "dpo/ipo (they need comparisons with a preference: "
+                                             "chosen/rejected, rankings or unequal ratings)"
+                                           : "kto (it needs comparisons or approve/flag labels)",
+        "; ", dropped, " left out"));
+  }
+  return std::make_unique<PreferenceDataset>(std::move(out), dataset.skipped());
 }
 
 }  // namespace rein::data

@@ -13,6 +13,11 @@
 //                                    (unpaired binary feedback, rein-feedback's approve/flag
 //                                    export: label true = approved, false = flagged; "categories"
 //                                    optional and ignored)
+// TRL's forms load as they are (internal/trl_forms.h): SFT's {"prompt", "completion"};
+// conversational records, whose "prompt" is a list of messages and whose "chosen", "rejected"
+// or "completion" is a list holding one assistant message; and implicit-prompt pairs, where
+// "chosen" and "rejected" carry the whole conversation (or text) and their shared start is the
+// prompt.
 // "messages" may replace "prompt" in every form (for the unpaired form it is the context before
 // the completion). A file may mix the forms line by line. Responses are encoded on their own and
 // end with the tokenizer's EOS. Records longer than max_prompt_tokens (prompt) or
@@ -98,6 +103,16 @@ absl::StatusOr<std::unique_ptr<SftDataset>> LoadSftDataset(const std::string& pa
 absl::StatusOr<std::unique_ptr<PreferenceDataset>> LoadPreferenceDataset(
     const std::string& path, const tokenizer::Tokenizer& tokenizer,
     const TrainingDataOptions& options);
+
+// The judgements of `dataset` in the shape the offline preference learners train on:
+//   paired (dpo, ipo): every comparison becomes the pair (best, worst), two responses; a
+//     comparison whose responses are all tied, and every unpaired judgement, is left out;
+//   unpaired (kto): every comparison gives its best response as desirable (label true) and its
+//     worst as undesirable, unless all are tied; unpaired judgements stay as they are.
+// FAILED_PRECONDITION when nothing is left (naming what the mode needs). `left_out` counts the
+// judgements that gave nothing.
+absl::StatusOr<std::unique_ptr<PreferenceDataset>> OfflinePreferenceView(
+    const PreferenceDataset& dataset, bool paired, size_t* left_out = nullptr);
 
 }  // namespace rein::data
 

@@ -101,6 +101,125 @@ TEST_CASE("unpaired approve/flag records load beside pairs, prompt or chat conte
   CHECK(examples[2].label == std::optional<bool>(false));
 }
 
+TEST_CASE("TRL's dataset forms load as they are") {
+  TrainingDataOptions options;  // auto: Qwen3 has a chat format
+  const std::string chat_prompt = "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n";
+  SECTION("SFT prompt/completion, plain and conversational") {
+    std::string path = WriteJsonl(
+        "trl_sft.jsonl",
+        "{\"prompt\": \"Q:\", \"completion\": \" yes\"}\n"
+        "{\"prompt\": [{\"role\": \"user\", \"content\": \"Hi\"}],"
+        " \"completion\": [{\"role\": \"assistant\", \"content\": \"Hello\"}]}\n");
+    auto dataset = LoadSftDataset(path, Qwen3(), options);
+    REQUIRE(dataset.ok());
+    std::vector<SftExample> batch = (*dataset)->Next(2);
+    CHECK(batch[0].response_ids == WithEos(" yes"));
+    CHECK(*Qwen3().Decode(batch[1].prompt_ids) == chat_prompt);
+    CHECK(batch[1].response_ids == WithEos("Hello"));
+  }
+  SECTION("preference: conversational, implicit prompt (messages and text), unpaired") {
+    std::string path = WriteJsonl(
+        "trl_pref.jsonl",
+        // Conversational with an explicit prompt.
+        "{\"prompt\": [{\"role\": \"user\", \"content\": \"Hi\"}],"
+        " \"chosen\": [{\"role\": \"assistant\", \"content\": \"Hello\"}],"
+        " \"rejected\": [{\"role\": \"assistant\", \"content\": \"Go\"}]}\n"
+        // Conversational with the prompt implicit in both sides.
+        "{\"chosen\": [{\"role\": \"user\", \"content\": \"Hi\"},"
+        " {\"role\": \"assistant\", \"content\": \"Hello\"}],"
+        " \"rejected\": [{\"role\": \"user\", \"content\": \"Hi\"},"
+        " {\"role\": \"assistant\", \"content\": \"Go\"}]}\n"
+        // Conversational unpaired.
+        "{\"prompt\": [{\"role\": \"user\", \"content\": \"Hi\"}],"
+        " \"completion\": [{\"role\": \"assistant\", \"content\": \"Go\"}],"
+        " \"label\": false}\n");
+    auto dataset = LoadPreferenceDataset(path, Qwen3(), options);
+    REQUIRE(dataset.ok());
+    std::vector<PreferenceExample> batch = (*dataset)->Next(3);
+    for (int i = 0; i < 2; ++i) {
+      CHECK(*Qwen3().Decode(batch[i].prompt_ids) == chat_prompt);
+      REQUIRE(batch[i].responses.size() == 2);
+      CHECK(batch[i].responses[0] == WithEos("Hello"));
+      CHECK(batch[i].responses[1] == WithEos("Go"));
+    }
+    CHECK(*Qwen3().Decode(batch[2].prompt_ids) == chat_prompt);
+    CHECK(batch[2].responses[0] == WithEos("Go"));
+    CHECK(batch[2].label == std::optional<bool>(false));
+    // Implicit prompt in plain text: the shared start is the prompt, and the space that ends
+    // it stays with the responses (as TRL's extract_prompt leaves it).
+    std::string text = WriteJsonl(
+        "trl_text.jsonl",
+        "{\"chosen\": \"Human: hi Assistant: hello\", \"rejected\": \"Human: hi Assistant: go\"}\n");
+    auto plain = LoadPreferenceDataset(text, Qwen3(), Text());
+    REQUIRE(plain.ok());
+    const PreferenceExample pair = (*plain)->Next(1)[0];
+    CHECK(*Qwen3().Decode(pair.prompt_ids) == "Human: hi Assistant:");
+    CHECK(pair.responses[0] == WithEos(" hello"));
+    CHECK(pair.responses[1] == WithEos(" go"));
+  }
+  SECTION("TRL records that cannot be split are errors naming the line and key") {
+    auto error = [&](const std::string& line) {
+      auto loaded = LoadPreferenceDataset(WriteJsonl("trl_bad.jsonl", line), Qwen3(), options);
+      REQUIRE_FALSE(loaded.ok());
+      CHECK(loaded.status().code() == absl::StatusCode::kInvalidArgument);
+      return std::string(loaded.status().message());
+    };
+    CHECK_THAT(error("{\"chosen\": \"abc\", \"rejected\": \"xyz\"}\n"),
+               Catch::Contains(":1:") && Catch::Contains("share no start"));
+    CHECK_THAT(error("{\"chosen\": \"same\", \"rejected\": \"same more\"}\n"),
+               Catch::Contains("nothing left to compare"));
+    CHECK_THAT(error("{\"prompt\": \"Q\", \"chosen\": [{\"role\": \"user\", \"content\": \"x\"}],"
+                     " \"rejected\": \"y\"}\n"),
+               Catch::Contains("\"chosen\" as a list must hold exactly one assistant message"));
+    CHECK_THAT(error("{\"chosen\": [{\"role\": \"user\", \"content\": \"a\"}],"
+                     " \"rejected\": [{\"role\": \"user\", \"content\": \"b\"}]}\n"),
+               Catch::Contains("share no leading message"));
+  }
+}
+
+TEST_CASE("the offline preference view: pairs for dpo, labelled completions for kto") {
+  std::string path = WriteJsonl(
+      "offline.jsonl",
+      "{\"prompt\": \"Q:\", \"chosen\": \" a\", \"rejected\": \" b\"}\n"
+      "{\"prompt\": \"Q:\", \"ranked\": [\" a\", \" b\", \" c\"]}\n"
+      "{\"prompt\": \"Q:\", \"responses\": [\" a\", \" b\"], \"ratings\": [2, 5]}\n"
+      "{\"prompt\": \"Q:\", \"responses\": [\" a\", \" b\", \" c\"], \"ratings\": [1, 1, 3]}\n"
+      "{\"prompt\": \"Q:\", \"completion\": \" d\", \"label\": false}\n");
+  using Responses = std::vector<std::vector<tokenizer::TokenId>>;
+  auto dataset = LoadPreferenceDataset(path, Qwen3(), Text());
+  REQUIRE(dataset.ok());
+  size_t left_out = 99;
+  auto pairs = OfflinePreferenceView(**dataset, /*paired=*/true, &left_out);
+  REQUIRE(pairs.ok());
+  CHECK(left_out == 1);  // the unpaired judgement
+  REQUIRE((*pairs)->size() == 4);
+  const auto& p = (*pairs)->examples();
+  CHECK((p[0].responses == Responses{WithEos(" a"), WithEos(" b")}));
+  CHECK((p[1].responses == Responses{WithEos(" a"), WithEos(" c")}));  // best and worst
+  CHECK((p[2].responses == Responses{WithEos(" b"), WithEos(" a")}));  // by rating
+  CHECK((p[3].responses == Responses{WithEos(" c"), WithEos(" b")}));  // a tied worst
+  for (const PreferenceExample& e : p) CHECK_FALSE(e.label.has_value());
+  auto unpaired = OfflinePreferenceView(**dataset, /*paired=*/false, &left_out);
+  REQUIRE(unpaired.ok());
+  CHECK(left_out == 0);
+  REQUIRE((*unpaired)->size() == 9);  // 4 comparisons x 2 + the labelled one
+  const auto& u = (*unpaired)->examples();
+  CHECK(u[0].responses == Responses{WithEos(" a")});
+  CHECK(u[0].label == std::optional<bool>(true));
+  CHECK(u[1].responses == Responses{WithEos(" b")});
+  CHECK(u[1].label == std::optional<bool>(false));
+  CHECK(u[8].responses == Responses{WithEos(" d")});
+  CHECK(u[8].label == std::optional<bool>(false));
+  // Only labels: nothing for dpo, an error that says what it needs.
+  auto labels = LoadPreferenceDataset(
+      WriteJsonl("labels.jsonl", "{\"prompt\": \"Q:\", \"completion\": \" d\", \"label\": true}\n"),
+      Qwen3(), Text());
+  REQUIRE(labels.ok());
+  auto none = OfflinePreferenceView(**labels, /*paired=*/true);
+  CHECK(none.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(none.status().message()), Catch::Contains("dpo/ipo"));
+}
+
 TEST_CASE("malformed training records are errors naming the line") {
   struct Case {
     const char* text;
@@ -124,7 +243,7 @@ TEST_CASE("malformed training records are errors naming the line") {
             ":1: \"label\" must be a boolean"},
            {"\n\n{\"prompt\": \"p\", \"label\": false}\n", ":3: \"completion\" must be a string"},
            {"{\"prompt\": \"p\", \"completion\": [\"a\"], \"label\": false}\n",
-            ":1: \"completion\" must be a string"},
+            ":1: \"completion\" as a list must hold exactly one assistant message"},
            {"{\"prompt\": \"p\", \"completion\": \"a\", \"chosen\": \"a\", \"rejected\": \"b\","
             " \"label\": true}\n",
             ":1: expected exactly one of"},

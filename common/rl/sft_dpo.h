@@ -57,6 +57,46 @@ absl::StatusOr<DpoOutput> DpoLoss(const DpoBatch& batch, const DpoOptions& optio
 // label_smoothing is ignored.
 absl::StatusOr<DpoOutput> IpoLoss(const DpoBatch& batch, const DpoOptions& options = {});
 
+// KTO (Ethayarajh et al. 2024) on N unpaired completions, each desirable or undesirable. All
+// [N]: policy (with graph) and reference sequence log-probs of the completions, and the same
+// for mismatched pairs (another example's completion under this prompt), from which the KL
+// reference point is estimated.
+struct KtoBatch {
+  at::Tensor policy = {};
+  at::Tensor reference = {};
+  at::Tensor desirable = {};  // bool or 0/1 floating
+  at::Tensor kl_policy = {};     // no graph needed: z0 is detached
+  at::Tensor kl_reference = {};
+  // Divides the weighted summed loss instead of N when > 0 (gradient accumulation).
+  double normalizer = 0.0;
+  // Overrides the batch's own estimate of z0 when set (>= 0): a step that splits its examples
+  // into micro-batches estimates z0 once over all of them and passes it to each.
+  double z0 = -1.0;
+};
+
+struct KtoOptions {
+  double beta = 0.1;
+  double desirable_weight = 1.0;    // λ_D
+  double undesirable_weight = 1.0;  // λ_U
+};
+
+struct KtoOutput {
+  at::Tensor loss = {};  // 0-dim, with graph
+  double z0 = 0;         // the KL reference point used
+  double desirable_reward = 0;    // mean β·(π − ref) over desirable completions (0 if none)
+  double undesirable_reward = 0;  // the same over undesirable ones
+};
+
+// With r = π − ref and z0 = max(0, mean(kl_policy − kl_reference)) (detached):
+//   l = λ_D·(1 − σ(β·(r − z0)))  for a desirable completion,
+//   l = λ_U·(1 − σ(β·(z0 − r)))  for an undesirable one;   loss = Σ l / N.
+// (TRL's KTOTrainer, loss_type "kto", computes the same.)
+absl::StatusOr<KtoOutput> KtoLoss(const KtoBatch& batch, const KtoOptions& options = {});
+
+// The KL reference point of a batch: max(0, mean(kl_policy − kl_reference)).
+absl::StatusOr<double> KtoReferencePoint(const at::Tensor& kl_policy,
+                                         const at::Tensor& kl_reference);
+
 }  // namespace rein::rl
 
 #endif  // REIN_COMMON_RL_SFT_DPO_H_

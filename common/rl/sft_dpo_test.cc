@@ -98,5 +98,47 @@ TEST_CASE("IPO loss by hand") {
   CHECK(b.policy_chosen.grad().item<double>() == Approx(-8.0));
 }
 
+TEST_CASE("KTO loss by hand") {
+  // Two completions: desirable with r = π − ref = 1 − 0 = 1, undesirable with r = −2 − 0 = −2.
+  // Mismatched pairs: kl = mean([0.5 − 0, 1.5 − 0]) = 1 → z0 = 1. β = 0.5, λ_D = 1, λ_U = 2:
+  //   desirable:   1·(1 − σ(0.5·(1 − 1)))  = 1 − σ(0)   = 0.5
+  //   undesirable: 2·(1 − σ(0.5·(1 + 2)))  = 2·(1 − σ(1.5)) = 2·0.1824255 = 0.3648510
+  //   loss = (0.5 + 0.3648510) / 2 = 0.4324255.
+  KtoBatch b;
+  b.policy = Vec({1, -2}).requires_grad_(true);
+  b.reference = Vec({0, 0});
+  b.desirable = Vec({1, 0});
+  b.kl_policy = Vec({0.5, 1.5});
+  b.kl_reference = Vec({0, 0});
+  const KtoOptions options{.beta = 0.5, .desirable_weight = 1.0, .undesirable_weight = 2.0};
+  const KtoOutput out = Ok(KtoLoss(b, options));
+  CHECK(out.z0 == Approx(1.0));
+  CHECK(Item(out.loss) == Approx(0.4324255));
+  CHECK(out.desirable_reward == Approx(0.5));
+  CHECK(out.undesirable_reward == Approx(-1.0));
+  // ∂l/∂π for the desirable one: −λ_D·β·σ'(0)/N = −1·0.5·0.25/2 = −0.0625; for the undesirable
+  // one: +λ_U·β·σ(1.5)(1 − σ(1.5))/N = 2·0.5·0.1491465/2 = 0.0745732.
+  out.loss.backward();
+  CHECK(b.policy.grad()[0].item<double>() == Approx(-0.0625));
+  CHECK(b.policy.grad()[1].item<double>() == Approx(0.0745732));
+  // z0 never goes below 0, even where the policy is below the reference on mismatched pairs.
+  CHECK(Ok(KtoReferencePoint(Vec({-3, -1}), Vec({0, 0}))) == 0.0);
+  // A given z0 overrides the batch's estimate (and needs no mismatched pairs).
+  KtoBatch given;
+  given.policy = Vec({1});
+  given.reference = Vec({0});
+  given.desirable = Vec({1});
+  given.z0 = 0.0;
+  // 1 − σ(0.5·1) = 0.3775407.
+  CHECK(Item(Ok(KtoLoss(given, options)).loss) == Approx(0.3775407));
+  KtoBatch bad = given;
+  bad.z0 = -1;
+  CHECK(testing::IsInvalidNaming(KtoLoss(bad, options).status(), "kl_policy"));
+  bad = given;
+  bad.desirable = Vec({1, 0});
+  CHECK(testing::IsInvalidNaming(KtoLoss(bad, options).status(), "desirable"));
+  CHECK(testing::IsInvalidNaming(KtoLoss(given, {.beta = -1}).status(), "beta"));
+}
+
 }  // namespace
 }  // namespace rein::rl

@@ -65,6 +65,8 @@ RunLoopOptions LoopOptions(const config::ExperimentConfig& c) {
   if (config::IsReinforcementLearning(c.learner.mode)) {
     options.expected_workers[rein::v1::ROLE_ROLLOUT] = c.rollout.replicas;
     options.expected_workers[rein::v1::ROLE_REWARD] = c.reward.replicas;
+  }
+  if (config::UsesReference(c.learner.mode)) {
     options.expected_workers[rein::v1::ROLE_REFERENCE] = c.reference.replicas;
   }
   return options;
@@ -123,6 +125,15 @@ absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
   } else {
     ASSIGN_OR_RETURN(loaded.preferences,
                      data::LoadPreferenceDataset(c.data.train, tokenizer, options));
+    if (config::IsOfflinePreference(mode)) {
+      size_t left_out = 0;
+      ASSIGN_OR_RETURN(loaded.preferences,
+                       data::OfflinePreferenceView(*loaded.preferences,
+                                                   mode != config::LearnerMode::kKto, &left_out));
+      REIN_LOG(INFO, "coordinator") << config::EnumName(mode) << ": " << left_out
+                                    << " judgements give nothing to learn in this mode "
+                                       "(ties, or labels without a pair for dpo/ipo)";
+    }
     size = loaded.preferences->size();
     skipped = loaded.preferences->skipped();
   }

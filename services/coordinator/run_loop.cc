@@ -122,8 +122,11 @@ absl::Status RunLoop::RunSteps() {
 }
 
 absl::Status RunLoop::Iterate(uint64_t iteration, const rein::v1::HyperParameters& parameters) {
-  return config::IsReinforcementLearning(options_.mode) ? RlIteration(iteration, parameters)
-                                                        : SupervisedIteration(iteration, parameters);
+  if (config::IsReinforcementLearning(options_.mode)) return RlIteration(iteration, parameters);
+  if (config::IsOfflinePreference(options_.mode)) {
+    return OfflinePreferenceIteration(iteration, parameters);
+  }
+  return SupervisedIteration(iteration, parameters);
 }
 
 absl::Status RunLoop::SupervisedIteration(uint64_t iteration,

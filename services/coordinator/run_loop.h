@@ -14,6 +14,10 @@
 // sft and reward-model modes: each iteration trains on the next data.train_batch_size
 // examples of data.train; there are no rollouts and no weight push.
 //
+// dpo, ipo and kto: the same, with each example's reference log-probs from the reference
+// replicas first (offline_iteration.cc). RunData::preferences must already be in the mode's
+// shape (data::OfflinePreferenceView).
+//
 // Checkpoints (run_dir/checkpoints/iter-<n>): every checkpoint_every iterations, on request
 // (reinctl checkpoint), and at the end of the run.
 //
@@ -52,7 +56,7 @@ struct RunLoopOptions {
   uint32_t batch_size = 64;
   uint32_t samples_per_prompt = 1;
   rein::v1::SamplingParams sampling;
-  // Examples per iteration (sft, reward-model).
+  // Examples per iteration (sft, reward-model, dpo, ipo, kto).
   uint32_t train_batch_size = 32;
   // Seed of the run; prompt i of iteration k samples with a seed derived from (seed, k, i).
   uint64_t seed = 42;
@@ -105,6 +109,8 @@ class RunLoop {
   absl::Status RlIteration(uint64_t iteration, const rein::v1::HyperParameters& parameters);
   absl::Status SupervisedIteration(uint64_t iteration,
                                    const rein::v1::HyperParameters& parameters);
+  absl::Status OfflinePreferenceIteration(uint64_t iteration,
+                                          const rein::v1::HyperParameters& parameters);
   absl::StatusOr<PreparedBatch> PrepareBatch(uint64_t iteration, uint64_t min_policy_version);
   void DiscardPrefetch();
   std::vector<PromptItem> TakePrompts(uint64_t iteration);

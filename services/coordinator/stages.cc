@@ -233,6 +233,26 @@ absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& sample
   return absl::OkStatus();
 }
 
+absl::Status ReferenceStage(const StageContext& context, std::vector<Sample>& samples,
+                            DispatchStats* stats) {
+  std::vector<Worker> references = context.registry->Active(rein::v1::ROLE_REFERENCE);
+  RETURN_IF_ERROR(RequireWorkers(references, rein::v1::ROLE_REFERENCE));
+  ASSIGN_OR_RETURN(auto logprobs,
+                   Dispatch<Timed<std::vector<std::vector<float>>>>(
+                       samples.size(), references,
+                       [&](const Worker& worker, Range range) {
+                         return ReferenceRange(context, samples, worker, range);
+                       },
+                       stats));
+  for (auto& [range, timed] : logprobs) {
+    for (size_t i = 0; i < range.size(); ++i) {
+      samples[range.begin + i].reference_logprobs = std::move(timed.value[i]);
+    }
+  }
+  for (const std::string& id : stats->failed_workers) context.registry->Exclude(id);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<rein::v1::TrainResponse> TrainOnRanks(const StageContext& context,
                                                      uint64_t iteration, size_t items,
                                                      const rein::v1::HyperParameters& overrides,

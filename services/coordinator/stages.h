@@ -67,6 +67,10 @@ absl::StatusOr<std::vector<Sample>> GenerateStage(const StageContext& context,
 absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& samples,
                         DispatchStats* reward_stats, DispatchStats* reference_stats);
 
+// Fills reference_logprobs alone (the offline preference learners need no reward).
+absl::Status ReferenceStage(const StageContext& context, std::vector<Sample>& samples,
+                            DispatchStats* stats);
+
 // Fills `request` with items[range] of whatever batch is being trained.
 using FillTrainRequest = std::function<void(Range range, rein::v1::TrainRequest& request)>;
 

@@ -14,6 +14,7 @@
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 #include "services/learner/checkpoint_io.h"
+#include "services/learner/offline_preference_step.h"
 #include "services/learner/reward_model_step.h"
 #include "services/learner/rl_step.h"
 #include "services/learner/sft_step.h"
@@ -27,6 +28,7 @@ absl::string_view BatchName(rein::v1::TrainRequest::BatchCase kind) {
     case rein::v1::TrainRequest::kExperiences: return "experiences";
     case rein::v1::TrainRequest::kSft: return "sft";
     case rein::v1::TrainRequest::kPreferences: return "preferences";
+    case rein::v1::TrainRequest::kOfflinePreferences: return "offline_preferences";
     case rein::v1::TrainRequest::BATCH_NOT_SET: break;
   }
   return "no batch";
@@ -36,6 +38,9 @@ rein::v1::TrainRequest::BatchCase BatchFor(config::LearnerMode mode) {
   switch (mode) {
     case config::LearnerMode::kSft: return rein::v1::TrainRequest::kSft;
     case config::LearnerMode::kRewardModel: return rein::v1::TrainRequest::kPreferences;
+    case config::LearnerMode::kDpo:
+    case config::LearnerMode::kIpo:
+    case config::LearnerMode::kKto: return rein::v1::TrainRequest::kOfflinePreferences;
     default: return rein::v1::TrainRequest::kExperiences;
   }
 }
@@ -53,6 +58,8 @@ int BatchItems(const rein::v1::TrainRequest& request) {
     case rein::v1::TrainRequest::kExperiences: return request.experiences().experiences_size();
     case rein::v1::TrainRequest::kSft: return request.sft().examples_size();
     case rein::v1::TrainRequest::kPreferences: return request.preferences().preferences_size();
+    case rein::v1::TrainRequest::kOfflinePreferences:
+      return request.offline_preferences().examples_size();
     case rein::v1::TrainRequest::BATCH_NOT_SET: break;
   }
   return 0;
@@ -123,6 +130,8 @@ absl::Status Learner::Validate(const rein::v1::TrainRequest& request) const {
     case rein::v1::TrainRequest::kSft: return ValidateSftBatch(request.sft(), limits);
     case rein::v1::TrainRequest::kPreferences:
       return ValidatePreferenceBatch(request.preferences(), limits);
+    case rein::v1::TrainRequest::kOfflinePreferences:
+      return ValidateOfflinePreferenceBatch(s.mode(), request.offline_preferences(), limits);
     case rein::v1::TrainRequest::kExperiences:
       return ValidateExperienceBatch(s.mode(), request.experiences(), limits);
     case rein::v1::TrainRequest::BATCH_NOT_SET: break;
@@ -165,6 +174,8 @@ absl::StatusOr<rein::v1::TrainResponse> Learner::Train(const rein::v1::TrainRequ
       case rein::v1::TrainRequest::kSft: return SftStep(s, request.sft());
       case rein::v1::TrainRequest::kPreferences:
         return RewardModelStep(s, request.preferences());
+      case rein::v1::TrainRequest::kOfflinePreferences:
+        return OfflinePreferenceStep(s, request.offline_preferences());
       default: return RlStep(s, request.experiences());
     }
   });

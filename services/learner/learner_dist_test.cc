@@ -37,6 +37,25 @@ rein::v1::TrainRequest MakeRequest(config::LearnerMode mode, const model::Causal
     if (mode == config::LearnerMode::kSft) {
       *request.mutable_sft()->add_examples()->mutable_sequence() =
           testing::Sequence(static_cast<uint64_t>(i), prompt, response);
+    } else if (config::IsOfflinePreference(mode)) {
+      // dpo: the response over a shifted one; kto: alternately desirable, its mismatched pair
+      // the next row's response under this prompt. The reference is the policy as it is now.
+      std::vector<int32_t> other = response;
+      for (int32_t& t : other) t += 100;
+      rein::v1::OfflinePreference* e = request.mutable_offline_preferences()->add_examples();
+      *e->add_responses() = testing::Sequence(static_cast<uint64_t>(i), prompt, response);
+      // Offsets away from 0 (and of both signs), so that no implicit reward sits on a tie
+      // that float rounding could flip between rank counts.
+      const double offset = (i % 3 == 0 ? 0.1 : -0.1) * (i + 1);
+      e->add_reference_logprobs(testing::ResponseLogProb(policy, prompt, response) + offset);
+      if (mode == config::LearnerMode::kKto) {
+        e->set_desirable(i % 2 == 0);
+        *e->mutable_kl_response() = testing::Sequence(100 + i, prompt, other);
+        e->set_kl_reference_logprob(testing::ResponseLogProb(policy, prompt, other) - 0.3);
+      } else {
+        *e->add_responses() = testing::Sequence(100 + i, prompt, other);
+        e->add_reference_logprobs(testing::ResponseLogProb(policy, prompt, other));
+      }
     } else {
       const float reward = i < kRows / 2 ? 2.0f + static_cast<float>(i) : -0.5f * i;
       *request.mutable_experiences()->add_experiences() = testing::MakeExperience(
@@ -53,6 +72,7 @@ LearnerOptions Options(config::LearnerMode mode) {
   o.ppo.epochs = 2;
   o.ppo.normalize_rewards = mode == config::LearnerMode::kPpo;
   o.learner.gradient_accumulation = 4;  // sft: one optimizer step per batch
+  if (config::IsOfflinePreference(mode)) o.learner.micro_batch_size = 4;  // dpo, kto: likewise
   o.learner.bucket_mb = 1;
   return o;
 }
@@ -145,6 +165,11 @@ TEST_CASE("dp grpo and reinforce++: two ranks equal one") {
 }
 
 TEST_CASE("dp sft: two ranks equal one") { CheckEquivalent(config::LearnerMode::kSft); }
+
+TEST_CASE("dp dpo and kto: two ranks equal one (kto's z0 over both ranks' pairs)") {
+  CheckEquivalent(config::LearnerMode::kDpo);
+  CheckEquivalent(config::LearnerMode::kKto);
+}
 
 TEST_CASE("dp: ranks refuse together when one rank's slice is bad") {
   std::vector<absl::Status> statuses(2);

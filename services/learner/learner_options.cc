@@ -8,6 +8,7 @@ LearnerOptions LearnerOptionsFromConfig(const config::ExperimentConfig& config) 
   LearnerOptions options;
   options.learner = config.learner;
   options.ppo = config.ppo;
+  options.dpo = config.dpo;
   options.model = config.model;
   options.seed = config.run.seed;
   options.iterations = config.run.iterations;

@@ -16,6 +16,7 @@ struct LearnerOptions {
   // modes: ExperienceBatch). Defaults: the config's.
   config::LearnerConfig learner;
   config::PpoConfig ppo;
+  config::DpoConfig dpo;  // dpo, ipo, kto
   // model.policy is the policy (sft, RL modes) or the reward model's starting point
   // (reward-model); model.reward_model starts the critic when learner.critic_init is
   // reward-model (ppo only). dtype and device as the config says.

@@ -117,7 +117,10 @@ absl::StatusOr<Advantages> ComputeAdvantages(config::LearnerMode mode,
       return out;
     }
     case config::LearnerMode::kSft:
-    case config::LearnerMode::kRewardModel: break;
+    case config::LearnerMode::kRewardModel:
+    case config::LearnerMode::kDpo:
+    case config::LearnerMode::kIpo:
+    case config::LearnerMode::kKto: break;
   }
   return absl::InvalidArgumentError("ComputeAdvantages: not an RL mode");
 }

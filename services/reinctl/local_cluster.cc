@@ -19,8 +19,8 @@ std::vector<WorkerKind> WorkersOf(const config::ExperimentConfig& c) {
   if (config::IsReinforcementLearning(c.learner.mode)) {
     kinds.push_back({"rollout", c.rollout.replicas});
     kinds.push_back({"reward", c.reward.replicas});
-    kinds.push_back({"reference", c.reference.replicas});
   }
+  if (config::UsesReference(c.learner.mode)) kinds.push_back({"reference", c.reference.replicas});
   kinds.push_back({"learner", c.learner.ranks});
   return kinds;
 }

@@ -40,11 +40,13 @@ void BindData(DataConfig* c, Binder* b) {
            "Longest prompt in tokens; longer prompts are skipped and counted, never truncated.")
       .Positive();
   b->Field("train", &c->train,
-           "JSONL of training examples for learner.mode sft ({prompt, response} or messages "
-           "ending with the assistant turn) and reward-model ({prompt, chosen, rejected}, "
-           "{prompt, ranked: [best, ..., worst]} or {prompt, responses, ratings}).");
+           "JSONL of training examples for learner.mode sft ({prompt, response}, {prompt, "
+           "completion} or messages ending with the assistant turn), reward-model, dpo, ipo and "
+           "kto ({prompt, chosen, rejected}, {prompt, ranked: [best, ..., worst]}, {prompt, "
+           "responses, ratings} or {prompt, completion, label}); TRL's conversational and "
+           "implicit-prompt forms are accepted as they are.");
   b->Field("train_batch_size", &c->train_batch_size,
-           "Examples per iteration in sft and reward-model modes.")
+           "Examples per iteration in the modes that train on data.train.")
       .Positive();
   b->Field("max_response_tokens", &c->max_response_tokens,
            "Longest response in tokens in data.train; longer examples are skipped and counted.")
@@ -120,7 +122,8 @@ void BindReference(ReferenceConfig* c, Binder* b) {
 void BindLearner(LearnerConfig* c, Binder* b) {
   b->Field("mode", &c->mode,
            "What the learner trains: sft and reward-model are the supervised stages; ppo uses a "
-           "critic; grpo, rloo and reinforce++ are critic-free.");
+           "critic; grpo, rloo and reinforce++ are critic-free; dpo, ipo and kto learn the "
+           "policy offline from data.train's judgements against the reference model.");
   b->Field("ranks", &c->ranks, "rein-learner processes (data-parallel ranks).").Positive();
   b->Field("backend", &c->backend, "Gradient all-reduce; auto = nccl on CUDA, gloo on CPU.");
   b->Field("learning_rate", &c->learning_rate, "Peak AdamW learning rate of the policy.")
@@ -140,8 +143,8 @@ void BindLearner(LearnerConfig* c, Binder* b) {
            "Sequences per forward/backward pass on one rank; bounds activation memory.")
       .Positive();
   b->Field("gradient_accumulation", &c->gradient_accumulation,
-           "sft and reward-model: micro-batches summed per optimizer step. RL modes step once "
-           "per ppo minibatch instead.")
+           "sft, reward-model, dpo, ipo, kto: micro-batches summed per optimizer step. RL modes "
+           "step once per ppo minibatch instead.")
       .Positive();
   b->Field("critic_init", &c->critic_init,
            "ppo: start the critic from the reward model's weights, or from the policy's with a "
@@ -184,6 +187,21 @@ void BindPpo(PpoConfig* c, Binder* b) {
            "Skip an iteration's remaining epochs once the approximate KL to the sampling policy "
            "exceeds this; 0 = off.")
       .NonNegative();
+}
+
+void BindDpo(DpoConfig* c, Binder* b) {
+  b->Field("beta", &c->beta,
+           "dpo and kto: beta, the inverse strength of the pull to the reference; ipo: tau.")
+      .Positive();
+  b->Field("label_smoothing", &c->label_smoothing,
+           "dpo: the probability that a label is flipped (conservative DPO); 0 = off.")
+      .Check([](double v) { return v >= 0.0 && v < 0.5; }, "a number in [0, 0.5)");
+  b->Field("desirable_weight", &c->desirable_weight,
+           "kto: weight of desirable examples (approved, or the chosen side of a pair).")
+      .Positive();
+  b->Field("undesirable_weight", &c->undesirable_weight,
+           "kto: weight of undesirable examples (flagged, or the rejected side of a pair).")
+      .Positive();
 }
 
 void BindServer(ServerConfig* c, Binder* b) {
@@ -269,6 +287,8 @@ void BindExperimentConfig(ExperimentConfig* config, Binder* root) {
                 &root->Section("reference", "Reference log-probs (rein-reference)."));
   BindLearner(&config->learner, &root->Section("learner", "Training (rein-learner)."));
   BindPpo(&config->ppo, &root->Section("ppo", "PPO and critic-free RL hyperparameters."));
+  BindDpo(&config->dpo,
+          &root->Section("dpo", "Offline preference learners (learner.mode dpo, ipo, kto)."));
   BindServer(&config->server,
              &root->Section("server", "gRPC and metrics settings every service uses."));
   BindFeedback(&config->feedback,
