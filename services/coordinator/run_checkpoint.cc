@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/files/file_util.h"
 #include "common/status/status_macros.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace rein::coordinator {
 namespace {
@@ -88,6 +89,19 @@ absl::StatusOr<CoordinatorState> ReadRunCheckpoint(const std::string& directory)
   RETURN_IF_ERROR(Take(json, "seed", path, &state.seed));
   RETURN_IF_ERROR(Take(json, "mode", path, &state.mode));
   return state;
+}
+
+absl::Status WriteFinalStatus(const std::string& run_dir, const rein::v1::RunStatus& status) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  if (!google::protobuf::util::MessageToJsonString(status, &json, options).ok()) {
+    return absl::InternalError("the run status does not convert to JSON");
+  }
+  const std::string path = absl::StrCat(run_dir, "/", kFinalStatusFile);
+  return files::WriteFileAtomically(path, [&](int fd) -> absl::Status {
+    return files::WriteAll(fd, json.data(), json.size(), path);
+  });
 }
 
 }  // namespace rein::coordinator

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "rein/v1/coordinator.pb.h"
 
 namespace rein::coordinator {
 
@@ -44,6 +45,12 @@ absl::StatusOr<CoordinatorState> ReadRunCheckpoint(const std::string& directory)
 
 // Where a checkpoint's learner state lives: `directory`/learner.
 std::string LearnerCheckpointDir(const std::string& directory);
+
+// The run's last RunStatus, written (atomically, as protobuf JSON) to <run_dir>/status.json
+// when the run ends, so that `reinctl status --run` can tell how a run ended after its
+// coordinator has exited.
+inline constexpr char kFinalStatusFile[] = "status.json";
+absl::Status WriteFinalStatus(const std::string& run_dir, const rein::v1::RunStatus& status);
 
 }  // namespace rein::coordinator
 

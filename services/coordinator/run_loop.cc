@@ -86,6 +86,12 @@ absl::Status RunLoop::Run() {
     REIN_LOG(ERROR, "coordinator") << "run failed: " << status;
   }
   run_.Finish(status);
+  if (!options_.run_dir.empty()) {
+    absl::Status written = WriteFinalStatus(options_.run_dir, run_.Snapshot());
+    if (!written.ok()) {
+      REIN_LOG(WARNING, "coordinator") << "final status not written: " << written;
+    }
+  }
   return status;
 }
 

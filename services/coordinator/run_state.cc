@@ -11,7 +11,7 @@ namespace {
 
 bool Ended(rein::v1::RunState state) {
   return state == rein::v1::RUN_STATE_FINISHED || state == rein::v1::RUN_STATE_FAILED ||
-         state == rein::v1::RUN_STATE_STOPPING;
+         state == rein::v1::RUN_STATE_STOPPED || state == rein::v1::RUN_STATE_STOPPING;
 }
 
 absl::Status CheckParameter(const char* name, bool present, double value, bool positive) {
@@ -146,7 +146,8 @@ void RunState::AdoptKlCoef(double before, double after) {
 absl::StatusOr<rein::v1::CheckpointResponse> RunState::Checkpoint(const std::string& directory,
                                                                   absl::Time deadline) {
   absl::MutexLock lock(&mu_);
-  if (state_ == rein::v1::RUN_STATE_FINISHED || state_ == rein::v1::RUN_STATE_FAILED) {
+  if (state_ == rein::v1::RUN_STATE_FINISHED || state_ == rein::v1::RUN_STATE_FAILED ||
+      state_ == rein::v1::RUN_STATE_STOPPED) {
     return absl::FailedPreconditionError(absl::StrCat(
         "run is ", rein::v1::RunState_Name(state_),
         "; its final checkpoint is under <run dir>/checkpoints"));
@@ -190,7 +191,14 @@ void RunState::Finish(const absl::Status& status) {
                                 absl::FailedPreconditionError("the run ended before the checkpoint"));
   }
   checkpoint_queue_.clear();
-  state_ = status.ok() ? rein::v1::RUN_STATE_FINISHED : rein::v1::RUN_STATE_FAILED;
+  if (!status.ok()) {
+    state_ = rein::v1::RUN_STATE_FAILED;
+  } else {
+    // A stop that arrived after the last iteration had started changed nothing: finished.
+    const bool cut_short = next_iteration_ <= total_iterations_;
+    state_ = state_ == rein::v1::RUN_STATE_STOPPING && cut_short ? rein::v1::RUN_STATE_STOPPED
+                                                                 : rein::v1::RUN_STATE_FINISHED;
+  }
   error_ = status.ok() ? "" : std::string(status.message());
 }
 

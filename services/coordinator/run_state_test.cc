@@ -61,6 +61,26 @@ TEST_CASE("run state: pause blocks the loop until resume, and stop ends it") {
   CHECK(run.NextStep().kind == LoopStep::Kind::kEnd);
   CHECK(run.Snapshot().state() == rein::v1::RUN_STATE_STOPPING);
   CHECK(run.Pause().status().code() == absl::StatusCode::kFailedPrecondition);
+  // A stop before the last iteration ends the run stopped, not finished.
+  run.Finish(absl::OkStatus());
+  CHECK(run.Snapshot().state() == rein::v1::RUN_STATE_STOPPED);
+  CHECK(run.Resume().status().code() == absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("run state: a stop that arrives after the last iteration leaves the run finished") {
+  RunState run(2, 1, Initial());
+  run.MarkRunning();
+  for (uint64_t i = 1; i <= 2; ++i) {
+    REQUIRE(run.NextStep().kind == LoopStep::Kind::kIterate);
+    run.EndIteration({}, i, 0);
+  }
+  run.Stop();
+  run.Finish(absl::OkStatus());
+  CHECK(run.Snapshot().state() == rein::v1::RUN_STATE_FINISHED);
+  RunState failed(5, 1, Initial());
+  failed.Stop();
+  failed.Finish(absl::InternalError("boom"));
+  CHECK(failed.Snapshot().state() == rein::v1::RUN_STATE_FAILED);
 }
 
 TEST_CASE("run state: a resumed run counts from its checkpoint and reports an ETA") {

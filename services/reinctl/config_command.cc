@@ -20,11 +20,21 @@ void PrintSummary(const std::string& path, const config::ExperimentConfig& c) {
   std::printf("  learner   %s, %d rank(s), %s backend, lr %g\n",
               std::string(config::EnumName(c.learner.mode)).c_str(), c.learner.ranks,
               std::string(config::EnumName(c.learner.backend)).c_str(), c.learner.learning_rate);
-  std::printf("  rollout   %d replica(s) x capacity %d; %d prompts x %d samples per iteration\n",
-              c.rollout.replicas, c.rollout.capacity, c.rollout.batch_size,
-              c.rollout.samples_per_prompt);
-  std::printf("  reward    %d replica(s); reference %d replica(s)\n", c.reward.replicas,
-              c.reference.replicas);
+  // Only the services the mode runs (as reinctl up starts them).
+  if (config::IsReinforcementLearning(c.learner.mode)) {
+    std::printf("  rollout   %d replica(s) x capacity %d; %d prompts x %d samples per iteration\n",
+                c.rollout.replicas, c.rollout.capacity, c.rollout.batch_size,
+                c.rollout.samples_per_prompt);
+    std::printf("  reward    %d replica(s); reference %d replica(s)\n", c.reward.replicas,
+                c.reference.replicas);
+  } else {
+    std::printf("  data      %s, %d examples per iteration\n",
+                c.data.train.empty() ? "(data.train unset)" : c.data.train.c_str(),
+                c.data.train_batch_size);
+    if (config::UsesReference(c.learner.mode)) {
+      std::printf("  reference %d replica(s), beta %g\n", c.reference.replicas, c.dpo.beta);
+    }
+  }
   std::printf("  model     policy %s\n", c.model.policy.empty() ? "(unset)" : c.model.policy.c_str());
 }
 

@@ -78,7 +78,16 @@ int Control(const Target& target, const char* what,
   return 0;
 }
 
+int PrintFinalStatus(const Target& target, const rein::v1::RunStatus& status) {
+  std::printf("%s\n(the run has ended; its final state, from %s/status.json)\n",
+              FormatRunStatus(status).c_str(), target.run.c_str());
+  return status.state() == rein::v1::RUN_STATE_FAILED ? 1 : 0;
+}
+
 int Status(const Target& target, bool watch) {
+  if (std::optional<rein::v1::RunStatus> final_status = ReadFinalStatus(target.run)) {
+    return PrintFinalStatus(target, *final_status);
+  }
   absl::StatusOr<Client> client = Connect(target);
   if (!client.ok()) {
     std::fprintf(stderr, "reinctl status: %s\n", std::string(client.status().message()).c_str());
@@ -90,6 +99,10 @@ int Status(const Target& target, bool watch) {
     grpc::Status rpc_status =
         client->stub->Status(context.get(), rein::v1::StatusRequest(), &status);
     if (!rpc_status.ok()) {
+      // The run may have ended (and its coordinator exited) since the last look.
+      if (std::optional<rein::v1::RunStatus> final_status = ReadFinalStatus(target.run)) {
+        return PrintFinalStatus(target, *final_status);
+      }
       std::fprintf(stderr, "reinctl status: %s\n",
                    FromGrpcStatus(rpc_status, client->address).ToString().c_str());
       return 1;

@@ -1,9 +1,13 @@
 #include "services/reinctl/run_status_format.h"
 
+#include <fstream>
+#include <iterator>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace rein::reinctl {
 namespace {
@@ -23,7 +27,8 @@ std::string RunStateName(rein::v1::RunState state) {
 }
 
 bool RunEnded(rein::v1::RunState state) {
-  return state == rein::v1::RUN_STATE_FINISHED || state == rein::v1::RUN_STATE_FAILED;
+  return state == rein::v1::RUN_STATE_FINISHED || state == rein::v1::RUN_STATE_FAILED ||
+         state == rein::v1::RUN_STATE_STOPPED;
 }
 
 std::string FormatRunStatus(const rein::v1::RunStatus& status) {
@@ -48,6 +53,16 @@ std::string FormatRunStatus(const rein::v1::RunStatus& status) {
   if (status.max_policy_lag() > 0) absl::StrAppendFormat(&line, " (lag<=%d)", status.max_policy_lag());
   if (!status.error().empty()) absl::StrAppend(&line, "\n  error: ", status.error());
   return line;
+}
+
+std::optional<rein::v1::RunStatus> ReadFinalStatus(const std::string& run_dir) {
+  if (run_dir.empty()) return std::nullopt;
+  std::ifstream in(absl::StrCat(run_dir, "/status.json"));
+  if (!in) return std::nullopt;
+  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  rein::v1::RunStatus status;
+  if (!google::protobuf::util::JsonStringToMessage(json, &status).ok()) return std::nullopt;
+  return status;
 }
 
 }  // namespace rein::reinctl

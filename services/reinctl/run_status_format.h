@@ -3,6 +3,7 @@
 #ifndef REIN_SERVICES_REINCTL_RUN_STATUS_FORMAT_H_
 #define REIN_SERVICES_REINCTL_RUN_STATUS_FORMAT_H_
 
+#include <optional>
 #include <string>
 
 #include "rein/v1/coordinator.pb.h"
@@ -15,6 +16,10 @@ std::string FormatRunStatus(const rein::v1::RunStatus& status);
 std::string RunStateName(rein::v1::RunState state);
 
 bool RunEnded(rein::v1::RunState state);
+
+// The final status the coordinator left in `run_dir`/status.json when the run ended; nullopt
+// when there is none (the run has not ended) or it does not parse.
+std::optional<rein::v1::RunStatus> ReadFinalStatus(const std::string& run_dir);
 
 }  // namespace rein::reinctl
 

@@ -7,12 +7,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <system_error>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/rpc/client.h"
@@ -260,9 +262,13 @@ int RunUp(const UpFlags& flags) {
   }
   progress.Finish();
   const int code = (*cluster)->Stop(absl::Minutes(10));
+  // How it ended, as the coordinator recorded it (a stop request ends a run "stopped").
+  std::optional<rein::v1::RunStatus> final_status = ReadFinalStatus(run_dir);
+  std::string ended = code == 0 ? "finished" : "failed";
+  if (final_status) ended = absl::AsciiStrToLower(RunStateName(final_status->state()));
   std::printf("run %s (coordinator exit status %d); stats in %s/stats.jsonl, checkpoints in "
               "%s/checkpoints\n",
-              code == 0 ? "finished" : "failed", code, run_dir.c_str(), run_dir.c_str());
+              ended.c_str(), code, run_dir.c_str(), run_dir.c_str());
   if (code != 0) {
     std::fprintf(stderr, "the coordinator's log ends:\n%s\n",
                  (*cluster)->coordinator().LogTail(15).c_str());

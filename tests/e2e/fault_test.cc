@@ -133,6 +133,14 @@ TEST_CASE("reinctl controls a live job: status, set, pause, checkpoint, resume, 
   const size_t ran = ReadStats(run_dir).size();
   CHECK(ran < 200);
   CHECK(fs::exists(run_dir + "/checkpoints/iter-" + std::to_string(ran) + "/coordinator.json"));
+  CHECK_THAT(up->output(), Catch::Contains("run stopped"));
+  // After the coordinator has exited, status reads the final state from the run folder.
+  testing::CommandResult ended = Ctl({"status", "--run", run_dir});
+  INFO(ended.stdout_text << ended.stderr_text);
+  CHECK(ended.exit_code == 0);
+  CHECK_THAT(ended.stdout_text, Catch::Contains("STOPPED") &&
+                                    Catch::Contains("iter " + std::to_string(ran) + "/200") &&
+                                    Catch::Contains("status.json"));
 }
 
 TEST_CASE("Ctrl-C stops the whole local cluster cleanly") {

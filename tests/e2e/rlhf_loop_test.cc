@@ -46,6 +46,12 @@ TEST_CASE("reinctl up runs the full PPO loop with 2 rollout replicas and checkpo
     CHECK(stats[i].contains("kl/mean"));
   }
   CHECK(fs::exists(run.run_dir + "/checkpoints/iter-3/coordinator.json"));
+  CHECK_THAT(run.output, Catch::Contains("run finished"));
+  auto status = testing::RunCommand(
+      {testing::BuiltBinary("reinctl"), "status", "--run", run.run_dir}, "", absl::Minutes(1));
+  REQUIRE(status.ok());
+  CHECK(status->exit_code == 0);
+  CHECK_THAT(status->stdout_text, Catch::Contains("FINISHED") && Catch::Contains("iter 3/3"));
   CHECK(fs::exists(run.run_dir + "/checkpoints/iter-3/learner/policy/config.json"));
   for (const char* log : {"coordinator", "rollout-0", "rollout-1", "reward-0", "reference-0",
                           "learner-0"}) {
