@@ -38,7 +38,7 @@ struct EnumNames<Device> {
   static constexpr EnumEntry<Device> kEntries[] = {{"cpu", Device::kCpu}, {"cuda", Device::kCuda}};
 };
 
-enum class LearnerMode { kSft, kRewardModel, kPpo, kGrpo, kRloo, kReinforcePlusPlus, kDpo, kIpo, kKto };
+enum class LearnerMode { kSft, kRewardModel, kPpo, kGrpo, kRloo, kReinforcePlusPlus, kDpo, kIpo, kKto, kCostModel };
 template <>
 struct EnumNames<LearnerMode> {
   static constexpr EnumEntry<LearnerMode> kEntries[] = {
@@ -46,7 +46,7 @@ struct EnumNames<LearnerMode> {
       {"ppo", LearnerMode::kPpo},   {"grpo", LearnerMode::kGrpo},
       {"rloo", LearnerMode::kRloo}, {"reinforce++", LearnerMode::kReinforcePlusPlus},
       {"dpo", LearnerMode::kDpo},   {"ipo", LearnerMode::kIpo},
-      {"kto", LearnerMode::kKto}};
+      {"kto", LearnerMode::kKto},   {"cost-model", LearnerMode::kCostModel}};
 };
 
 // The offline preference learners: they train the policy straight from judgements, against
@@ -55,10 +55,15 @@ constexpr bool IsOfflinePreference(LearnerMode mode) {
   return mode == LearnerMode::kDpo || mode == LearnerMode::kIpo || mode == LearnerMode::kKto;
 }
 
+// The modes that train a scalar head on judgements: reward-model, and cost-model (approve/flag
+// labels with flagged as the positive class, so the score is the logit of "flagged").
+constexpr bool TrainsScalarHead(LearnerMode mode) {
+  return mode == LearnerMode::kRewardModel || mode == LearnerMode::kCostModel;
+}
+
 // True for the modes that sample from the policy and train on rewards.
 constexpr bool IsReinforcementLearning(LearnerMode mode) {
-  return mode != LearnerMode::kSft && mode != LearnerMode::kRewardModel &&
-         !IsOfflinePreference(mode);
+  return mode != LearnerMode::kSft && !TrainsScalarHead(mode) && !IsOfflinePreference(mode);
 }
 
 // True for the modes that need the reference service.
@@ -80,6 +85,15 @@ struct EnumNames<LrSchedule> {
   static constexpr EnumEntry<LrSchedule> kEntries[] = {{"constant", LrSchedule::kConstant},
                                                        {"linear", LrSchedule::kLinear},
                                                        {"cosine", LrSchedule::kCosine}};
+};
+
+// How the cost model's score enters the reward PPO trains on (safety.mode).
+enum class SafetyMode { kOff, kPenalty, kConstraint };
+template <>
+struct EnumNames<SafetyMode> {
+  static constexpr EnumEntry<SafetyMode> kEntries[] = {{"off", SafetyMode::kOff},
+                                                       {"penalty", SafetyMode::kPenalty},
+                                                       {"constraint", SafetyMode::kConstraint}};
 };
 
 enum class CriticInit { kRewardModel, kPolicy };

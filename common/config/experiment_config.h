@@ -51,6 +51,7 @@ struct ModelConfig {
   std::string policy;
   std::string reference;  // empty = policy
   std::string reward_model;
+  std::string cost_model;  // empty = none
   std::string tokenizer;  // empty = policy
   DType dtype = DType::kAuto;
   Device device = Device::kCpu;
@@ -160,6 +161,17 @@ struct DpoConfig {
   bool operator==(const DpoConfig&) const = default;
 };
 
+// The cost of harmful or biased responses in RL (model.cost_model scores it).
+struct SafetyConfig {
+  SafetyMode mode = SafetyMode::kOff;
+  double cost_coef = 1.0;     // penalty: reward − cost_coef · cost
+  double cost_limit = 0.0;    // constraint: keep the mean cost per response at or under this
+  double lambda_init = 1.0;   // constraint: the Lagrange multiplier's start
+  double lambda_lr = 0.05;    // constraint: step size of its update (in log λ)
+  double lambda_max = 0.0;    // constraint: its cap; 0 = none
+  bool operator==(const SafetyConfig&) const = default;
+};
+
 struct TlsConfig {
   std::string cert;  // empty = plaintext
   std::string key;
@@ -207,6 +219,7 @@ struct ExperimentConfig {
   LearnerConfig learner;
   PpoConfig ppo;
   DpoConfig dpo;
+  SafetyConfig safety;
   ServerConfig server;
   FeedbackConfig feedback;
   bool operator==(const ExperimentConfig&) const = default;

@@ -256,4 +256,23 @@ absl::StatusOr<std::unique_ptr<PreferenceDataset>> OfflinePreferenceView(
   return std::make_unique<PreferenceDataset>(std::move(out), dataset.skipped());
 }
 
+absl::StatusOr<std::unique_ptr<PreferenceDataset>> CostModelView(const PreferenceDataset& dataset,
+                                                                 size_t* left_out) {
+  std::vector<PreferenceExample> out;
+  for (const PreferenceExample& e : dataset.examples()) {
+    if (!e.label.has_value()) continue;
+    PreferenceExample flagged = e;
+    flagged.label = !*e.label;
+    out.push_back(std::move(flagged));
+  }
+  const size_t dropped = dataset.size() - out.size();
+  if (left_out != nullptr) *left_out = dropped;
+  if (out.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no approve/flag judgement for cost-model ({\"prompt\", \"completion\", \"label\"} "
+        "lines, e.g. rein-feedback's flag export); ", dropped, " comparisons left out"));
+  }
+  return std::make_unique<PreferenceDataset>(std::move(out), dataset.skipped());
+}
+
 }  // namespace rein::data

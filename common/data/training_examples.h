@@ -114,6 +114,13 @@ absl::StatusOr<std::unique_ptr<PreferenceDataset>> LoadPreferenceDataset(
 absl::StatusOr<std::unique_ptr<PreferenceDataset>> OfflinePreferenceView(
     const PreferenceDataset& dataset, bool paired, size_t* left_out = nullptr);
 
+// The approve/flag judgements of `dataset` for a cost model (learner.mode cost-model): the
+// unpaired ones with their label inverted, so that "flagged" is the positive class and the
+// model's score is the logit of a response being flagged. Comparisons say nothing about harm
+// and are left out (counted in `left_out`). FAILED_PRECONDITION when none is left.
+absl::StatusOr<std::unique_ptr<PreferenceDataset>> CostModelView(const PreferenceDataset& dataset,
+                                                                 size_t* left_out = nullptr);
+
 }  // namespace rein::data
 
 #endif  // REIN_COMMON_DATA_TRAINING_EXAMPLES_H_

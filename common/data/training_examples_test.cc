@@ -210,6 +210,14 @@ TEST_CASE("the offline preference view: pairs for dpo, labelled completions for 
   CHECK(u[1].label == std::optional<bool>(false));
   CHECK(u[8].responses == Responses{WithEos(" d")});
   CHECK(u[8].label == std::optional<bool>(false));
+  // The cost model's view: the labelled judgement alone, flagged as the positive class.
+  auto costs = CostModelView(**dataset, &left_out);
+  REQUIRE(costs.ok());
+  CHECK(left_out == 4);
+  REQUIRE((*costs)->size() == 1);
+  CHECK((*costs)->examples()[0].responses == Responses{WithEos(" d")});
+  CHECK((*costs)->examples()[0].label == std::optional<bool>(true));  // it was flagged
+  CHECK(CostModelView(**pairs).status().code() == absl::StatusCode::kFailedPrecondition);
   // Only labels: nothing for dpo, an error that says what it needs.
   auto labels = LoadPreferenceDataset(
       WriteJsonl("labels.jsonl", "{\"prompt\": \"Q:\", \"completion\": \" d\", \"label\": true}\n"),

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,7 +64,8 @@ class FakeRollout final : public rein::v1::Rollout::Service {
   std::vector<uint64_t> seeds;
 };
 
-// Reward = number of response tokens; `poison` makes sequence 3's reward NaN.
+// Reward = number of response tokens; `poison` makes sequence 3's reward NaN; `cost`, when set,
+// is every sequence's cost (as from a cost model).
 class FakeReward final : public rein::v1::Reward::Service {
  public:
   grpc::Status Score(grpc::ServerContext*, const rein::v1::ScoreRequest* request,
@@ -73,10 +75,12 @@ class FakeReward final : public rein::v1::Reward::Service {
       reward->set_sequence_id(sequence.sequence_id());
       bool nan = poison && sequence.sequence_id() == 3;
       reward->set_reward(nan ? std::nanf("") : static_cast<float>(sequence.response_ids_size()));
+      if (cost.has_value()) reward->set_cost(*cost);
     }
     return grpc::Status::OK;
   }
   bool poison = false;
+  std::optional<float> cost;
 };
 
 class FakeReference final : public rein::v1::Reference::Service {
@@ -101,6 +105,8 @@ class FakeLearner final : public rein::v1::Learner::Service {
       trained_ids.push_back(experience.sequence().sequence_id());
       lags.push_back(static_cast<int64_t>(version) -
                      static_cast<int64_t>(experience.policy_version()));
+      trained_rewards.push_back({request->iteration(), experience.sequence().response_ids_size(),
+                                 experience.reward()});
     }
     trained_examples += request->sft().examples_size() + request->preferences().preferences_size();
     version = request->iteration();
@@ -137,6 +143,12 @@ class FakeLearner final : public rein::v1::Learner::Service {
   std::vector<uint64_t> trained_ids;
   std::vector<double> kl_coefs;
   std::vector<std::vector<std::string>> pushes;
+  struct TrainedReward {
+    uint64_t iteration;
+    int response_tokens;
+    float reward;
+  };
+  std::vector<TrainedReward> trained_rewards;  // the reward of every experience trained on
 };
 
 // One fake worker: a server on a free port, registered with the registry.

@@ -54,6 +54,7 @@ RunLoopOptions LoopOptions(const config::ExperimentConfig& c) {
   options.batch_size = static_cast<uint32_t>(c.rollout.batch_size);
   options.samples_per_prompt = static_cast<uint32_t>(c.rollout.samples_per_prompt);
   options.seed = c.run.seed;
+  options.safety = c.safety;
   rein::v1::SamplingParams& sampling = options.sampling;
   sampling.set_temperature(static_cast<float>(c.rollout.sampling.temperature));
   sampling.set_top_k(c.rollout.sampling.top_k);
@@ -125,6 +126,12 @@ absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
   } else {
     ASSIGN_OR_RETURN(loaded.preferences,
                      data::LoadPreferenceDataset(c.data.train, tokenizer, options));
+    if (mode == config::LearnerMode::kCostModel) {
+      size_t left_out = 0;
+      ASSIGN_OR_RETURN(loaded.preferences, data::CostModelView(*loaded.preferences, &left_out));
+      REIN_LOG(INFO, "coordinator") << "cost-model: " << left_out
+                                    << " comparisons left out (only approve/flag labels train it)";
+    }
     if (config::IsOfflinePreference(mode)) {
       size_t left_out = 0;
       ASSIGN_OR_RETURN(loaded.preferences,

@@ -106,6 +106,9 @@ absl::Status RunLoop::RlIteration(uint64_t iteration, const rein::v1::HyperParam
     metrics_.prefetched_batches.Set(1);
   }
 
+  // The cost (from the reward service's cost model) enters the reward here, as safety: says.
+  rein::v1::Stats safety_stats;
+  RETURN_IF_ERROR(cost_shaper_->Apply(batch.samples, safety_stats));
   RETURN_IF_ERROR(AdoptLiveKlCoef(parameters));
   rein::v1::HyperParameters overrides = parameters;
   overrides.set_kl_coef(kl_controller_.coef());
@@ -120,6 +123,7 @@ absl::Status RunLoop::RlIteration(uint64_t iteration, const rein::v1::HyperParam
                                 : data_.prompts->cursor();
 
   rein::v1::Stats stats = trained.stats();  // Learner stats: losses, KL, entropy, ...
+  for (const auto& [name, value] : safety_stats.values()) SetStat(stats, name, value);
   uint64_t oldest_version = 0;
   double tokens = 0;
   AddSampleStats(batch.samples, stats, &oldest_version, &tokens);

@@ -19,10 +19,12 @@ constexpr int kFormatVersion = 1;
 constexpr char kStateFile[] = "coordinator.json";
 
 Json ToJson(const CoordinatorState& state) {
-  return Json{{"format_version", kFormatVersion}, {"iteration", state.iteration},
-              {"dataset_cursor", state.dataset_cursor}, {"kl_coef", state.kl_coef},
-              {"learning_rate", state.learning_rate}, {"policy_version", state.policy_version},
-              {"seed", state.seed}, {"mode", state.mode}};
+  Json json{{"format_version", kFormatVersion}, {"iteration", state.iteration},
+            {"dataset_cursor", state.dataset_cursor}, {"kl_coef", state.kl_coef},
+            {"learning_rate", state.learning_rate}, {"policy_version", state.policy_version},
+            {"seed", state.seed}, {"mode", state.mode}};
+  if (state.safety_lambda.has_value()) json["safety_lambda"] = *state.safety_lambda;
+  return json;
 }
 
 template <typename T>
@@ -88,6 +90,11 @@ absl::StatusOr<CoordinatorState> ReadRunCheckpoint(const std::string& directory)
   RETURN_IF_ERROR(Take(json, "policy_version", path, &state.policy_version));
   RETURN_IF_ERROR(Take(json, "seed", path, &state.seed));
   RETURN_IF_ERROR(Take(json, "mode", path, &state.mode));
+  if (json.contains("safety_lambda")) {
+    double lambda = 0;
+    RETURN_IF_ERROR(Take(json, "safety_lambda", path, &lambda));
+    state.safety_lambda = lambda;
+  }
   return state;
 }
 

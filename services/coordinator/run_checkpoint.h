@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -30,6 +31,9 @@ struct CoordinatorState {
   uint64_t policy_version = 0;
   uint64_t seed = 0;
   std::string mode;  // learner.mode; resuming under another mode is refused
+  // The Lagrange multiplier of safety.mode constraint (absent otherwise, and in checkpoints
+  // written before it existed).
+  std::optional<double> safety_lambda;
 };
 
 // The learner's part of the checkpoint, written into the given folder.

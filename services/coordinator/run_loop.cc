@@ -39,7 +39,9 @@ RunLoop::RunLoop(const RunLoopOptions& options, StageContext stages, RunData dat
       data_(data),
       run_(run),
       metrics_(metrics),
-      kl_controller_(MakeKlController(options.kl, resumed_from)) {
+      kl_controller_(MakeKlController(options.kl, resumed_from)),
+      cost_shaper_(CostShaper::Create(options.safety, resumed_from ? resumed_from->safety_lambda
+                                                                   : std::nullopt)) {
   if (resumed_from) {
     policy_version_ = resumed_from->policy_version;
     completed_iteration_ = checkpointed_iteration_ = resumed_from->iteration;
@@ -96,6 +98,7 @@ absl::Status RunLoop::Run() {
 }
 
 absl::Status RunLoop::RunSteps() {
+  RETURN_IF_ERROR(cost_shaper_.status());
   if (options_.push_weights_first && config::IsReinforcementLearning(options_.mode)) {
     ASSIGN_OR_RETURN(rein::v1::PushWeightsResponse pushed, PushWeightsStage(stages_));
     policy_version_ = pushed.policy_version();
@@ -239,6 +242,7 @@ CoordinatorState RunLoop::State() const {
   state.policy_version = policy_version_;
   state.seed = options_.seed;
   state.mode = std::string(config::EnumName(options_.mode));
+  if (cost_shaper_.ok()) state.safety_lambda = cost_shaper_->lambda();
   return state;
 }
 

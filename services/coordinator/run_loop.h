@@ -44,6 +44,7 @@
 #include "services/coordinator/loop_metrics.h"
 #include "services/coordinator/run_checkpoint.h"
 #include "services/coordinator/run_state.h"
+#include "services/coordinator/safety.h"
 #include "services/coordinator/stages.h"
 
 namespace rein::coordinator {
@@ -69,6 +70,8 @@ struct RunLoopOptions {
   // Push the learner's weights to the rollouts before the first iteration (a resumed run:
   // the rollouts loaded the initial policy from disk).
   bool push_weights_first = false;
+  // How the cost model's score enters the reward (RL modes).
+  config::SafetyConfig safety;
   // Workers the run waits for before its first iteration, per role.
   std::map<rein::v1::Role, int> expected_workers;
   absl::Duration worker_wait = absl::Minutes(10);
@@ -127,6 +130,7 @@ class RunLoop {
   RunState& run_;
   LoopMetrics metrics_;
   rl::KlController kl_controller_;
+  absl::StatusOr<CostShaper> cost_shaper_;  // an error (bad restored λ) fails the run at start
   uint64_t policy_version_ = 0;
   uint64_t completed_iteration_ = 0;
   uint64_t checkpointed_iteration_ = 0;

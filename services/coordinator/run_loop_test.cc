@@ -208,6 +208,61 @@ TEST_CASE("checkpoints hold the run state, and a loop resumed from one continues
   CHECK(resumed.size() == 8);
 }
 
+TEST_CASE("safety constraint: rewards trained on are shaped by a multiplier that rises with cost") {
+  const std::string run_dir = testing::MakeTempDir("rein-loop-safety-");
+  Cluster cluster;
+  cluster.reward.service.cost = 1.0f;  // every response costs 1, over a limit of 0
+  auto dataset = Dataset(Tok());
+  RunState run(2, 1, Initial());
+  prometheus::Registry metrics;
+  RunLoopOptions options = Options();
+  options.run_dir = run_dir;
+  options.safety.mode = config::SafetyMode::kConstraint;
+  options.safety.cost_limit = 0;
+  options.safety.lambda_init = 1;
+  options.safety.lambda_lr = 0.1;
+  RunLoop loop(options, cluster.Context(), {dataset.get()}, run, metrics);
+  REQUIRE(loop.Run().ok());
+  // log λ ← log λ + 0.1·(1 − 0)·λ: λ = 1 at iteration 1, e^0.1 at 2, then e^(0.1 + 0.1·e^0.1).
+  const double lambda[] = {1.0, std::exp(0.1), std::exp(0.1 + 0.1 * std::exp(0.1))};
+  std::vector<FakeLearner::TrainedReward> trained;
+  for (FakeLearner* learner : {&cluster.learner0.service, &cluster.learner1.service}) {
+    absl::MutexLock lock(&learner->mu);
+    trained.insert(trained.end(), learner->trained_rewards.begin(), learner->trained_rewards.end());
+  }
+  REQUIRE(trained.size() == 16);  // 2 iterations x 4 prompts x 2 samples
+  for (const FakeLearner::TrainedReward& t : trained) {
+    const double l = lambda[t.iteration - 1];
+    INFO("iteration " << t.iteration << ", " << t.response_tokens << " tokens");
+    CHECK(t.reward == Approx((t.response_tokens - l * 1.0) / (1.0 + l)));
+  }
+  const rein::v1::RunStatus status = run.Snapshot();
+  const auto& stats = status.last_iteration().values();
+  CHECK(stats.at("cost/mean") == 1.0);
+  CHECK(stats.at("safety/violation") == 1.0);
+  CHECK(stats.at("safety/lambda") == Approx(lambda[1]));
+  CHECK(stats.at("safety/lambda_next") == Approx(lambda[2]));
+  // The multiplier is in the final checkpoint, for a resumed run to continue from.
+  auto state = ReadRunCheckpoint(run_dir + "/checkpoints/iter-2");
+  REQUIRE(state.ok());
+  REQUIRE(state->safety_lambda.has_value());
+  CHECK(*state->safety_lambda == Approx(lambda[2]));
+}
+
+TEST_CASE("safety: shaping against a reward service without a cost model fails the run clearly") {
+  Cluster cluster;
+  auto dataset = Dataset(Tok());
+  RunState run(2, 1, Initial());
+  prometheus::Registry metrics;
+  RunLoopOptions options = Options();
+  options.safety.mode = config::SafetyMode::kPenalty;
+  RunLoop loop(options, cluster.Context(), {dataset.get()}, run, metrics);
+  absl::Status status = loop.Run();
+  CHECK(status.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(status.message()), Catch::Contains("model.cost_model"));
+  CHECK(run.Snapshot().state() == rein::v1::RUN_STATE_FAILED);
+}
+
 TEST_CASE("sft mode trains on data.train examples, split over the learner ranks") {
   std::string dir = testing::MakeTempDir("rein-loop-sft-");
   std::ofstream(dir + "/sft.jsonl") << "{\"prompt\": \"a\", \"response\": \" b\"}\n"

@@ -104,7 +104,13 @@ absl::StatusOr<Timed<std::vector<Sample>>> GenerateRange(const StageContext& con
   return Timed<std::vector<Sample>>{std::move(samples), ReportedSeconds(response.stats(), "time/generate_seconds")};
 }
 
-absl::StatusOr<Timed<std::vector<float>>> ScoreRange(const StageContext& context,
+// A sequence's reward and, when the service has a cost model, its cost.
+struct Scored {
+  float reward = 0;
+  std::optional<float> cost;
+};
+
+absl::StatusOr<Timed<std::vector<Scored>>> ScoreRange(const StageContext& context,
                                               const std::vector<Sample>& samples,
                                               const Worker& worker, Range range) {
   constexpr absl::string_view kMethod = "Reward/Score";
@@ -117,7 +123,7 @@ absl::StatusOr<Timed<std::vector<float>>> ScoreRange(const StageContext& context
     return Malformed(kMethod, worker, absl::StrCat(response.rewards_size(), " rewards for ",
                                                    range.size(), " sequences"));
   }
-  std::vector<float> rewards;
+  std::vector<Scored> rewards;
   for (size_t i = 0; i < range.size(); ++i) {
     const rein::v1::SequenceReward& reward = response.rewards(static_cast<int>(i));
     if (reward.sequence_id() != samples[range.begin + i].sequence_id) {
@@ -128,10 +134,16 @@ absl::StatusOr<Timed<std::vector<float>>> ScoreRange(const StageContext& context
                                               reward.sequence_id(), " is ", reward.reward(),
                                               "; not training on it"));
     }
-    rewards.push_back(reward.reward());
+    if (reward.has_cost() && !std::isfinite(reward.cost())) {
+      return absl::InternalError(absl::StrCat(CallName(kMethod, worker), ": cost of sequence ",
+                                              reward.sequence_id(), " is ", reward.cost(),
+                                              "; not training on it"));
+    }
+    rewards.push_back({reward.reward(), reward.has_cost() ? std::optional<float>(reward.cost())
+                                                          : std::nullopt});
   }
-  return Timed<std::vector<float>>{std::move(rewards),
-                                   ReportedSeconds(response.stats(), "time/score_seconds")};
+  return Timed<std::vector<Scored>>{std::move(rewards),
+                                    ReportedSeconds(response.stats(), "time/score_seconds")};
 }
 
 absl::StatusOr<Timed<std::vector<std::vector<float>>>> ReferenceRange(const StageContext& context,
@@ -204,9 +216,9 @@ absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& sample
   std::vector<Worker> references = context.registry->Active(rein::v1::ROLE_REFERENCE);
   RETURN_IF_ERROR(RequireWorkers(rewarders, rein::v1::ROLE_REWARD));
   RETURN_IF_ERROR(RequireWorkers(references, rein::v1::ROLE_REFERENCE));
-  absl::StatusOr<RangeResults<Timed<std::vector<float>>>> rewards;
+  absl::StatusOr<RangeResults<Timed<std::vector<Scored>>>> rewards;
   std::thread reward_thread([&] {
-    rewards = Dispatch<Timed<std::vector<float>>>(
+    rewards = Dispatch<Timed<std::vector<Scored>>>(
         samples.size(), rewarders,
         [&](const Worker& worker, Range range) { return ScoreRange(context, samples, worker, range); },
         reward_stats);
@@ -221,7 +233,10 @@ absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& sample
   RETURN_IF_ERROR(rewards.status());
   RETURN_IF_ERROR(logprobs.status());
   for (auto& [range, timed] : *rewards) {
-    for (size_t i = 0; i < range.size(); ++i) samples[range.begin + i].reward = timed.value[i];
+    for (size_t i = 0; i < range.size(); ++i) {
+      samples[range.begin + i].reward = timed.value[i].reward;
+      samples[range.begin + i].cost = timed.value[i].cost;
+    }
   }
   for (auto& [range, timed] : *logprobs) {
     for (size_t i = 0; i < range.size(); ++i) {

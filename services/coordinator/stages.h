@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct Sample {
   std::vector<float> behaviour_logprobs;
   std::vector<float> reference_logprobs;
   float reward = 0;
+  // The cost model's score, when the reward service has one (see safety.h).
+  std::optional<float> cost;
   uint64_t policy_version = 0;
   rein::v1::FinishReason finish_reason = rein::v1::FINISH_REASON_UNSPECIFIED;
 };

@@ -194,7 +194,7 @@ absl::StatusOr<std::unique_ptr<LearnerState>> LoadLearnerCheckpoint(
           absl::StrCat(where, ": a ", mode, " checkpoint, but learner.mode is ",
                        config::EnumName(options.learner.mode)));
     }
-    const bool reward_model = options.learner.mode == config::LearnerMode::kRewardModel;
+    const bool reward_model = config::TrainsScalarHead(options.learner.mode);
     const model::ModelOptions policy_options = ModelOptionsFromConfig(
         options.model, reward_model ? model::Heads::kScalar : model::Heads::kLm);
     ASSIGN_OR_RETURN(auto policy,

@@ -37,7 +37,8 @@ absl::string_view BatchName(rein::v1::TrainRequest::BatchCase kind) {
 rein::v1::TrainRequest::BatchCase BatchFor(config::LearnerMode mode) {
   switch (mode) {
     case config::LearnerMode::kSft: return rein::v1::TrainRequest::kSft;
-    case config::LearnerMode::kRewardModel: return rein::v1::TrainRequest::kPreferences;
+    case config::LearnerMode::kRewardModel:
+    case config::LearnerMode::kCostModel: return rein::v1::TrainRequest::kPreferences;
     case config::LearnerMode::kDpo:
     case config::LearnerMode::kIpo:
     case config::LearnerMode::kKto: return rein::v1::TrainRequest::kOfflinePreferences;

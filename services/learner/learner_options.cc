@@ -20,10 +20,10 @@ absl::Status CheckLearnerOptions(const LearnerOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("learner.ranks: ", options.learner.ranks, " is not >= 1"));
   }
-  if (options.learner.ranks > 1 && options.learner.mode == config::LearnerMode::kRewardModel) {
+  if (options.learner.ranks > 1 && config::TrainsScalarHead(options.learner.mode)) {
     return absl::UnimplementedError(absl::StrCat(
-        "learner.ranks: ", options.learner.ranks,
-        " data-parallel ranks are not supported in reward-model mode yet (its micro-batches "
+        "learner.ranks: ", options.learner.ranks, " data-parallel ranks are not supported in ",
+        config::EnumName(options.learner.mode), " mode yet (its micro-batches "
         "depend on each preference's response count, so ranks would take different step "
         "counts); set learner.ranks: 1"));
   }

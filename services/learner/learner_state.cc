@@ -120,7 +120,7 @@ absl::StatusOr<std::unique_ptr<LearnerState>> LearnerState::Create(const Learner
   RETURN_IF_ERROR(CheckLearnerOptions(options));
   const config::ModelConfig& m = options.model;
   std::unique_ptr<model::CausalLM> policy, critic;
-  if (options.learner.mode == config::LearnerMode::kRewardModel) {
+  if (config::TrainsScalarHead(options.learner.mode)) {
     ASSIGN_OR_RETURN(policy, LoadScalarModel(m, m.policy, options.seed + kRewardHeadSeedOffset));
   } else {
     ASSIGN_OR_RETURN(policy,
@@ -148,12 +148,12 @@ absl::StatusOr<std::unique_ptr<LearnerState>> LearnerState::FromModels(
     const LearnerOptions& options, std::unique_ptr<model::CausalLM> policy,
     std::unique_ptr<model::CausalLM> critic) {
   if (options.learner.ranks > 1) RETURN_IF_ERROR(CheckLearnerOptions(options));
-  const bool reward_model = options.learner.mode == config::LearnerMode::kRewardModel;
+  const bool reward_model = config::TrainsScalarHead(options.learner.mode);
   const bool ppo = options.learner.mode == config::LearnerMode::kPpo;
   if (policy == nullptr) return absl::InvalidArgumentError("policy: no model");
   if (reward_model ? !policy->has_scalar_head() : !policy->has_lm_head()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "policy: needs ", reward_model ? "a scalar head (reward-model mode)" : "an LM head"));
+        "policy: needs ", reward_model ? "a scalar head (reward-model and cost-model modes)" : "an LM head"));
   }
   if (ppo && (critic == nullptr || !critic->has_scalar_head())) {
     return absl::InvalidArgumentError("critic: ppo needs a critic with a scalar head");

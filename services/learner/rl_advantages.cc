@@ -120,7 +120,8 @@ absl::StatusOr<Advantages> ComputeAdvantages(config::LearnerMode mode,
     case config::LearnerMode::kRewardModel:
     case config::LearnerMode::kDpo:
     case config::LearnerMode::kIpo:
-    case config::LearnerMode::kKto: break;
+    case config::LearnerMode::kKto:
+    case config::LearnerMode::kCostModel: break;
   }
   return absl::InvalidArgumentError("ComputeAdvantages: not an RL mode");
 }

@@ -29,6 +29,7 @@ absl::Status RunReward(rpc::ShutdownSignal& shutdown) {
   options.regex_weight = c.reward.rules.regex.weight;
   options.regex_pattern = c.reward.rules.regex.pattern;
   options.model_dir = c.model.reward_model;
+  options.cost_model_dir = c.model.cost_model;
   const config::ModelConfig model_config = c.model;
   options.loader = [model_config](const std::string& dir)
       -> absl::StatusOr<std::unique_ptr<RewardModel>> {

@@ -67,22 +67,38 @@ absl::StatusOr<std::unique_ptr<RewardService>> RewardService::Create(
     REIN_LOG(INFO, "reward") << "reward model " << options.model_dir << " fingerprint "
                              << model->fingerprint();
   }
+  std::unique_ptr<const RewardModel> cost_model;
+  if (!options.cost_model_dir.empty()) {
+    if (!options.loader) return absl::InvalidArgumentError("no cost model loader");
+    ASSIGN_OR_RETURN(cost_model, options.loader(options.cost_model_dir));
+    if (model != nullptr &&
+        cost_model->model().config().vocab_size != model->model().config().vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model.cost_model: vocabulary of ", cost_model->model().config().vocab_size,
+          " tokens, the reward model's has ", model->model().config().vocab_size));
+    }
+    REIN_LOG(INFO, "reward") << "cost model " << options.cost_model_dir << " fingerprint "
+                             << cost_model->fingerprint();
+  }
   if (model == nullptr && options.vocab_size <= 0 && tokenizer == nullptr) {
     return absl::InvalidArgumentError(
         "without a reward model, vocab_size or a tokenizer is needed");
   }
   return std::unique_ptr<RewardService>(new RewardService(options, std::move(model),
+                                                          std::move(cost_model),
                                                           std::move(tokenizer), std::move(regex),
                                                           std::make_unique<Metrics>(registry)));
 }
 
 RewardService::RewardService(const RewardServiceOptions& options,
                              std::shared_ptr<const RewardModel> model,
+                             std::unique_ptr<const RewardModel> cost_model,
                              std::unique_ptr<tokenizer::Tokenizer> tokenizer,
                              std::unique_ptr<RegexRule> regex, std::unique_ptr<Metrics> metrics)
     : options_(options),
       tokenizer_(std::move(tokenizer)),
       regex_(std::move(regex)),
+      cost_model_(std::move(cost_model)),
       metrics_(std::move(metrics)),
       model_(std::move(model)) {}
 
@@ -118,18 +134,27 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
   }
   RETURN_IF_ERROR(worker::ValidateSequences(request.sequences(), limits));
 
-  std::vector<float> model_scores;
-  if (model != nullptr) {
+  if (cost_model_ != nullptr) {
+    limits.vocab_size = cost_model_->model().config().vocab_size;
+    RETURN_IF_ERROR(worker::ValidateSequences(request.sequences(), limits));
+  }
+  std::vector<float> model_scores, costs;
+  if (model != nullptr || cost_model_ != nullptr) {
     std::vector<std::vector<int64_t>> full;
     full.reserve(static_cast<size_t>(request.sequences_size()));
     for (const rein::v1::TokenSequence& s : request.sequences()) {
       full.push_back(worker::FullSequence(s));
     }
-    ASSIGN_OR_RETURN(model_scores, model->Score(full));
+    if (model != nullptr) {
+      ASSIGN_OR_RETURN(model_scores, model->Score(full));
+    }
+    if (cost_model_ != nullptr) {
+      ASSIGN_OR_RETURN(costs, cost_model_->Score(full));
+    }
   }
 
   rein::v1::ScoreResponse response;
-  double sum = 0;
+  double sum = 0, cost_sum = 0;
   for (int i = 0; i < request.sequences_size(); ++i) {
     const rein::v1::TokenSequence& s = request.sequences(i);
     rein::v1::SequenceReward* out = response.add_rewards();
@@ -176,11 +201,21 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
     }
     out->set_reward(as_float);
     sum += reward;
+    if (cost_model_ != nullptr) {
+      const float cost = costs[static_cast<size_t>(i)];
+      if (!std::isfinite(cost)) {
+        return absl::InternalError(absl::StrCat("cost of sequence_id ", s.sequence_id(),
+                                                " (sequences[", i, "]) is ", cost));
+      }
+      out->set_cost(cost);
+      cost_sum += cost;
+    }
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   auto& stats = *response.mutable_stats()->mutable_values();
   stats["time/score_seconds"] = seconds;
   stats["reward/mean"] = sum / request.sequences_size();
+  if (cost_model_ != nullptr) stats["cost/mean"] = cost_sum / request.sequences_size();
   metrics_->scored_sequences.Increment(request.sequences_size());
   metrics_->score_seconds.Observe(seconds);
   for (const rein::v1::SequenceReward& r : response.rewards()) metrics_->reward.Observe(r.reward());

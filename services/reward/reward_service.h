@@ -47,6 +47,10 @@ struct RewardServiceOptions {
   // Folder of the reward model, loaded at Create and by Reload without a folder; empty = no
   // reward model (only allowed when some rule has a weight).
   std::string model_dir;
+  // Folder of the cost model (scalar head, the logit of "flagged"), loaded at Create through
+  // `loader`; its score is SequenceReward.cost and never enters the reward. Empty = none.
+  // Reload does not touch it.
+  std::string cost_model_dir;
   // How model folders are read. Required when model_dir is set or Reload is to be used.
   RewardModelLoader loader;
   // Id range when there is no reward model (ids are checked against the model's vocabulary
@@ -82,6 +86,7 @@ class RewardService final : public rein::v1::Reward::Service {
  private:
   struct Metrics;
   RewardService(const RewardServiceOptions& options, std::shared_ptr<const RewardModel> model,
+                std::unique_ptr<const RewardModel> cost_model,
                 std::unique_ptr<tokenizer::Tokenizer> tokenizer,
                 std::unique_ptr<RegexRule> regex, std::unique_ptr<Metrics> metrics);
   std::shared_ptr<const RewardModel> CurrentModel() const;
@@ -89,6 +94,7 @@ class RewardService final : public rein::v1::Reward::Service {
   const RewardServiceOptions options_;
   const std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
   const std::unique_ptr<RegexRule> regex_;
+  const std::unique_ptr<const RewardModel> cost_model_;  // null = no cost model
   const std::unique_ptr<Metrics> metrics_;
 
   absl::Mutex reload_mu_;  // Held for a whole Reload: one at a time.

@@ -79,6 +79,13 @@ rein::v1::TokenSequence Sequence(uint64_t id, const std::vector<int32_t>& prompt
   return s;
 }
 
+// Prompt then response: what a scorer reads.
+std::vector<int64_t> FullIds(const rein::v1::TokenSequence& s) {
+  std::vector<int64_t> ids(s.prompt_ids().begin(), s.prompt_ids().end());
+  ids.insert(ids.end(), s.response_ids().begin(), s.response_ids().end());
+  return ids;
+}
+
 std::vector<int32_t> Encode(const std::string& text) {
   auto ids = TinyTokenizer()->Encode(text);
   REQUIRE(ids.ok());
@@ -149,10 +156,7 @@ TEST_CASE("the reward model's score is weighted and reported unweighted") {
   auto rm = LoadRewardModel(dir);
   REQUIRE(rm.ok());
   for (int i = 0; i < 2; ++i) {
-    std::vector<int64_t> ids(request.sequences(i).prompt_ids().begin(),
-                             request.sequences(i).prompt_ids().end());
-    ids.insert(ids.end(), request.sequences(i).response_ids().begin(),
-               request.sequences(i).response_ids().end());
+    const std::vector<int64_t> ids = FullIds(request.sequences(i));
     auto scores = model::ScoreScalar(
         (*rm)->model(),
         {.input_ids = at::tensor(ids, at::kLong).view({1, static_cast<int64_t>(ids.size())})});
@@ -161,6 +165,48 @@ TEST_CASE("the reward model's score is weighted and reported unweighted") {
     CHECK(response.rewards(i).components().at("reward_model") == Approx(expected).epsilon(1e-5));
     CHECK(response.rewards(i).reward() == Approx(0.5 * expected).epsilon(1e-5));
   }
+}
+
+TEST_CASE("a cost model's score is each response's cost, kept out of the reward") {
+  const std::string reward_dir = MakeRewardModelDir(5);
+  const std::string cost_dir = MakeRewardModelDir(9);
+  RewardServiceOptions options;
+  options.model_dir = reward_dir;
+  options.cost_model_dir = cost_dir;
+  options.loader = LoadRewardModel;
+  RewardServer server(options);
+  rein::v1::ScoreRequest request;
+  *request.add_sequences() = Sequence(1, {1, 5, 9}, {20, 21});
+  *request.add_sequences() = Sequence(2, {3}, {4, 5, 6, 7, 8});
+  rein::v1::ScoreResponse response;
+  REQUIRE(server.Score(request, &response).ok());
+  auto reward_model = LoadRewardModel(reward_dir);
+  auto cost_model = LoadRewardModel(cost_dir);
+  REQUIRE(reward_model.ok());
+  REQUIRE(cost_model.ok());
+  double cost_sum = 0;
+  for (int i = 0; i < 2; ++i) {
+    const std::vector<int64_t> ids = FullIds(request.sequences(i));
+    const model::TokenBatch inputs{
+        .input_ids = at::tensor(ids, at::kLong).view({1, static_cast<int64_t>(ids.size())})};
+    auto reward = model::ScoreScalar((*reward_model)->model(), inputs);
+    auto cost = model::ScoreScalar((*cost_model)->model(), inputs);
+    REQUIRE(reward.ok());
+    REQUIRE(cost.ok());
+    REQUIRE(response.rewards(i).has_cost());
+    CHECK(response.rewards(i).cost() == Approx(cost->per_sequence[0].item<float>()).epsilon(1e-5));
+    CHECK(response.rewards(i).reward() ==
+          Approx(reward->per_sequence[0].item<float>()).epsilon(1e-5));  // no cost in it
+    cost_sum += response.rewards(i).cost();
+  }
+  CHECK(response.stats().values().at("cost/mean") == Approx(cost_sum / 2).epsilon(1e-5));
+  // Without a cost model there is no cost.
+  RewardServiceOptions plain = options;
+  plain.cost_model_dir.clear();
+  RewardServer without(plain);
+  REQUIRE(without.Score(request, &response).ok());
+  CHECK_FALSE(response.rewards(0).has_cost());
+  CHECK(response.stats().values().count("cost/mean") == 0);
 }
 
 TEST_CASE("malformed Score requests are INVALID_ARGUMENT, and serving goes on") {

@@ -50,6 +50,20 @@ std::string WriteConfig(const std::string& dir, int iterations,
   return path;
 }
 
+std::string RaterPairs(const std::string& dir, int pairs, int seed) {
+  const std::string out = dir + "/pairs.jsonl";
+  auto result = testing::RunCommand(
+      {testing::BuiltBinary("rein-demo"), "annotate", "--policy", WorldDir() + "/policy-init",
+       "--prompts", WorldDir() + "/prompts.jsonl", "--pairs", std::to_string(pairs),
+       "--heldout_fraction", "0", "--seed", std::to_string(seed), "--max_new_tokens", "8",
+       "--out_train", out, "--out_heldout", dir + "/heldout.jsonl"},
+      "", absl::Minutes(2));
+  REQUIRE(result.ok());
+  INFO(result->stdout_text << result->stderr_text);
+  REQUIRE(result->exit_code == 0);
+  return out;
+}
+
 std::vector<nlohmann::json> ReadStats(const std::string& run_dir) {
   std::vector<nlohmann::json> stats;
   std::ifstream in(run_dir + "/stats.jsonl");

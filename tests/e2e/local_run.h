@@ -22,6 +22,10 @@ const std::string& WorldDir();
 std::string WriteConfig(const std::string& dir, int iterations,
                         const std::map<std::string, std::string>& overrides = {});
 
+// `pairs` {prompt, chosen, rejected} lines from rein-demo's scripted rater over the world's
+// prompts and initial policy (responses of at most 8 tokens), written to <dir>/pairs.jsonl.
+std::string RaterPairs(const std::string& dir, int pairs, int seed);
+
 // The stats.jsonl lines of a run folder, one JSON object per iteration.
 std::vector<nlohmann::json> ReadStats(const std::string& run_dir);
 

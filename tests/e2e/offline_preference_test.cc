@@ -14,22 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// rein-demo's scripted rater over the world's prompts and initial policy: {prompt, chosen,
-// rejected} lines.
-std::string LabelledPairs(const std::string& dir) {
-  const std::string pairs = dir + "/pairs.jsonl";
-  auto result = testing::RunCommand(
-      {testing::BuiltBinary("rein-demo"), "annotate", "--policy", WorldDir() + "/policy-init",
-       "--prompts", WorldDir() + "/prompts.jsonl", "--pairs", "48", "--heldout_fraction", "0",
-       "--seed", "4", "--max_new_tokens", "8", "--out_train", pairs, "--out_heldout",
-       dir + "/heldout.jsonl"},
-      "", absl::Minutes(2));
-  REQUIRE(result.ok());
-  INFO(result->stdout_text << result->stderr_text);
-  REQUIRE(result->exit_code == 0);
-  return pairs;
-}
-
 // The same pairs in TRL's implicit-prompt form: chosen and rejected carry the prompt.
 std::string ImplicitPrompt(const std::string& pairs, const std::string& out) {
   std::ifstream in(pairs);
@@ -70,7 +54,7 @@ std::vector<nlohmann::json> RunMode(const std::string& dir, const std::string& m
 
 TEST_CASE("reinctl up trains dpo from the rater's pairs through the reference service") {
   const std::string dir = testing::MakeTempDir("rein-e2e-dpo-");
-  std::vector<nlohmann::json> stats = RunMode(dir, "dpo", LabelledPairs(dir));
+  std::vector<nlohmann::json> stats = RunMode(dir, "dpo", RaterPairs(dir, 48, 4));
   REQUIRE(stats.size() == 6);
   for (const nlohmann::json& s : stats) {
     CHECK(s.contains("loss/dpo"));
@@ -87,7 +71,7 @@ TEST_CASE("reinctl up trains dpo from the rater's pairs through the reference se
 
 TEST_CASE("reinctl up trains kto from TRL implicit-prompt pairs, split into desirable and not") {
   const std::string dir = testing::MakeTempDir("rein-e2e-kto-");
-  const std::string trl = ImplicitPrompt(LabelledPairs(dir), dir + "/trl.jsonl");
+  const std::string trl = ImplicitPrompt(RaterPairs(dir, 48, 4), dir + "/trl.jsonl");
   std::vector<nlohmann::json> stats = RunMode(dir, "kto", trl);
   REQUIRE(stats.size() == 6);
   for (const nlohmann::json& s : stats) {

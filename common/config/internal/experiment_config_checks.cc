@@ -87,6 +87,14 @@ void CheckExperimentConfig(const ExperimentConfig& c, const KeyLines& lines,
                 {"reward.rules.regex.weight", "reward.rules.regex.pattern"},
                 "reward.rules.regex.weight is set but reward.rules.regex.pattern is empty");
   CheckRl(c, check);
+  check.Require(c.safety.mode == SafetyMode::kOff ||
+                    (!c.model.cost_model.empty() && IsReinforcementLearning(c.learner.mode)),
+                {"safety.mode", "model.cost_model", "learner.mode"},
+                "safety.mode penalty or constraint needs model.cost_model and an RL learner.mode");
+  check.Require(c.safety.mode != SafetyMode::kConstraint || c.safety.lambda_max == 0 ||
+                    c.safety.lambda_init <= c.safety.lambda_max,
+                {"safety.lambda_init", "safety.lambda_max"},
+                "safety.lambda_init must not exceed safety.lambda_max");
   CheckTls(c.server.tls, check);
 }
 

@@ -61,6 +61,10 @@ void BindModel(ModelConfig* c, Binder* b) {
            "Folder of the frozen reference model for the KL penalty; empty = model.policy.");
   b->Field("reward_model", &c->reward_model,
            "Folder of the reward model (a scalar head); empty = rule-based rewards only.");
+  b->Field("cost_model", &c->cost_model,
+           "Folder of the cost model (a scalar head trained with learner.mode cost-model on "
+           "approve/flag judgements); the reward service then reports each response's cost. "
+           "Empty = none.");
   b->Field("tokenizer", &c->tokenizer, "Folder holding tokenizer.json; empty = model.policy.");
   b->Field("dtype", &c->dtype, "Weight dtype; auto = bf16 on CUDA, f32 on CPU.");
   b->Field("device", &c->device, "Where every model runs.");
@@ -204,6 +208,21 @@ void BindDpo(DpoConfig* c, Binder* b) {
       .Positive();
 }
 
+void BindSafety(SafetyConfig* c, Binder* b) {
+  b->Field("mode", &c->mode,
+           "RL modes with model.cost_model: off ignores the cost; penalty trains on reward − "
+           "cost_coef·cost; constraint keeps the mean cost under cost_limit with a Lagrange "
+           "multiplier λ updated every iteration, training on (reward − λ·cost)/(1 + λ) as Safe "
+           "RLHF does.");
+  b->Field("cost_coef", &c->cost_coef, "penalty: the weight of the cost.").NonNegative();
+  b->Field("cost_limit", &c->cost_limit,
+           "constraint: the bound on the mean cost per response (the cost model's logit of "
+           "\"flagged\": 0 is even odds).");
+  b->Field("lambda_init", &c->lambda_init, "constraint: λ before the first update.").Positive();
+  b->Field("lambda_lr", &c->lambda_lr, "constraint: step size of the update of log λ.").Positive();
+  b->Field("lambda_max", &c->lambda_max, "constraint: cap on λ; 0 = none.").NonNegative();
+}
+
 void BindServer(ServerConfig* c, Binder* b) {
   b->Field("host", &c->host, "Address every service binds; 0.0.0.0 listens on all interfaces.")
       .NonEmpty();
@@ -287,6 +306,8 @@ void BindExperimentConfig(ExperimentConfig* config, Binder* root) {
                 &root->Section("reference", "Reference log-probs (rein-reference)."));
   BindLearner(&config->learner, &root->Section("learner", "Training (rein-learner)."));
   BindPpo(&config->ppo, &root->Section("ppo", "PPO and critic-free RL hyperparameters."));
+  BindSafety(&config->safety,
+             &root->Section("safety", "The cost of flagged responses in RL (model.cost_model)."));
   BindDpo(&config->dpo,
           &root->Section("dpo", "Offline preference learners (learner.mode dpo, ipo, kto)."));
   BindServer(&config->server,
