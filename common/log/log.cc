@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -72,16 +74,49 @@ void SetSinkForTesting(std::function<void(absl::string_view)> sink) {
   dest.sink = std::move(sink);
 }
 
+std::string Sanitized(absl::string_view text, size_t max_bytes) {
+  size_t keep = std::min(text.size(), max_bytes);
+  // Back up to the start of a UTF-8 character rather than cut one in two.
+  while (keep > 0 && keep < text.size() &&
+         (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) {
+    --keep;
+  }
+  std::string out;
+  out.reserve(keep + 16);
+  for (size_t i = 0; i < keep; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7F) {
+      absl::StrAppendFormat(&out, "\\x%02x", c);
+    } else if (c == 0xE2 && i + 2 < keep && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+               (static_cast<unsigned char>(text[i + 2]) == 0xA8 ||
+                static_cast<unsigned char>(text[i + 2]) == 0xA9)) {
+      out += static_cast<unsigned char>(text[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (keep < text.size()) absl::StrAppend(&out, "…(", text.size() - keep, " more bytes)");
+  return out;
+}
+
 LogMessage::LogMessage(Level level, absl::string_view component) {
-  stream_ << absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()) << ' '
-          << LevelLetter(level) << ' ';
+  header_ = absl::StrCat(
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ",
+      std::string(1, LevelLetter(level)), " ");
   Destination& dest = Dest();
   absl::MutexLock lock(&dest.mu);
-  stream_ << dest.process_name << ' ' << component << "] ";
+  absl::StrAppend(&header_, dest.process_name, " ", component, "] ");
 }
 
 LogMessage::~LogMessage() {
-  std::string line = std::move(stream_).str();
+  std::string line = header_ + Sanitized(std::move(stream_).str());
   Destination& dest = Dest();
   absl::MutexLock lock(&dest.mu);
   if (dest.sink) {

@@ -5,6 +5,11 @@
 //   2026-11-23T19:58:55.824Z I rollout-0 rpc] listening on 127.0.0.1:40211
 //
 // Thread safety: lines from concurrent threads never interleave (each line is one write).
+//
+// Lines cannot be forged: whatever a message holds (a client's worker id, an annotator's name,
+// an error quoting a request), every control character is written escaped (\n, \r, \t, \xHH;
+// the Unicode line and paragraph separators as \u2028/\u2029), so one message is always one
+// line; and a message longer than kMaxLineBytes is cut there and says how much was left out.
 // Configuration (level, process name) is set once in main(), before threads start.
 #ifndef REIN_COMMON_LOG_LOG_H_
 #define REIN_COMMON_LOG_LOG_H_
@@ -19,6 +24,14 @@
 namespace rein::log {
 
 enum class Level { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+// The longest message body written (the header of timestamp, level, process and component
+// comes on top).
+inline constexpr size_t kMaxLineBytes = 4096;
+
+// `text` as a log line shows it: control characters escaped, cut at `max_bytes` (never inside
+// a UTF-8 character) with "…(N more bytes)" appended.
+std::string Sanitized(absl::string_view text, size_t max_bytes = kMaxLineBytes);
 
 // Lines below `level` are dropped. Default: kInfo.
 void SetMinLevel(Level level);
@@ -45,6 +58,7 @@ class LogMessage {
   std::ostream& stream() { return stream_; }
 
  private:
+  std::string header_;  // timestamp, level, process, component: ours, never escaped
   std::ostringstream stream_;
 };
 

@@ -35,6 +35,29 @@ TEST_CASE("a log line carries timestamp, level, process and component") {
   CHECK(line.substr(24) == " W rollout-3 rpc] listening on 42");
 }
 
+TEST_CASE("a message cannot forge lines: control characters are escaped, long ones cut") {
+  CapturedLog log;
+  // A worker id as a hostile client might send it: a fake second line, a terminal escape, a
+  // carriage return that would overwrite the line on a terminal, a Unicode line separator.
+  REIN_LOG(INFO, "registry") << "registered " << "w1\n2026-11-23T19:58:55.824Z E rein auth] "
+                             << "admin login\x1b[2J\r ok\u2028x\x7f\t";
+  REQUIRE(log.lines.size() == 1);
+  CHECK(log.lines[0].substr(24) ==
+        " I rein registry] registered w1\\n2026-11-23T19:58:55.824Z E rein auth] admin "
+        "login\\x1b[2J\\r ok\\u2028x\\x7f\\t");
+  CHECK(log.lines[0].find('\n') == std::string::npos);
+  // Printable UTF-8 stays as it is.
+  CHECK(Sanitized("température ✓") == "température ✓");
+  // A long message is cut (never inside a UTF-8 character) and says by how much.
+  const std::string long_text = std::string(kMaxLineBytes - 1, 'a') + "é" + "tail";
+  REIN_LOG(INFO, "x") << long_text;
+  REQUIRE(log.lines.size() == 2);
+  const std::string expected_body =
+      std::string(kMaxLineBytes - 1, 'a') + "…(6 more bytes)";
+  CHECK(log.lines[1].substr(log.lines[1].find("] ") + 2) == expected_body);
+  CHECK(Sanitized("abcdef", 3) == "abc…(3 more bytes)");
+}
+
 TEST_CASE("lines below the minimum level are dropped without evaluating the stream") {
   CapturedLog log;
   SetMinLevel(Level::kWarning);
