@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 
@@ -15,6 +16,14 @@ absl::Duration WaitOf(const grpc::ServerContext& context, const google::protobuf
   absl::Duration asked = absl::Seconds(wait.seconds()) + absl::Nanoseconds(wait.nanos());
   absl::Duration until_deadline = absl::FromChrono(context.deadline() - std::chrono::system_clock::now());
   return std::min({asked, until_deadline, kMaxKvWait});
+}
+
+// Control requests change the run, so each is logged with where it came from and how it ended
+// (the peer is the caller's address; roles per credential come with issue 13's item 6).
+void LogControl(const grpc::ServerContext& context, absl::string_view what,
+                const absl::Status& outcome) {
+  REIN_LOG(INFO, "coordinator") << what << " requested by " << context.peer() << ": "
+                                << (outcome.ok() ? "done" : outcome.ToString());
 }
 
 }  // namespace
@@ -65,25 +74,31 @@ grpc::Status CoordinatorService::Status(grpc::ServerContext*, const rein::v1::St
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::Pause(grpc::ServerContext*, const rein::v1::PauseRequest*,
+grpc::Status CoordinatorService::Pause(grpc::ServerContext* context,
+                                       const rein::v1::PauseRequest*,
                                        rein::v1::RunStatus* response) {
   auto status = run_.Pause();
+  LogControl(*context, "pause", status.status());
   if (!status.ok()) return ToGrpcStatus(status.status());
   *response = *std::move(status);
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::Resume(grpc::ServerContext*, const rein::v1::ResumeRequest*,
+grpc::Status CoordinatorService::Resume(grpc::ServerContext* context,
+                                        const rein::v1::ResumeRequest*,
                                         rein::v1::RunStatus* response) {
   auto status = run_.Resume();
+  LogControl(*context, "resume", status.status());
   if (!status.ok()) return ToGrpcStatus(status.status());
   *response = *std::move(status);
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::Stop(grpc::ServerContext*, const rein::v1::StopRequest*,
+grpc::Status CoordinatorService::Stop(grpc::ServerContext* context,
+                                      const rein::v1::StopRequest*,
                                       rein::v1::RunStatus* response) {
   *response = run_.Stop();
+  LogControl(*context, "stop", absl::OkStatus());
   return grpc::Status::OK;
 }
 
@@ -91,14 +106,19 @@ grpc::Status CoordinatorService::Checkpoint(grpc::ServerContext* context,
                                             const rein::v1::CheckpointRequest* request,
                                             rein::v1::CheckpointResponse* response) {
   auto written = run_.Checkpoint(request->directory(), absl::FromChrono(context->deadline()));
+  LogControl(*context, absl::StrCat("checkpoint to '", request->directory(), "'"),
+             written.status());
   if (!written.ok()) return ToGrpcStatus(written.status());
   *response = *std::move(written);
   return grpc::Status::OK;
 }
 
-grpc::Status CoordinatorService::Set(grpc::ServerContext*, const rein::v1::SetRequest* request,
+grpc::Status CoordinatorService::Set(grpc::ServerContext* context,
+                                     const rein::v1::SetRequest* request,
                                      rein::v1::RunStatus* response) {
   auto status = run_.Set(request->parameters());
+  LogControl(*context, absl::StrCat("set ", request->parameters().ShortDebugString()),
+             status.status());
   if (!status.ok()) return ToGrpcStatus(status.status());
   *response = *std::move(status);
   return grpc::Status::OK;

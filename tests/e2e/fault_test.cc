@@ -134,6 +134,17 @@ TEST_CASE("reinctl controls a live job: status, set, pause, checkpoint, resume, 
   CHECK(ran < 200);
   CHECK(fs::exists(run_dir + "/checkpoints/iter-" + std::to_string(ran) + "/coordinator.json"));
   CHECK_THAT(up->output(), Catch::Contains("run stopped"));
+  // Every control request is in the coordinator's log with the caller's address.
+  std::string logged;
+  std::ifstream coordinator_log(run_dir + "/logs/coordinator.log");
+  for (std::string line; std::getline(coordinator_log, line);) logged += line + "\n";
+  for (const char* what : {"pause requested by ipv4:127.0.0.1", "resume requested by ipv4:127.0.0.1",
+                           "stop requested by ipv4:127.0.0.1", "checkpoint to '",
+                           "set kl_coef: 0.5 requested by ipv4:127.0.0.1"}) {
+    CHECK_THAT(logged, Catch::Contains(what));
+  }
+  CHECK_THAT(logged, Catch::Contains("set kl_coef: -1 requested by") &&
+                         Catch::Contains("INVALID_ARGUMENT"));
   // After the coordinator has exited, status reads the final state from the run folder.
   testing::CommandResult ended = Ctl({"status", "--run", run_dir});
   INFO(ended.stdout_text << ended.stderr_text);
