@@ -50,12 +50,6 @@ double Sum(const std::vector<float>& logprobs) {
   return std::accumulate(logprobs.begin(), logprobs.end(), 0.0);
 }
 
-void FillSequence(const Sample& s, rein::v1::TokenSequence* sequence) {
-  sequence->set_sequence_id(s.sequence_id);
-  sequence->mutable_prompt_ids()->Add(s.prompt_ids.begin(), s.prompt_ids.end());
-  sequence->mutable_response_ids()->Add(s.response_ids.begin(), s.response_ids.end());
-}
-
 }  // namespace
 
 absl::Status RunLoop::OfflinePreferenceIteration(uint64_t iteration,

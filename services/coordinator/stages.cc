@@ -14,6 +14,13 @@
 #include "rein/v1/rollout.grpc.pb.h"
 
 namespace rein::coordinator {
+
+void FillSequence(const Sample& sample, rein::v1::TokenSequence* sequence) {
+  sequence->set_sequence_id(sample.sequence_id);
+  sequence->mutable_prompt_ids()->Add(sample.prompt_ids.begin(), sample.prompt_ids.end());
+  sequence->mutable_response_ids()->Add(sample.response_ids.begin(), sample.response_ids.end());
+}
+
 namespace {
 
 using rein::v1::TokenSequence;
@@ -45,12 +52,6 @@ absl::Status CallWorker(const StageContext& context, const Worker& worker,
 double ReportedSeconds(const rein::v1::Stats& stats, const std::string& key) {
   auto it = stats.values().find(key);
   return it == stats.values().end() ? 0.0 : it->second;
-}
-
-void FillSequence(const Sample& sample, TokenSequence* sequence) {
-  sequence->set_sequence_id(sample.sequence_id);
-  sequence->mutable_prompt_ids()->Add(sample.prompt_ids.begin(), sample.prompt_ids.end());
-  sequence->mutable_response_ids()->Add(sample.response_ids.begin(), sample.response_ids.end());
 }
 
 // One Generate call for prompts[range]; returns its samples in prompt-then-sample order.

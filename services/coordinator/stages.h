@@ -45,6 +45,9 @@ struct Sample {
   rein::v1::FinishReason finish_reason = rein::v1::FINISH_REASON_UNSPECIFIED;
 };
 
+// `sample`'s id, prompt and response as the wire's TokenSequence.
+void FillSequence(const Sample& sample, rein::v1::TokenSequence* sequence);
+
 // What every stage needs to reach the workers.
 struct StageContext {
   WorkerRegistry* registry = nullptr;

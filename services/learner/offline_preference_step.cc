@@ -69,10 +69,9 @@ absl::StatusOr<double> GlobalReferencePoint(LearnerState& state, const OfflinePr
     ASSIGN_OR_RETURN(PackedBatch part,
                      SelectRows(packed, RowsOf(begin, std::min(packed.rows(), begin + micro), 1)));
     ASSIGN_OR_RETURN(at::Tensor policy, PolicySequenceLogProbs(state, part, false));
-    for (int64_t i = 0; i < policy.size(0); ++i) {
-      gap += policy[i].item<double>() - reference[static_cast<size_t>(begin + i)];
-    }
+    gap += policy.sum().item<double>();
   }
+  for (double r : reference) gap -= r;
   ASSIGN_OR_RETURN(std::vector<double> totals,
                    GlobalSums(state.comm(), {gap, static_cast<double>(packed.rows())}));
   return std::max(0.0, totals[0] / totals[1]);

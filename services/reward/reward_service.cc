@@ -132,12 +132,15 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
   } else {
     limits.vocab_size = options_.vocab_size > 0 ? options_.vocab_size : tokenizer_->vocab_size();
   }
+  if (cost_model_ != nullptr) {
+    // Create checked that the two models share one vocabulary; the cost model may still be the
+    // only model, or have a shorter context.
+    limits.vocab_size = cost_model_->model().config().vocab_size;
+    const int64_t cost_context = cost_model_->model().config().max_position_embeddings;
+    if (limits.max_length == 0 || cost_context < limits.max_length) limits.max_length = cost_context;
+  }
   RETURN_IF_ERROR(worker::ValidateSequences(request.sequences(), limits));
 
-  if (cost_model_ != nullptr) {
-    limits.vocab_size = cost_model_->model().config().vocab_size;
-    RETURN_IF_ERROR(worker::ValidateSequences(request.sequences(), limits));
-  }
   std::vector<float> model_scores, costs;
   if (model != nullptr || cost_model_ != nullptr) {
     std::vector<std::vector<int64_t>> full;
