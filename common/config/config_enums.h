@@ -96,6 +96,14 @@ struct EnumNames<SafetyMode> {
                                                        {"constraint", SafetyMode::kConstraint}};
 };
 
+// What each round's reward model trains on (rounds.reward_model.data).
+enum class RoundData { kAll, kRound };
+template <>
+struct EnumNames<RoundData> {
+  static constexpr EnumEntry<RoundData> kEntries[] = {{"all", RoundData::kAll},
+                                                      {"round", RoundData::kRound}};
+};
+
 enum class CriticInit { kRewardModel, kPolicy };
 template <>
 struct EnumNames<CriticInit> {

@@ -70,6 +70,10 @@ absl::StatusOr<ExperimentConfig> ParseExperimentConfig(absl::string_view yaml,
   // Cross-field rules on half-parsed values would only add confusing follow-on errors.
   if (diagnostics.empty()) internal::CheckExperimentConfig(config, lines, &diagnostics);
   RETURN_IF_ERROR(diagnostics.ToStatus());
+  // With rounds the run's length follows from them (the check above refused a contradiction).
+  if (config.rounds.count > 0) {
+    config.run.iterations = int64_t{config.rounds.count} * int64_t{config.rounds.iterations};
+  }
   return config;
 }
 

@@ -172,6 +172,33 @@ struct SafetyConfig {
   bool operator==(const SafetyConfig&) const = default;
 };
 
+// Each round's reward model, trained by the run's reward-model learner (warm-started from the
+// previous round's).
+struct RoundRewardModelConfig {
+  RoundData data = RoundData::kAll;  // all feedback so far, or the round's own
+  int32_t steps = 100;               // Train calls per round
+  int32_t batch_size = 32;           // preferences per Train call
+  double learning_rate = 1e-5;
+  double heldout_fraction = 0.1;     // of the round's preferences, for held-out accuracy
+  bool operator==(const RoundRewardModelConfig&) const = default;
+};
+
+// A run as rounds of feedback, reward modelling and RL (DESIGN.md, "Rounds").
+struct RoundsConfig {
+  int32_t count = 0;       // 0 = no rounds: the run is one stage
+  int32_t iterations = 50;  // RL iterations per round; run.iterations = count × iterations
+  std::string prompts;     // prompts judged each round; empty = data.prompts
+  int32_t prompts_per_round = 100;
+  int32_t overlap = 3;     // judgements per item
+  double gold_rate = 0.0;  // share of tasks served from gold items (added by whoever has them)
+  int32_t judgements = 0;  // the quota that ends collection; 0 = prompts_per_round × overlap
+  absl::Duration deadline = absl::Hours(24);  // from the campaign's creation
+  absl::Duration poll_interval = absl::Seconds(1);
+  bool include_synthetic = false;  // count synthetic annotators' judgements
+  RoundRewardModelConfig reward_model;
+  bool operator==(const RoundsConfig&) const = default;
+};
+
 struct TlsConfig {
   std::string cert;  // empty = plaintext
   std::string key;
@@ -220,6 +247,7 @@ struct ExperimentConfig {
   PpoConfig ppo;
   DpoConfig dpo;
   SafetyConfig safety;
+  RoundsConfig rounds;
   ServerConfig server;
   FeedbackConfig feedback;
   bool operator==(const ExperimentConfig&) const = default;

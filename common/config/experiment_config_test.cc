@@ -101,6 +101,9 @@ TEST_CASE("a config with fields of every kind changed renders and parses back eq
   c.ppo.dual_clip = 3.0;
   c.server.call_timeout = absl::Milliseconds(1500);
   c.server.tls = {"cert.pem", "key.pem", "ca.pem", true};
+  c.safety.mode = SafetyMode::kOff;
+  c.rounds.poll_interval = absl::Milliseconds(250);
+  c.rounds.reward_model.heldout_fraction = 0.2;
   const ExperimentConfig back = ParseOk(ExperimentConfigYaml(c));
   CHECK(back == c);
 }
@@ -186,6 +189,35 @@ TEST_CASE("cross-field checks name the keys involved") {
         "reward.rules.regex.pattern is empty");
   // Supervised modes have no rollout batch to divide.
   CHECK(ParseOk("learner:\n  mode: sft\n  ranks: 3\n").learner.ranks == 3);
+}
+
+TEST_CASE("rounds set the run's length and check what a round needs") {
+  const std::string base =
+      "learner: {critic_init: policy}\nfeedback: {admin_token_file: admin.token}\n";
+  const ExperimentConfig c =
+      ParseOk(base + "rounds: {count: 3, iterations: 20, reward_model: {data: round}}\n");
+  CHECK(c.run.iterations == 60);
+  CHECK(c.rounds.reward_model.data == RoundData::kRound);
+  CHECK(ParseOk(ExperimentConfigYaml(c)) == c);  // the rendered run.iterations agrees
+  CHECK(ParseOk(base + "run: {iterations: 60}\nrounds: {count: 3, iterations: 20}\n")
+            .run.iterations == 60);
+  CHECK_THAT(ErrorOf(base + "run: {iterations: 50}\nrounds: {count: 3, iterations: 20}\n"),
+             Catch::Contains("run.yaml:3: run.iterations: with rounds, run.iterations is "
+                             "rounds.count × rounds.iterations (60); leave it out"));
+  CHECK_THAT(ErrorOf("learner: {mode: sft}\nfeedback: {admin_token_file: t}\n"
+                     "rounds: {count: 2}\n"),
+             Catch::Contains("rounds need an RL learner.mode"));
+  CHECK_THAT(ErrorOf("learner: {critic_init: policy}\nrounds: {count: 2}\n"),
+             Catch::Contains("rounds need feedback.admin_token_file"));
+  CHECK_THAT(ErrorOf("feedback: {admin_token_file: t}\nrounds: {count: 2}\n"),
+             Catch::Contains("set learner.critic_init policy"));
+  CHECK_THAT(ErrorOf(base + "rounds: {count: 2, prompts_per_round: 10, overlap: 2, "
+                            "judgements: 21}\n"),
+             Catch::Contains("rounds.judgements is more than prompts_per_round × overlap"));
+  CHECK_THAT(ErrorOf(base + "rounds: {count: 2, reward_model: {heldout_fraction: 1}}\n"),
+             Catch::Contains("rounds.reward_model.heldout_fraction"));
+  // Without rounds nothing about them is checked.
+  CHECK(ParseOk("run: {iterations: 7}\n").run.iterations == 7);
 }
 
 TEST_CASE("cross-field checks are skipped while single fields are wrong") {

@@ -9,15 +9,16 @@
 namespace rein::rpc {
 namespace {
 
-absl::StatusOr<std::string> ReadToken(const std::string& path) {
+absl::StatusOr<std::string> ReadToken(const std::string& path,
+                                      absl::string_view key = "server.auth_token_file") {
   if (path.empty()) return std::string();
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("server.auth_token_file: cannot read '", path, "'"));
+  if (!in) return absl::NotFoundError(absl::StrCat(key, ": cannot read '", path, "'"));
   std::string token;
   std::getline(in, token);
   token = std::string(absl::StripAsciiWhitespace(token));
   if (token.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("server.auth_token_file: '", path, "' is empty"));
+    return absl::InvalidArgumentError(absl::StrCat(key, ": '", path, "' is empty"));
   }
   return token;
 }
@@ -53,6 +54,15 @@ absl::StatusOr<ClientOptions> ClientOptionsFromConfig(const config::ServerConfig
     }
   }
   ASSIGN_OR_RETURN(options.auth_token, ReadToken(server.auth_token_file));
+  return options;
+}
+
+absl::StatusOr<ClientOptions> FeedbackAdminClientOptions(const config::ExperimentConfig& c) {
+  ASSIGN_OR_RETURN(ClientOptions options, ClientOptionsFromConfig(c.server));
+  if (!c.feedback.admin_token_file.empty()) {
+    ASSIGN_OR_RETURN(options.auth_token,
+                     ReadToken(c.feedback.admin_token_file, "feedback.admin_token_file"));
+  }
   return options;
 }
 

@@ -16,6 +16,10 @@ namespace rein::rpc {
 absl::StatusOr<ServerOptions> ServerOptionsFromConfig(const config::ServerConfig& server);
 absl::StatusOr<ClientOptions> ClientOptionsFromConfig(const config::ServerConfig& server);
 
+// Client options for rein-feedback's admin RPCs: as ClientOptionsFromConfig, with the token
+// from feedback.admin_token_file when set (else server.auth_token_file's, as rein-feedback does).
+absl::StatusOr<ClientOptions> FeedbackAdminClientOptions(const config::ExperimentConfig& c);
+
 }  // namespace rein::rpc
 
 #endif  // REIN_COMMON_RPC_CONFIG_OPTIONS_H_

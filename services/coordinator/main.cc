@@ -3,8 +3,9 @@
 //   rein-coordinator --config run.yaml [--port 0] [--start] [--exit_when_done]
 //                    [--run_dir DIR] [--resume CHECKPOINT_DIR]
 // Workers register themselves; with --start the run begins as soon as the configured numbers
-// of workers have registered (otherwise on `reinctl start`). Checkpoints and stats.jsonl go
-// under --run_dir (default <run.output_dir>/<run.name>).
+// of workers have registered (otherwise on `reinctl start`). With `rounds:` the run also waits
+// for a rein-feedback and a reward-model learner (rein-learner --reward_model_learner).
+// Checkpoints and stats.jsonl go under --run_dir (default <run.output_dir>/<run.name>).
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
@@ -70,6 +71,28 @@ RunLoopOptions LoopOptions(const config::ExperimentConfig& c) {
   if (config::UsesReference(c.learner.mode)) {
     options.expected_workers[rein::v1::ROLE_REFERENCE] = c.reference.replicas;
   }
+  if (c.rounds.count > 0) {
+    options.expected_workers[rein::v1::ROLE_FEEDBACK] = 1;
+    options.expected_workers[rein::v1::ROLE_REWARD_LEARNER] = 1;
+  }
+  return options;
+}
+
+// Runs with rounds: the driver's options.
+RoundOptions RoundDriverOptions(const config::ExperimentConfig& c, const RunLoopOptions& loop,
+                                rpc::ClientOptions feedback_client) {
+  RoundOptions options;
+  options.rounds = c.rounds;
+  options.run_name = c.run.name;
+  options.run_dir = loop.run_dir;
+  options.sft_policy = c.model.policy;
+  options.seed = c.run.seed;
+  options.sampling = loop.sampling;
+  options.prompt_format = ToDataFormat(c.data.prompt_format);
+  options.max_prompt_tokens = c.data.max_prompt_tokens;
+  options.max_response_tokens = c.data.max_response_tokens;
+  options.feedback_client = std::move(feedback_client);
+  options.call_timeout = c.server.call_timeout;
   return options;
 }
 
@@ -95,6 +118,7 @@ absl::Status CheckRunInputs(const config::ExperimentConfig& c) {
 // The data the mode trains on, loaded and tokenised up front.
 struct LoadedData {
   std::unique_ptr<data::PromptDataset> prompts;
+  std::unique_ptr<data::PromptDataset> round_prompts;  // runs with rounds: the judged ones
   std::unique_ptr<data::SftDataset> sft;
   std::unique_ptr<data::PreferenceDataset> preferences;
   RunData view() const { return {prompts.get(), sft.get(), preferences.get()}; }
@@ -112,6 +136,10 @@ absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
     REIN_LOG(INFO, "coordinator") << loaded.prompts->size() << " prompts ("
                                   << loaded.prompts->skipped() << " skipped as too long) from "
                                   << c.data.prompts;
+    if (c.rounds.count > 0) {
+      const std::string& path = c.rounds.prompts.empty() ? c.data.prompts : c.rounds.prompts;
+      ASSIGN_OR_RETURN(loaded.round_prompts, data::PromptDataset::Load(path, tokenizer, options));
+    }
     return loaded;
   }
   data::TrainingDataOptions options;
@@ -202,8 +230,17 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
   initial.set_learning_rate(resumed ? resumed->learning_rate : c.learner.learning_rate);
   RunState run(static_cast<uint64_t>(c.run.iterations), resumed ? resumed->iteration + 1 : 1,
                initial);
-  RunLoop loop(loop_options, StageContext{&registry, &clients, c.server.call_timeout},
-               loaded.view(), run, *metrics, resumed);
+  const StageContext stages{&registry, &clients, c.server.call_timeout};
+  RunLoop loop(loop_options, stages, loaded.view(), run, *metrics, resumed);
+  std::unique_ptr<RoundDriver> rounds;
+  if (c.rounds.count > 0) {
+    ASSIGN_OR_RETURN(rpc::ClientOptions feedback_client, rpc::FeedbackAdminClientOptions(c));
+    rounds = std::make_unique<RoundDriver>(
+        RoundDriverOptions(c, loop_options, std::move(feedback_client)), stages,
+        loaded.round_prompts.get(), tokenizer.get(), run, *metrics,
+        resumed ? resumed->rounds : std::nullopt);
+    loop.AttachRounds(rounds.get());
+  }
   absl::Status outcome;
   absl::Mutex outcome_mu;
   CoordinatorService service(registry, store, run, loop, [&](const absl::Status& status) {

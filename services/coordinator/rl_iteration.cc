@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/hash/stable_hash.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 #include "services/coordinator/run_loop.h"
@@ -10,14 +11,7 @@
 namespace rein::coordinator {
 namespace {
 
-// SplitMix64's finaliser: a fixed, well-mixed function (unlike absl::Hash, which is salted per
-// process and so would change the samples of a resumed run).
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using hash::SplitMix64;
 
 void SetStat(rein::v1::Stats& stats, const std::string& name, double value) {
   (*stats.mutable_values())[name] = value;
@@ -29,7 +23,9 @@ void AddSampleStats(const std::vector<Sample>& samples, rein::v1::Stats& stats,
   double sum = 0, sum_sq = 0;
   *tokens = 0;
   *oldest_version = UINT64_MAX;
+  uint64_t oldest_reward_model = UINT64_MAX;
   for (const Sample& sample : samples) {
+    oldest_reward_model = std::min(oldest_reward_model, sample.reward_model_version);
     sum += sample.reward;
     sum_sq += static_cast<double>(sample.reward) * sample.reward;
     *tokens += static_cast<double>(sample.response_ids.size());
@@ -39,6 +35,9 @@ void AddSampleStats(const std::vector<Sample>& samples, rein::v1::Stats& stats,
   SetStat(stats, "reward/mean", sum / n);
   SetStat(stats, "reward/std", std::sqrt(std::max(0.0, sum_sq / n - std::pow(sum / n, 2))));
   SetStat(stats, "response/length_mean", *tokens / n);
+  // The oldest reward model any sample was scored with: after a round's reload every reply
+  // should name the new one.
+  SetStat(stats, "reward_model/version", static_cast<double>(oldest_reward_model));
 }
 
 }  // namespace
@@ -48,7 +47,7 @@ std::vector<PromptItem> RunLoop::TakePrompts(uint64_t iteration) {
   for (data::Prompt& prompt : data_.prompts->Next(options_.batch_size)) {
     // Seeds depend on the run seed, the iteration and the position only: a resumed run
     // samples exactly what the uninterrupted one would have.
-    uint64_t seed = Mix(Mix(Mix(options_.seed) ^ iteration) ^ items.size());
+    uint64_t seed = SplitMix64(SplitMix64(SplitMix64(options_.seed) ^ iteration) ^ items.size());
     items.push_back({prompt.index, std::move(prompt.token_ids), seed});
   }
   return items;

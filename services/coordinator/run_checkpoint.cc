@@ -24,6 +24,15 @@ Json ToJson(const CoordinatorState& state) {
             {"learning_rate", state.learning_rate}, {"policy_version", state.policy_version},
             {"seed", state.seed}, {"mode", state.mode}};
   if (state.safety_lambda.has_value()) json["safety_lambda"] = *state.safety_lambda;
+  if (state.rounds.has_value()) {
+    const RoundCheckpoint& r = *state.rounds;
+    Json rounds{{"round", r.round},
+                {"reward_model_version", r.reward_model_version},
+                {"reward_model_dir", r.reward_model_dir},
+                {"reward_learner_dir", r.reward_learner_dir}};
+    if (r.reward_model_accuracy) rounds["reward_model_accuracy"] = *r.reward_model_accuracy;
+    json["rounds"] = rounds;
+  }
   return json;
 }
 
@@ -37,6 +46,30 @@ absl::Status Take(const Json& json, const char* key, const std::string& path, T*
   if (!ok) return absl::InvalidArgumentError(absl::StrCat(path, ": ", key, " has the wrong type"));
   *out = it->get<T>();
   return absl::OkStatus();
+}
+
+// A key that older checkpoints may lack.
+absl::Status TakeOptional(const Json& json, const char* key, const std::string& path,
+                          std::optional<double>* out) {
+  if (!json.contains(key)) return absl::OkStatus();
+  double value = 0;
+  RETURN_IF_ERROR(Take(json, key, path, &value));
+  *out = value;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RoundCheckpoint> RoundsFromJson(const Json& json, const std::string& path) {
+  if (!json.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": rounds is not an object"));
+  }
+  const std::string where = absl::StrCat(path, ": rounds");
+  RoundCheckpoint r;
+  RETURN_IF_ERROR(Take(json, "round", where, &r.round));
+  RETURN_IF_ERROR(Take(json, "reward_model_version", where, &r.reward_model_version));
+  RETURN_IF_ERROR(Take(json, "reward_model_dir", where, &r.reward_model_dir));
+  RETURN_IF_ERROR(Take(json, "reward_learner_dir", where, &r.reward_learner_dir));
+  RETURN_IF_ERROR(TakeOptional(json, "reward_model_accuracy", where, &r.reward_model_accuracy));
+  return r;
 }
 
 }  // namespace
@@ -90,10 +123,9 @@ absl::StatusOr<CoordinatorState> ReadRunCheckpoint(const std::string& directory)
   RETURN_IF_ERROR(Take(json, "policy_version", path, &state.policy_version));
   RETURN_IF_ERROR(Take(json, "seed", path, &state.seed));
   RETURN_IF_ERROR(Take(json, "mode", path, &state.mode));
-  if (json.contains("safety_lambda")) {
-    double lambda = 0;
-    RETURN_IF_ERROR(Take(json, "safety_lambda", path, &lambda));
-    state.safety_lambda = lambda;
+  RETURN_IF_ERROR(TakeOptional(json, "safety_lambda", path, &state.safety_lambda));
+  if (json.contains("rounds")) {
+    ASSIGN_OR_RETURN(state.rounds, RoundsFromJson(json["rounds"], path));
   }
   return state;
 }

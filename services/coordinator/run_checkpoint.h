@@ -1,6 +1,7 @@
 // A checkpoint of the whole run, as one folder:
 //   <dir>/coordinator.json   iteration, dataset cursor, KL coefficient, live hyper-parameters,
-//                            policy version, seed, mode (this file)
+//                            policy version, seed, mode, and with rounds the reward model
+//                            in use (this file)
 //   <dir>/learner/           learner rank 0's state (policy, critic, optimiser, schedule, RNG,
 //                            step), written by Learner.SaveCheckpoint; <dir>/learner/policy is
 //                            the policy as a Hugging Face folder (the export).
@@ -23,6 +24,16 @@
 
 namespace rein::coordinator {
 
+// Runs with rounds: the reward model of the latest round that trained one.
+struct RoundCheckpoint {
+  uint32_t round = 0;  // 1-based
+  uint64_t reward_model_version = 0;
+  std::string reward_model_dir;    // the reward replicas reload it on resume
+  std::string reward_learner_dir;  // the reward-model learner restores it before the next round
+  std::optional<double> reward_model_accuracy;  // on the round's held-out preferences
+  bool operator==(const RoundCheckpoint&) const = default;
+};
+
 struct CoordinatorState {
   uint64_t iteration = 0;       // iterations completed
   uint64_t dataset_cursor = 0;  // examples or prompts handed out
@@ -34,6 +45,8 @@ struct CoordinatorState {
   // The Lagrange multiplier of safety.mode constraint (absent otherwise, and in checkpoints
   // written before it existed).
   std::optional<double> safety_lambda;
+  // Runs with rounds, once round 1 has trained its reward model.
+  std::optional<RoundCheckpoint> rounds;
 };
 
 // The learner's part of the checkpoint, written into the given folder.

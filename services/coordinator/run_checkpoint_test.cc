@@ -29,6 +29,30 @@ absl::Status WriteMarker(const std::string& dir) {
   return absl::OkStatus();
 }
 
+TEST_CASE("a run checkpoint keeps the round whose reward model is in use") {
+  const std::string dir = testing::MakeTempDir("rein-run-ckpt-") + "/iter-40";
+  CoordinatorState state = Example();
+  CHECK_FALSE(state.rounds.has_value());
+  state.rounds = RoundCheckpoint{2, 2, "/runs/x/rounds/round-2/reward-learner/policy",
+                                 "/runs/x/rounds/round-2/reward-learner", 0.8125};
+  REQUIRE(WriteRunCheckpoint(dir, state, WriteMarker).ok());
+  auto back = ReadRunCheckpoint(dir);
+  REQUIRE(back.ok());
+  REQUIRE(back->rounds.has_value());
+  CHECK(*back->rounds == *state.rounds);
+  state.rounds->reward_model_accuracy.reset();
+  REQUIRE(WriteRunCheckpoint(dir, state, WriteMarker).ok());
+  CHECK_FALSE(ReadRunCheckpoint(dir)->rounds->reward_model_accuracy.has_value());
+  // A malformed rounds object names itself.
+  std::ofstream(dir + "/coordinator.json")
+      << R"({"format_version": 1, "iteration": 1, "dataset_cursor": 0, "kl_coef": 0.1,
+             "learning_rate": 0.1, "policy_version": 1, "seed": 1, "mode": "ppo",
+             "rounds": {"round": 1}})";
+  auto bad = ReadRunCheckpoint(dir);
+  CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(bad.status().message().find("rounds: missing reward_model_version") != std::string::npos);
+}
+
 TEST_CASE("a run checkpoint round-trips the coordinator state beside the learner's") {
   const std::string dir = testing::MakeTempDir("rein-run-ckpt-") + "/iter-12";
   REQUIRE(WriteRunCheckpoint(dir, Example(), WriteMarker).ok());

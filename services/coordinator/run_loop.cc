@@ -105,6 +105,13 @@ absl::Status RunLoop::RunSteps() {
     REIN_LOG(INFO, "coordinator") << "rollouts now hold the resumed policy (version "
                                   << policy_version_ << ")";
   }
+  if (rounds_ != nullptr) {
+    RETURN_IF_ERROR(rounds_->ResumeTraining(run_.next_iteration()));
+    // A run resumed in a round's training phase has done that round's phases before it.
+    if (rounds_->Prepared(rounds_->RoundOf(run_.next_iteration()))) {
+      prepared_round_ = rounds_->RoundOf(run_.next_iteration());
+    }
+  }
   while (true) {
     LoopStep step = run_.NextStep();
     switch (step.kind) {
@@ -115,19 +122,46 @@ absl::Status RunLoop::RunSteps() {
         break;
       case LoopStep::Kind::kIterate: {
         const uint64_t iteration = run_.next_iteration();
+        if (rounds_ != nullptr && prepared_round_ != rounds_->RoundOf(iteration)) {
+          ASSIGN_OR_RETURN(const bool prepared, PrepareRound(iteration));
+          if (!prepared) return absl::OkStatus();  // stopped while waiting for judgements
+          // Pause, stop and checkpoint requests that came in meanwhile go first.
+          break;
+        }
         absl::Status status = Iterate(iteration, step.parameters);
         if (!status.ok()) {
           return absl::Status(status.code(),
                               absl::StrCat("iteration ", iteration, ": ", status.message()));
         }
-        if (options_.checkpoint_every > 0 && iteration % options_.checkpoint_every == 0 &&
-            !options_.run_dir.empty()) {
+        if (rounds_ != nullptr && rounds_->EndsRound(iteration)) {
+          RETURN_IF_ERROR(FinishRound(iteration));
+        } else if (options_.checkpoint_every > 0 && iteration % options_.checkpoint_every == 0 &&
+                   !options_.run_dir.empty()) {
           RETURN_IF_ERROR(Checkpoint("").status());
         }
         break;
       }
     }
   }
+}
+
+absl::StatusOr<bool> RunLoop::PrepareRound(uint64_t iteration) {
+  const uint32_t round = rounds_->RoundOf(iteration);
+  absl::StatusOr<bool> prepared = rounds_->Prepare(round, policy_version_);
+  if (!prepared.ok()) {
+    return absl::Status(prepared.status().code(),
+                        absl::StrCat("round ", round, ": ", prepared.status().message()));
+  }
+  if (*prepared) prepared_round_ = round;
+  return prepared;
+}
+
+absl::Status RunLoop::FinishRound(uint64_t iteration) {
+  const uint32_t round = rounds_->RoundOf(iteration);
+  RETURN_IF_ERROR(rounds_->Finish(round, run_.Snapshot().last_iteration()));
+  // The round-end checkpoint is also the policy that the round after next judges against.
+  if (options_.run_dir.empty()) return absl::OkStatus();
+  return Checkpoint("").status();
 }
 
 absl::Status RunLoop::Iterate(uint64_t iteration, const rein::v1::HyperParameters& parameters) {
@@ -162,25 +196,8 @@ absl::Status RunLoop::SupervisedIteration(uint64_t iteration,
     trained = TrainOnRanks(stages_, iteration, n, parameters,
                            [&](Range range, rein::v1::TrainRequest& request) {
                              for (size_t i = range.begin; i < range.end; ++i) {
-                               rein::v1::Preference* preference =
-                                   request.mutable_preferences()->add_preferences();
-                               preference->mutable_prompt_ids()->Add(batch[i].prompt_ids.begin(),
-                                                                     batch[i].prompt_ids.end());
-                               for (size_t r = 0; r < batch[i].responses.size(); ++r) {
-                                 rein::v1::TokenSequence* response = preference->add_responses();
-                                 response->set_sequence_id(i * 1000 + r);
-                                 response->mutable_prompt_ids()->Add(batch[i].prompt_ids.begin(),
-                                                                     batch[i].prompt_ids.end());
-                                 response->mutable_response_ids()->Add(
-                                     batch[i].responses[r].begin(), batch[i].responses[r].end());
-                               }
-                               for (bool tied : batch[i].tied_with_next) {
-                                 preference->add_tied_with_next(tied);
-                               }
-                               preference->set_margin(batch[i].margin);
-                               if (batch[i].label.has_value()) {
-                                 preference->set_label(*batch[i].label);
-                               }
+                               FillPreference(batch[i], i,
+                                              request.mutable_preferences()->add_preferences());
                              }
                            });
   }
@@ -214,6 +231,7 @@ void RunLoop::Record(uint64_t iteration, const rein::v1::Stats& stats, uint64_t 
   if (!options_.run_dir.empty()) {
     // One JSON object per iteration: what `reinctl status` shows, kept for plotting.
     nlohmann::json line = {{"iteration", iteration}, {"policy_version", policy_version_}};
+    if (rounds_ != nullptr) line["round"] = rounds_->RoundOf(iteration);
     for (const auto& [key, v] : values) line[key] = v;
     std::ofstream(absl::StrCat(options_.run_dir, "/stats.jsonl"), std::ios::app)
         << line.dump() << "\n";
@@ -243,6 +261,7 @@ CoordinatorState RunLoop::State() const {
   state.seed = options_.seed;
   state.mode = std::string(config::EnumName(options_.mode));
   if (cost_shaper_.ok()) state.safety_lambda = cost_shaper_->lambda();
+  if (rounds_ != nullptr) state.rounds = rounds_->checkpoint();
   return state;
 }
 

@@ -18,8 +18,11 @@
 // replicas first (offline_iteration.cc). RunData::preferences must already be in the mode's
 // shape (data::OfflinePreferenceView).
 //
+// Rounds (rounds.h): before a round's first iteration the round's phases run (sampling,
+// collecting, reward model, reloading); after its last the round is recorded and checkpointed.
+//
 // Checkpoints (run_dir/checkpoints/iter-<n>): every checkpoint_every iterations, on request
-// (reinctl checkpoint), and at the end of the run.
+// (reinctl checkpoint), at the end of every round, and at the end of the run.
 //
 // Ownership: everything passed to the constructor is borrowed and must outlive the loop.
 // Thread safety: Run() runs on one thread; control (pause, stop, set, checkpoint) goes through
@@ -42,6 +45,7 @@
 #include "common/data/training_examples.h"
 #include "common/rl/kl.h"
 #include "services/coordinator/loop_metrics.h"
+#include "services/coordinator/rounds.h"
 #include "services/coordinator/run_checkpoint.h"
 #include "services/coordinator/run_state.h"
 #include "services/coordinator/safety.h"
@@ -93,6 +97,9 @@ class RunLoop {
           const std::optional<CoordinatorState>& resumed_from = std::nullopt);
   ~RunLoop();
 
+  // Runs with rounds: the driver of the round cycle (borrowed; call before Run).
+  void AttachRounds(RoundDriver* rounds) { rounds_ = rounds; }
+
   // Waits for the expected workers, then runs iterations until the run ends (all done, or
   // stopped), writing checkpoints as configured. Returns the first error, after marking the
   // run FAILED with it.
@@ -108,6 +115,10 @@ class RunLoop {
   };
 
   absl::Status RunSteps();
+  // Runs with rounds: the phases before a round's first iteration (false: stopped meanwhile)
+  // and the record and checkpoint after its last.
+  absl::StatusOr<bool> PrepareRound(uint64_t iteration);
+  absl::Status FinishRound(uint64_t iteration);
   absl::Status Iterate(uint64_t iteration, const rein::v1::HyperParameters& parameters);
   absl::Status RlIteration(uint64_t iteration, const rein::v1::HyperParameters& parameters);
   absl::Status SupervisedIteration(uint64_t iteration,
@@ -137,6 +148,8 @@ class RunLoop {
   // Async: the next iteration's batch, being generated while this one trains.
   std::optional<std::future<absl::StatusOr<PreparedBatch>>> prefetch_;
   uint64_t untrained_cursor_ = 0;  // cursor before the oldest batch not yet trained
+  RoundDriver* rounds_ = nullptr;
+  uint32_t prepared_round_ = 0;  // the round whose phases before training are done
 };
 
 }  // namespace rein::coordinator

@@ -94,6 +94,7 @@ rein::v1::RunStatus RunState::Snapshot() const {
   status.set_error(error_);
   status.set_policy_version(policy_version_);
   status.set_max_policy_lag(max_policy_lag_);
+  if (round_) *status.mutable_round() = *round_;
   uint64_t done = next_iteration_ - first_iteration_;
   if (done > 0 && started_ != absl::InfinitePast()) {
     absl::Time now = state_ == rein::v1::RUN_STATE_PAUSED ? paused_since_ : absl::Now();
@@ -116,6 +117,19 @@ void RunState::MarkRunning() {
   started_ = absl::Now();
   if (state_ == rein::v1::RUN_STATE_WAITING_FOR_WORKERS) state_ = rein::v1::RUN_STATE_RUNNING;
   if (state_ == rein::v1::RUN_STATE_PAUSED) paused_since_ = started_;
+}
+
+void RunState::SetRound(const rein::v1::RoundStatus& round) {
+  absl::MutexLock lock(&mu_);
+  round_ = round;
+}
+
+bool RunState::WaitForStop(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return state_ == rein::v1::RUN_STATE_STOPPING || Ended(state_);
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&stopping), timeout);
 }
 
 LoopStep RunState::NextStep() {

@@ -72,6 +72,12 @@ class RunState {
   // The next iteration's number (from 1).
   uint64_t next_iteration() const;
 
+  // Runs with rounds: where the round cycle is, shown in every Snapshot from now on.
+  void SetRound(const rein::v1::RoundStatus& round);
+  // Waits up to `timeout` for a stop request; true once the run is stopping or has ended. The
+  // phases of a round that wait on people (collecting) call it instead of sleeping.
+  bool WaitForStop(absl::Duration timeout) const;
+
  private:
   mutable absl::Mutex mu_;
   rein::v1::RunState state_ ABSL_GUARDED_BY(mu_) = rein::v1::RUN_STATE_WAITING_FOR_WORKERS;
@@ -83,6 +89,7 @@ class RunState {
   uint64_t policy_version_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t max_policy_lag_ ABSL_GUARDED_BY(mu_) = 0;
   std::string error_ ABSL_GUARDED_BY(mu_);
+  std::optional<rein::v1::RoundStatus> round_ ABSL_GUARDED_BY(mu_);
   absl::Time started_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration paused_total_ ABSL_GUARDED_BY(mu_);
   absl::Time paused_since_ ABSL_GUARDED_BY(mu_);

@@ -12,6 +12,7 @@
 #include "rein/v1/reference.grpc.pb.h"
 #include "rein/v1/reward.grpc.pb.h"
 #include "rein/v1/rollout.grpc.pb.h"
+#include "services/coordinator/stage_calls.h"
 
 namespace rein::coordinator {
 
@@ -21,32 +22,24 @@ void FillSequence(const Sample& sample, rein::v1::TokenSequence* sequence) {
   sequence->mutable_response_ids()->Add(sample.response_ids.begin(), sample.response_ids.end());
 }
 
+void FillPreference(const data::PreferenceExample& example, uint64_t id,
+                    rein::v1::Preference* preference) {
+  preference->mutable_prompt_ids()->Add(example.prompt_ids.begin(), example.prompt_ids.end());
+  for (size_t r = 0; r < example.responses.size(); ++r) {
+    rein::v1::TokenSequence* response = preference->add_responses();
+    response->set_sequence_id(id * 1000 + r);
+    response->mutable_prompt_ids()->Add(example.prompt_ids.begin(), example.prompt_ids.end());
+    response->mutable_response_ids()->Add(example.responses[r].begin(),
+                                          example.responses[r].end());
+  }
+  for (bool tied : example.tied_with_next) preference->add_tied_with_next(tied);
+  preference->set_margin(example.margin);
+  if (example.label.has_value()) preference->set_label(*example.label);
+}
+
 namespace {
 
 using rein::v1::TokenSequence;
-
-// "rein.v1.Rollout/Generate on rollout-1 (127.0.0.1:4001)", for error messages.
-std::string CallName(absl::string_view method, const Worker& worker) {
-  return absl::StrCat(method, " on ", worker.id, " (", worker.address, ")");
-}
-
-absl::Status Malformed(absl::string_view method, const Worker& worker, absl::string_view what) {
-  return absl::InternalError(absl::StrCat(CallName(method, worker), " replied malformed: ", what));
-}
-
-// One unary call to `worker` through a fresh stub of `Service`, with the stage's deadline.
-// Errors name the method and the worker.
-template <typename Service, typename Request, typename Response>
-absl::Status CallWorker(const StageContext& context, const Worker& worker,
-                        absl::string_view method,
-                        grpc::Status (Service::Stub::*rpc)(grpc::ClientContext*, const Request&,
-                                                           Response*),
-                        const Request& request, Response* response) {
-  ASSIGN_OR_RETURN(auto channel, context.clients->Channel(worker.address));
-  auto stub = Service::NewStub(channel);
-  auto call = rpc::NewCallContext(context.clients->options(), context.call_timeout);
-  return FromGrpcStatus(((*stub).*rpc)(call.get(), request, response), CallName(method, worker));
-}
 
 // A worker's own measure of the compute behind a reply (0 when it reports none).
 double ReportedSeconds(const rein::v1::Stats& stats, const std::string& key) {
@@ -70,6 +63,8 @@ absl::StatusOr<Timed<std::vector<Sample>>> GenerateRange(const StageContext& con
   *request.mutable_sampling() = options.sampling;
   request.set_samples_per_prompt(options.samples_per_prompt);
   request.set_min_policy_version(options.min_policy_version);
+  request.set_policy_dir(options.policy_dir);
+  request.set_policy_dir_version(options.policy_dir_version);
   rein::v1::GenerateResponse response;
   RETURN_IF_ERROR(CallWorker<rein::v1::Rollout>(context, worker, kMethod,
                                                 &rein::v1::Rollout::Stub::Generate, request,
@@ -109,6 +104,7 @@ absl::StatusOr<Timed<std::vector<Sample>>> GenerateRange(const StageContext& con
 struct Scored {
   float reward = 0;
   std::optional<float> cost;
+  uint64_t reward_model_version = 0;
 };
 
 absl::StatusOr<Timed<std::vector<Scored>>> ScoreRange(const StageContext& context,
@@ -140,8 +136,9 @@ absl::StatusOr<Timed<std::vector<Scored>>> ScoreRange(const StageContext& contex
                                               reward.sequence_id(), " is ", reward.cost(),
                                               "; not training on it"));
     }
-    rewards.push_back({reward.reward(), reward.has_cost() ? std::optional<float>(reward.cost())
-                                                          : std::nullopt});
+    rewards.push_back({reward.reward(),
+                       reward.has_cost() ? std::optional<float>(reward.cost()) : std::nullopt,
+                       response.reward_model_version()});
   }
   return Timed<std::vector<Scored>>{std::move(rewards),
                                     ReportedSeconds(response.stats(), "time/score_seconds")};
@@ -237,6 +234,7 @@ absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& sample
     for (size_t i = 0; i < range.size(); ++i) {
       samples[range.begin + i].reward = timed.value[i].reward;
       samples[range.begin + i].cost = timed.value[i].cost;
+      samples[range.begin + i].reward_model_version = timed.value[i].reward_model_version;
     }
   }
   for (auto& [range, timed] : *logprobs) {
@@ -246,6 +244,28 @@ absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& sample
   }
   for (const std::string& id : reward_stats->failed_workers) context.registry->Exclude(id);
   for (const std::string& id : reference_stats->failed_workers) context.registry->Exclude(id);
+  return absl::OkStatus();
+}
+
+absl::Status RewardStage(const StageContext& context, std::vector<Sample>& samples,
+                         DispatchStats* stats) {
+  std::vector<Worker> rewarders = context.registry->Active(rein::v1::ROLE_REWARD);
+  RETURN_IF_ERROR(RequireWorkers(rewarders, rein::v1::ROLE_REWARD));
+  ASSIGN_OR_RETURN(auto rewards,
+                   Dispatch<Timed<std::vector<Scored>>>(
+                       samples.size(), rewarders,
+                       [&](const Worker& worker, Range range) {
+                         return ScoreRange(context, samples, worker, range);
+                       },
+                       stats));
+  for (auto& [range, timed] : rewards) {
+    for (size_t i = 0; i < range.size(); ++i) {
+      samples[range.begin + i].reward = timed.value[i].reward;
+      samples[range.begin + i].cost = timed.value[i].cost;
+      samples[range.begin + i].reward_model_version = timed.value[i].reward_model_version;
+    }
+  }
+  for (const std::string& id : stats->failed_workers) context.registry->Exclude(id);
   return absl::OkStatus();
 }
 

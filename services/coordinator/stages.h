@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/data/training_examples.h"
 #include "rein/v1/learner.pb.h"
 #include "rein/v1/rollout.pb.h"
 #include "services/coordinator/shard_dispatcher.h"
@@ -41,12 +42,18 @@ struct Sample {
   float reward = 0;
   // The cost model's score, when the reward service has one (see safety.h).
   std::optional<float> cost;
+  // The reward model version the reward replica scored with (ScoreResponse).
+  uint64_t reward_model_version = 0;
   uint64_t policy_version = 0;
   rein::v1::FinishReason finish_reason = rein::v1::FINISH_REASON_UNSPECIFIED;
 };
 
 // `sample`'s id, prompt and response as the wire's TokenSequence.
 void FillSequence(const Sample& sample, rein::v1::TokenSequence* sequence);
+
+// `example` as the wire's Preference; response r's sequence id is id * 1000 + r.
+void FillPreference(const data::PreferenceExample& example, uint64_t id,
+                    rein::v1::Preference* preference);
 
 // What every stage needs to reach the workers.
 struct StageContext {
@@ -60,6 +67,10 @@ struct GenerateOptions {
   rein::v1::SamplingParams sampling;
   uint32_t samples_per_prompt = 1;
   uint64_t min_policy_version = 0;
+  // Sample from this earlier policy folder instead (GenerateRequest.policy_dir), reported as
+  // policy_dir_version.
+  std::string policy_dir;
+  uint64_t policy_dir_version = 0;
 };
 
 // Samples `samples_per_prompt` responses per prompt, in prompt order then sample order.
@@ -72,6 +83,10 @@ absl::StatusOr<std::vector<Sample>> GenerateStage(const StageContext& context,
 // A non-finite reward fails the stage: it is never trained on.
 absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& samples,
                         DispatchStats* reward_stats, DispatchStats* reference_stats);
+
+// Fills reward (and cost) alone, from the reward replicas: held-out scoring in rounds.
+absl::Status RewardStage(const StageContext& context, std::vector<Sample>& samples,
+                         DispatchStats* stats);
 
 // Fills reference_logprobs alone (the offline preference learners need no reward).
 absl::Status ReferenceStage(const StageContext& context, std::vector<Sample>& samples,

@@ -156,7 +156,8 @@ grpc::Status FeedbackService::SetAnnotatorPaused(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-absl::StatusOr<rein::v1::CampaignStatus> FeedbackService::Status(const std::string& campaign) {
+absl::StatusOr<rein::v1::CampaignStatus> FeedbackService::Status(const std::string& campaign,
+                                                                 bool include_synthetic) {
   ASSIGN_OR_RETURN(CampaignData data, store_->LoadCampaign(campaign));
   ASSIGN_OR_RETURN(quality::QualityReport report,
                    quality::ComputeQuality(data.items, data.judgements, data.annotators,
@@ -227,7 +228,7 @@ absl::StatusOr<rein::v1::CampaignStatus> FeedbackService::Status(const std::stri
   }
   // 200 resamples: the interval to a few Elo points, cheap enough for every status call.
   ASSIGN_OR_RETURN(std::vector<RatedVersion> versions,
-                   RateCampaignVersions(data, left_out, /*include_synthetic=*/false,
+                   RateCampaignVersions(data, left_out, include_synthetic,
                                         {.bootstrap_samples = 200}));
   for (const RatedVersion& v : versions) {
     rein::v1::VersionRating* out = status.add_versions();
@@ -237,8 +238,11 @@ absl::StatusOr<rein::v1::CampaignStatus> FeedbackService::Status(const std::stri
     out->set_elo_high(v.rating.high);
     out->set_games(v.rating.games);
     out->set_wins(v.rating.wins);
-    version_elo_.Add({{"campaign", name}, {"policy_version", std::to_string(v.policy_version)}})
-        .Set(v.rating.elo);
+    // The gauge is the people's view; a rating with synthetic votes stays in the reply.
+    if (!include_synthetic) {
+      version_elo_.Add({{"campaign", name}, {"policy_version", std::to_string(v.policy_version)}})
+          .Set(v.rating.elo);
+    }
   }
   return status;
 }
@@ -246,7 +250,8 @@ absl::StatusOr<rein::v1::CampaignStatus> FeedbackService::Status(const std::stri
 grpc::Status FeedbackService::GetCampaignStatus(grpc::ServerContext*,
                                                 const rein::v1::GetCampaignStatusRequest* request,
                                                 rein::v1::CampaignStatus* reply) {
-  absl::StatusOr<rein::v1::CampaignStatus> status = Status(request->campaign());
+  absl::StatusOr<rein::v1::CampaignStatus> status =
+      Status(request->campaign(), request->include_synthetic());
   if (!status.ok()) return ToGrpcStatus(status.status());
   *reply = *std::move(status);
   return grpc::Status::OK;

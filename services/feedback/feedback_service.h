@@ -52,7 +52,9 @@ class FeedbackService final : public rein::v1::Feedback::Service {
                       rein::v1::ImportResponse*) override;
 
   // The status of a campaign (also refreshes the campaign's quality gauges).
-  absl::StatusOr<rein::v1::CampaignStatus> Status(const std::string& campaign);
+  // `include_synthetic`: rate versions from synthetic annotators' judgements too.
+  absl::StatusOr<rein::v1::CampaignStatus> Status(const std::string& campaign,
+                                                  bool include_synthetic = false);
   // The export as JSON lines, with the count of records and of items left out.
   struct ExportResult {
     std::string jsonl;

@@ -243,6 +243,19 @@ absl::StatusOr<uint64_t> Learner::SaveCheckpoint(const std::string& directory) {
   return static_cast<uint64_t>(state_->progress().optimizer_steps);
 }
 
+absl::StatusOr<Learner::Restored> Learner::Restore(const std::string& directory) {
+  absl::MutexLock lock(&mu_);
+  if (state_->options().learner.ranks > 1) {
+    return absl::FailedPreconditionError(
+        "Restore is for single-rank learners; restart data-parallel ranks with --resume");
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<LearnerState> restored,
+                   LoadLearnerCheckpoint(directory, state_->options()));
+  state_ = std::move(restored);
+  return Restored{static_cast<uint64_t>(state_->progress().optimizer_steps),
+                  state_->progress().policy_version};
+}
+
 uint64_t Learner::policy_version() const {
   absl::ReaderMutexLock lock(&mu_);
   return state_->progress().policy_version;

@@ -59,6 +59,15 @@ class Learner {
   // Writes a checkpoint (checkpoint_io.h) into `directory`; returns the step it holds.
   absl::StatusOr<uint64_t> SaveCheckpoint(const std::string& directory) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Replaces the whole state with the checkpoint in `directory` (read under this state's
+  // options). FAILED_PRECONDITION with data-parallel ranks (the group would have to restore
+  // together); the checkpoint's errors otherwise; on error the current state stays.
+  struct Restored {
+    uint64_t step = 0;
+    uint64_t policy_version = 0;
+  };
+  absl::StatusOr<Restored> Restore(const std::string& directory) ABSL_LOCKS_EXCLUDED(mu_);
+
   uint64_t policy_version() const ABSL_LOCKS_EXCLUDED(mu_);
   LearnerMetrics& metrics() { return metrics_; }
 

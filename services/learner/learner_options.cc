@@ -15,6 +15,20 @@ LearnerOptions LearnerOptionsFromConfig(const config::ExperimentConfig& config) 
   return options;
 }
 
+LearnerOptions RewardLearnerOptionsFromConfig(const config::ExperimentConfig& config) {
+  LearnerOptions options = LearnerOptionsFromConfig(config);
+  const config::RoundRewardModelConfig& rm = config.rounds.reward_model;
+  options.learner.mode = config::LearnerMode::kRewardModel;
+  options.learner.ranks = 1;
+  options.learner.learning_rate = rm.learning_rate;
+  options.learner.schedule = config::LrSchedule::kConstant;
+  options.learner.warmup_steps = 0;
+  // Round 1 warm-starts from the run's initial reward model when it has one.
+  if (!config.model.reward_model.empty()) options.model.policy = config.model.reward_model;
+  options.iterations = int64_t{config.rounds.count} * int64_t{rm.steps};
+  return options;
+}
+
 absl::Status CheckLearnerOptions(const LearnerOptions& options) {
   if (options.learner.ranks < 1) {
     return absl::InvalidArgumentError(

@@ -31,6 +31,11 @@ struct LearnerOptions {
 // The options of one learner rank from an experiment config.
 LearnerOptions LearnerOptionsFromConfig(const config::ExperimentConfig& config);
 
+// The options of a run's reward-model learner (rein-learner --reward_model_learner, runs with
+// rounds): reward-model mode on one rank at rounds.reward_model's constant learning rate,
+// starting from model.reward_model when set, else from model.policy (a fresh scalar head).
+LearnerOptions RewardLearnerOptionsFromConfig(const config::ExperimentConfig& config);
+
 // UNIMPLEMENTED for learner.ranks > 1 in reward-model mode (the other modes run on any number
 // of data-parallel ranks);
 // INVALID_ARGUMENT for a config this learner cannot run (no model.policy; ppo with

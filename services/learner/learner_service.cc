@@ -80,4 +80,17 @@ grpc::Status LearnerService::SaveCheckpoint(grpc::ServerContext* /*context*/,
   return grpc::Status::OK;
 }
 
+grpc::Status LearnerService::Restore(grpc::ServerContext* /*context*/,
+                                     const rein::v1::RestoreRequest* request,
+                                     rein::v1::RestoreResponse* response) {
+  if (request->directory().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("directory: empty"));
+  }
+  absl::StatusOr<Learner::Restored> restored = learner_.Restore(request->directory());
+  if (!restored.ok()) return ToGrpcStatus(restored.status());
+  response->set_step(restored->step);
+  response->set_policy_version(restored->policy_version);
+  return grpc::Status::OK;
+}
+
 }  // namespace rein::learner

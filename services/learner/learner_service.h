@@ -40,6 +40,8 @@ class LearnerService final : public rein::v1::Learner::Service {
   grpc::Status SaveCheckpoint(grpc::ServerContext* context,
                               const rein::v1::SaveCheckpointRequest* request,
                               rein::v1::SaveCheckpointResponse* response) override;
+  grpc::Status Restore(grpc::ServerContext* context, const rein::v1::RestoreRequest* request,
+                       rein::v1::RestoreResponse* response) override;
 
  private:
   Learner& learner_;

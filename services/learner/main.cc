@@ -4,10 +4,14 @@
 //   rein-learner --config run.yaml [--port 0] [--coordinator host:port] [--worker_id learner-0]
 //                [--capacity N] [--rank 0] [--metrics_port -1] [--resume DIR]
 //                [--dist_group_id learner] [--collective_timeout 5m] [--gloo_hostname HOST]
+//                [--reward_model_learner]
 //
 // learner.mode in the config picks what it trains (sft, reward-model, ppo, grpo, rloo,
 // reinforce++). --resume DIR continues from a checkpoint written by SaveCheckpoint (weights,
 // optimiser, schedule, RNG, policy version and last iteration) instead of loading model.policy.
+// --reward_model_learner makes it the reward-model learner of a run with rounds (role
+// REWARD_LEARNER): reward-model mode with rounds.reward_model's settings, whatever
+// learner.mode says (RewardLearnerOptionsFromConfig).
 //
 // Data-parallel ranks (learner.ranks = R > 1): start R processes on any hosts, rank r with
 // --rank r (or RANK=r). They rendezvous at MASTER_ADDR:MASTER_PORT (a TCPStore on rank 0) when
@@ -44,13 +48,22 @@ ABSL_FLAG(std::string, resume, "",
           "Checkpoint folder (from SaveCheckpoint) to continue from; empty starts from "
           "model.policy.");
 
+ABSL_FLAG(bool, reward_model_learner, false,
+          "Train the reward model of each round of a run with rounds (not the policy).");
+
 namespace rein::learner {
 namespace {
 
 absl::Status RunLearner(rpc::ShutdownSignal& shutdown) {
   ASSIGN_OR_RETURN(worker::WorkerSetup setup, worker::LoadWorkerSetup("learner"));
   log::SetMinLevel(setup.config.run.log_level);
-  const LearnerOptions options = LearnerOptionsFromConfig(setup.config);
+  const bool reward_learner = absl::GetFlag(FLAGS_reward_model_learner);
+  if (reward_learner && setup.config.rounds.count == 0) {
+    return absl::InvalidArgumentError(
+        "--reward_model_learner trains the reward model of rounds: set rounds.count");
+  }
+  const LearnerOptions options = reward_learner ? RewardLearnerOptionsFromConfig(setup.config)
+                                                : LearnerOptionsFromConfig(setup.config);
   RETURN_IF_ERROR(CheckLearnerOptions(options));
   const std::string resume = absl::GetFlag(FLAGS_resume);
   std::unique_ptr<LearnerState> state;
@@ -94,7 +107,9 @@ absl::Status RunLearner(rpc::ShutdownSignal& shutdown) {
                                                    : setup.config.learner.micro_batch_size;
   REIN_LOG(INFO, "learner") << "mode " << config::EnumName(options.learner.mode)
                             << ", policy version " << learner->policy_version();
-  return worker::ServeWorker(setup, rein::v1::ROLE_LEARNER, capacity,
+  const rein::v1::Role role =
+      reward_learner ? rein::v1::ROLE_REWARD_LEARNER : rein::v1::ROLE_LEARNER;
+  return worker::ServeWorker(setup, role, capacity,
                              {rpc::Bind<rein::v1::Learner>(&service)}, registry, shutdown);
 }
 

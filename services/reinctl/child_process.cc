@@ -33,6 +33,7 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   if (log_fd < 0) {
     return absl::InternalError(absl::StrCat("cannot open log '", log_path, "': ", strerror(errno)));
   }
+  const off_t log_start = lseek(log_fd, 0, SEEK_END);
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
@@ -57,7 +58,8 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     _exit(127);
   }
   close(log_fd);
-  return std::unique_ptr<ChildProcess>(new ChildProcess(name, pid, log_path));
+  const std::streamoff start = log_start < 0 ? 0 : static_cast<std::streamoff>(log_start);
+  return std::unique_ptr<ChildProcess>(new ChildProcess(name, pid, log_path, start));
 }
 
 ChildProcess::~ChildProcess() {
@@ -87,7 +89,7 @@ absl::StatusOr<std::string> ChildProcess::WaitForLogLine(absl::string_view marke
                                                          absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {
-    std::ifstream log(log_path_);
+    std::ifstream log = OpenOwnLog();
     std::string line;
     while (std::getline(log, line)) {
       size_t at = line.find(std::string(marker));
@@ -107,8 +109,14 @@ absl::StatusOr<std::string> ChildProcess::WaitForLogLine(absl::string_view marke
   }
 }
 
-std::string ChildProcess::LogTail(int lines) const {
+std::ifstream ChildProcess::OpenOwnLog() const {
   std::ifstream log(log_path_);
+  log.seekg(log_start_);
+  return log;
+}
+
+std::string ChildProcess::LogTail(int lines) const {
+  std::ifstream log = OpenOwnLog();
   std::deque<std::string> tail;
   std::string line;
   while (std::getline(log, line)) {

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,20 +40,26 @@ class ChildProcess {
   // Waits up to `timeout` for the child to end; nullopt if it still runs.
   std::optional<int> Wait(absl::Duration timeout);
 
-  // Reads the log until a line containing `marker` appears and returns what follows it
-  // (trimmed). DEADLINE_EXCEEDED after `timeout`; FAILED_PRECONDITION if the child exits first.
+  // Reads what this child wrote to the log until a line containing `marker` appears and
+  // returns what follows it (trimmed). The log is appended to across runs in one run folder (a
+  // resumed run): lines from before the spawn are never read, so an earlier run's address is
+  // never taken for this one's. DEADLINE_EXCEEDED after `timeout`; FAILED_PRECONDITION if the
+  // child exits first.
   absl::StatusOr<std::string> WaitForLogLine(absl::string_view marker, absl::Duration timeout);
 
-  // The last `lines` lines of the log, for error reports.
+  // The last `lines` lines this child wrote to the log, for error reports.
   std::string LogTail(int lines) const;
 
  private:
-  ChildProcess(std::string name, pid_t pid, std::string log_path)
-      : name_(std::move(name)), pid_(pid), log_path_(std::move(log_path)) {}
+  ChildProcess(std::string name, pid_t pid, std::string log_path, std::streamoff log_start)
+      : name_(std::move(name)), pid_(pid), log_path_(std::move(log_path)), log_start_(log_start) {}
+  // The log from this child's first byte on.
+  std::ifstream OpenOwnLog() const;
 
   std::string name_;
   pid_t pid_;
   std::string log_path_;
+  std::streamoff log_start_;  // the log's size when the child was spawned
   std::optional<int> exit_code_;
 };
 

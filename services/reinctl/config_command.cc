@@ -35,6 +35,14 @@ void PrintSummary(const std::string& path, const config::ExperimentConfig& c) {
       std::printf("  reference %d replica(s), beta %g\n", c.reference.replicas, c.dpo.beta);
     }
   }
+  if (c.rounds.count > 0) {
+    const config::RoundsConfig& r = c.rounds;
+    std::printf("  rounds    %d x (%d items x %d judgements -> reward model %d steps (%s "
+                "feedback) -> %d RL iterations), through rein-feedback %s\n",
+                r.count, r.prompts_per_round, r.overlap, r.reward_model.steps,
+                std::string(config::EnumName(r.reward_model.data)).c_str(), r.iterations,
+                c.feedback.store.c_str());
+  }
   std::printf("  model     policy %s\n", c.model.policy.empty() ? "(unset)" : c.model.policy.c_str());
 }
 

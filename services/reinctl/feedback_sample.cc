@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/hash/stable_hash.h"
 #include "common/model/causal_lm.h"
 #include "common/model/generator.h"
 #include "common/rpc/client.h"
@@ -46,15 +47,6 @@ struct Drawn {
   std::vector<int64_t> ids;
   int64_t policy_version = 0;
 };
-
-// SplitMix64's finaliser: spreads hash + j over all 64 bits so that neighbouring j give
-// unrelated seeds.
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 absl::StatusOr<std::vector<PromptInput>> ReadPrompts(const SampleOptions& options,
                                                      const tokenizer::Tokenizer& tok) {
@@ -384,7 +376,7 @@ absl::Status SampleItems(const SampleOptions& options, const ItemSink& sink) {
       item.set_prompt(p.prompt);
       for (const rein::v1::ChatMessage& m : p.context) *item.add_context() = m;
       const uint64_t hash = StableHash(identity);
-      for (int j = 0; j < options.k; ++j) draws.push_back({&p, Mix(hash + j)});
+      for (int j = 0; j < options.k; ++j) draws.push_back({&p, hash::SplitMix64(hash + j)});
     }
     ASSIGN_OR_RETURN(std::vector<Drawn> drawn, backend->Sample(draws));
     for (size_t d = 0; d < draws.size(); ++d) {

@@ -10,18 +10,27 @@ namespace rein::reinctl {
 namespace {
 
 struct WorkerKind {
-  const char* role;  // names the binary (rein-<role>) and the workers (<role>-<i>)
+  std::string name;    // names the workers (<name>-<i>)
+  std::string binary;  // rein-<binary>
   int replicas;
+  std::vector<std::string> flags;  // besides the common ones
 };
 
-std::vector<WorkerKind> WorkersOf(const config::ExperimentConfig& c) {
+std::vector<WorkerKind> WorkersOf(const config::ExperimentConfig& c, const std::string& run_dir) {
   std::vector<WorkerKind> kinds;
   if (config::IsReinforcementLearning(c.learner.mode)) {
-    kinds.push_back({"rollout", c.rollout.replicas});
-    kinds.push_back({"reward", c.reward.replicas});
+    // Rounds sample earlier policies from the run's checkpoints.
+    kinds.push_back({"rollout", "rollout", c.rollout.replicas, {"--snapshot_root=" + run_dir}});
+    kinds.push_back({"reward", "reward", c.reward.replicas, {}});
   }
-  if (config::UsesReference(c.learner.mode)) kinds.push_back({"reference", c.reference.replicas});
-  kinds.push_back({"learner", c.learner.ranks});
+  if (config::UsesReference(c.learner.mode)) {
+    kinds.push_back({"reference", "reference", c.reference.replicas, {}});
+  }
+  kinds.push_back({"learner", "learner", c.learner.ranks, {}});
+  if (c.rounds.count > 0) {
+    kinds.push_back({"feedback", "feedback", 1, {}});
+    kinds.push_back({"reward-learner", "learner", 1, {"--reward_model_learner"}});
+  }
   return kinds;
 }
 
@@ -54,14 +63,15 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
 
 absl::Status LocalCluster::StartWorkers(const config::ExperimentConfig& c,
                                         const LocalClusterOptions& options) {
-  for (const WorkerKind& kind : WorkersOf(c)) {
+  for (const WorkerKind& kind : WorkersOf(c, options.run_dir)) {
     for (int i = 0; i < kind.replicas; ++i) {
-      const std::string name = absl::StrCat(kind.role, "-", i);
-      std::vector<std::string> argv = {absl::StrCat(options.binary_dir, "/rein-", kind.role),
+      const std::string name = absl::StrCat(kind.name, "-", i);
+      std::vector<std::string> argv = {absl::StrCat(options.binary_dir, "/rein-", kind.binary),
                                        "--config=" + options.config_path, "--port=0",
                                        "--coordinator=" + coordinator_address_,
                                        "--worker_id=" + name};
-      if (std::string(kind.role) == "learner") {
+      argv.insert(argv.end(), kind.flags.begin(), kind.flags.end());
+      if (kind.name == "learner") {
         argv.push_back(absl::StrCat("--rank=", i));
         if (!options.resume.empty()) argv.push_back("--resume=" + options.resume + "/learner");
       }

@@ -20,6 +20,46 @@ std::string ShortDuration(absl::Duration d) {
   return absl::StrFormat("%ds", seconds);
 }
 
+std::string PhaseName(rein::v1::RoundPhase phase) {
+  switch (phase) {
+    case rein::v1::ROUND_PHASE_SAMPLING: return "sampling";
+    case rein::v1::ROUND_PHASE_COLLECTING: return "collecting";
+    case rein::v1::ROUND_PHASE_REWARD_MODEL: return "training the reward model";
+    case rein::v1::ROUND_PHASE_RELOADING: return "reloading the reward model";
+    case rein::v1::ROUND_PHASE_TRAINING: return "training";
+    case rein::v1::ROUND_PHASE_DONE: return "done";
+    default: return "starting";
+  }
+}
+
+// "round 2/4 collecting 140/200 judgements (3m20s left)  RM v1 acc 0.812".
+std::string FormatRound(const rein::v1::RoundStatus& round) {
+  std::string text = absl::StrFormat("round %d/%d %s", round.round(), round.total_rounds(),
+                                     PhaseName(round.phase()));
+  if (round.phase() == rein::v1::ROUND_PHASE_COLLECTING) {
+    absl::StrAppendFormat(&text, " %d/%d judgements (%s left)", round.judgements(),
+                          round.judgements_needed(),
+                          ShortDuration(absl::Seconds(round.deadline_seconds_left())));
+  }
+  if (round.reward_model_version() > 0) {
+    absl::StrAppendFormat(&text, "  RM v%d", round.reward_model_version());
+    if (round.has_reward_model_accuracy()) {
+      absl::StrAppendFormat(&text, " acc %.3f", round.reward_model_accuracy());
+    }
+  }
+  return text;
+}
+
+// "  versions (Elo, 95% interval): v0 0 [-0, +0], v30 +85 [+40, +130]".
+std::string FormatRatings(const rein::v1::RoundStatus& round) {
+  std::string text = "\n  versions judged (Elo, 95% interval):";
+  for (const rein::v1::VersionRating& r : round.ratings()) {
+    absl::StrAppendFormat(&text, " v%d %+.0f [%+.0f, %+.0f] (%d games)", r.policy_version(),
+                          r.elo(), r.elo_low(), r.elo_high(), r.games());
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string RunStateName(rein::v1::RunState state) {
@@ -31,9 +71,10 @@ bool RunEnded(rein::v1::RunState state) {
          state == rein::v1::RUN_STATE_STOPPED;
 }
 
-std::string FormatRunStatus(const rein::v1::RunStatus& status) {
-  std::string line = absl::StrFormat("%-8s iter %d/%d", RunStateName(status.state()),
-                                     status.iteration(), status.total_iterations());
+std::string FormatRunStatus(const rein::v1::RunStatus& status, bool with_ratings) {
+  std::string line = absl::StrFormat("%-8s ", RunStateName(status.state()));
+  if (status.has_round()) absl::StrAppend(&line, FormatRound(status.round()), "  ");
+  absl::StrAppendFormat(&line, "iter %d/%d", status.iteration(), status.total_iterations());
   const auto& stats = status.last_iteration().values();
   auto add = [&](const char* key, const char* format) {
     auto it = stats.find(key);
@@ -51,6 +92,9 @@ std::string FormatRunStatus(const rein::v1::RunStatus& status) {
   }
   if (status.policy_version() > 0) absl::StrAppendFormat(&line, "  policy v%d", status.policy_version());
   if (status.max_policy_lag() > 0) absl::StrAppendFormat(&line, " (lag<=%d)", status.max_policy_lag());
+  if (with_ratings && status.has_round() && status.round().ratings_size() > 0) {
+    absl::StrAppend(&line, FormatRatings(status.round()));
+  }
   if (!status.error().empty()) absl::StrAppend(&line, "\n  error: ", status.error());
   return line;
 }

@@ -97,7 +97,7 @@ class ProgressPrinter {
     rein::v1::RunStatus status;
     if (!stub_->Status(context.get(), rein::v1::StatusRequest(), &status).ok()) return;
     last_ = status;
-    const std::string line = FormatRunStatus(status);
+    const std::string line = FormatRunStatus(status, /*with_ratings=*/false);
     if (tty_) {
       std::printf("\r\033[K%s", line.c_str());
     } else if (status.iteration() != printed_iteration_ || status.state() != printed_state_) {

@@ -30,6 +30,7 @@ absl::Status RunReward(rpc::ShutdownSignal& shutdown) {
   options.regex_pattern = c.reward.rules.regex.pattern;
   options.model_dir = c.model.reward_model;
   options.cost_model_dir = c.model.cost_model;
+  options.await_reload = c.rounds.count > 0;
   const config::ModelConfig model_config = c.model;
   options.loader = [model_config](const std::string& dir)
       -> absl::StatusOr<std::unique_ptr<RewardModel>> {

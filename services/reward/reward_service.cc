@@ -32,12 +32,16 @@ struct RewardService::Metrics {
             "Reward (weighted sum, dimensionless) of each scored sequence.",
             prometheus::Histogram::BucketBoundaries{-10, -5, -2, -1, -0.5, 0, 0.5, 1, 2, 5, 10})),
         requests_in_flight(metrics::AddGauge(registry, "rein_reward_requests_in_flight",
-                                             "Score calls running now.")) {}
+                                             "Score calls running now.")),
+        model_version(metrics::AddGauge(registry, "rein_reward_model_version",
+                                        "Version of the reward model Score uses (0 = as "
+                                        "started; Reload sets it).")) {}
 
   prometheus::Counter& scored_sequences;
   prometheus::Histogram& score_seconds;
   prometheus::Histogram& reward;
   prometheus::Gauge& requests_in_flight;
+  prometheus::Gauge& model_version;
 };
 
 absl::StatusOr<std::unique_ptr<RewardService>> RewardService::Create(
@@ -45,7 +49,7 @@ absl::StatusOr<std::unique_ptr<RewardService>> RewardService::Create(
     prometheus::Registry& registry) {
   const bool length_on = options.length_penalty_weight != 0;
   const bool regex_on = options.regex_weight != 0;
-  if (options.model_dir.empty() && !length_on && !regex_on) {
+  if (options.model_dir.empty() && !length_on && !regex_on && !options.await_reload) {
     return absl::InvalidArgumentError(
         "no reward model (model.reward_model) and no rule reward with a weight: nothing to "
         "score with");
@@ -104,13 +108,13 @@ RewardService::RewardService(const RewardServiceOptions& options,
 
 RewardService::~RewardService() = default;
 
-std::shared_ptr<const RewardModel> RewardService::CurrentModel() const {
+RewardService::Current RewardService::CurrentModel() const {
   absl::MutexLock lock(&mu_);
-  return model_;
+  return {model_, version_};
 }
 
 std::string RewardService::model_fingerprint() const {
-  std::shared_ptr<const RewardModel> model = CurrentModel();
+  std::shared_ptr<const RewardModel> model = CurrentModel().model;
   return model == nullptr ? "" : model->fingerprint();
 }
 
@@ -124,7 +128,14 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
   const absl::Time start = absl::Now();
 
   // One model for the whole call, even if a Reload lands meanwhile.
-  const std::shared_ptr<const RewardModel> model = CurrentModel();
+  const Current current = CurrentModel();
+  const std::shared_ptr<const RewardModel>& model = current.model;
+  if (model == nullptr && options_.await_reload && options_.length_penalty_weight == 0 &&
+      options_.regex_weight == 0) {
+    return absl::FailedPreconditionError(
+        "no reward model loaded yet: this replica waits for its first Reload (the first "
+        "round's reward model)");
+  }
   worker::SequenceLimits limits;
   if (model != nullptr) {
     limits.vocab_size = model->model().config().vocab_size;
@@ -215,6 +226,8 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
     }
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  response.set_reward_model_version(current.version);
+  if (model != nullptr) response.set_reward_model_fingerprint(model->fingerprint());
   auto& stats = *response.mutable_stats()->mutable_values();
   stats["time/score_seconds"] = seconds;
   stats["reward/mean"] = sum / request.sequences_size();
@@ -236,13 +249,24 @@ absl::StatusOr<rein::v1::ReloadResponse> RewardService::RunReload(
   if (!options_.loader) return absl::FailedPreconditionError("no reward model loader");
   // Loaded without the lock: Score calls go on with the current model meanwhile.
   ASSIGN_OR_RETURN(std::shared_ptr<const RewardModel> loaded, options_.loader(dir));
+  if (cost_model_ != nullptr &&
+      cost_model_->model().config().vocab_size != loaded->model().config().vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model_dir ", dir, ": vocabulary of ", loaded->model().config().vocab_size,
+        " tokens, the cost model's has ", cost_model_->model().config().vocab_size));
+  }
   rein::v1::ReloadResponse response;
   response.set_model_fingerprint(loaded->fingerprint());
   {
+    // The model and its version change together: a Score sees both old or both new.
     absl::MutexLock lock(&mu_);
     model_ = std::move(loaded);
+    version_ = request.version() > 0 ? request.version() : version_ + 1;
+    response.set_version(version_);
   }
-  REIN_LOG(INFO, "reward") << "reloaded the reward model from " << dir << ", fingerprint "
+  metrics_->model_version.Set(static_cast<double>(response.version()));
+  REIN_LOG(INFO, "reward") << "reloaded the reward model from " << dir << " as version "
+                           << response.version() << ", fingerprint "
                            << response.model_fingerprint();
   return response;
 }

@@ -53,6 +53,9 @@ struct RewardServiceOptions {
   std::string cost_model_dir;
   // How model folders are read. Required when model_dir is set or Reload is to be used.
   RewardModelLoader loader;
+  // Start without a reward model and without rules, waiting for the first Reload (a run with
+  // rounds trains its first reward model in round 1). Until then Score is FAILED_PRECONDITION.
+  bool await_reload = false;
   // Id range when there is no reward model (ids are checked against the model's vocabulary
   // otherwise). Default: the tokenizer's vocab_size.
   int64_t vocab_size = 0;
@@ -89,7 +92,12 @@ class RewardService final : public rein::v1::Reward::Service {
                 std::unique_ptr<const RewardModel> cost_model,
                 std::unique_ptr<tokenizer::Tokenizer> tokenizer,
                 std::unique_ptr<RegexRule> regex, std::unique_ptr<Metrics> metrics);
-  std::shared_ptr<const RewardModel> CurrentModel() const;
+  // The model Score uses now and the version it reports.
+  struct Current {
+    std::shared_ptr<const RewardModel> model;
+    uint64_t version = 0;
+  };
+  Current CurrentModel() const;
 
   const RewardServiceOptions options_;
   const std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
@@ -100,6 +108,7 @@ class RewardService final : public rein::v1::Reward::Service {
   absl::Mutex reload_mu_;  // Held for a whole Reload: one at a time.
   mutable absl::Mutex mu_;
   std::shared_ptr<const RewardModel> model_ ABSL_GUARDED_BY(mu_);
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace rein::reward

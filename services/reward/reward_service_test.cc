@@ -4,10 +4,16 @@
 #include <ATen/ops/tensor.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
 
 #include "common/model/scoring.h"
 #include "common/rpc/client.h"
@@ -62,10 +68,12 @@ struct RewardServer {
     auto context = rpc::NewCallContext(client);
     return stub->Score(context.get(), request, response);
   }
-  grpc::Status Reload(const std::string& dir, rein::v1::ReloadResponse* response) {
+  grpc::Status Reload(const std::string& dir, rein::v1::ReloadResponse* response,
+                      uint64_t version = 0) {
     auto context = rpc::NewCallContext(client);
     rein::v1::ReloadRequest request;
     request.set_model_dir(dir);
+    request.set_version(version);
     return stub->Reload(context.get(), request, response);
   }
 };
@@ -299,6 +307,118 @@ TEST_CASE("Reload swaps the reward model and returns its content fingerprint") {
   CHECK(server.service->model_fingerprint() == initial);
   REQUIRE(server.Reload("", &reloaded).ok());  // The configured folder.
   CHECK(reloaded.model_fingerprint() == initial);
+}
+
+TEST_CASE("Reload numbers the models it loads, and every Score reply names its model") {
+  RewardServiceOptions options;
+  options.model_dir = MakeRewardModelDir(5);
+  options.loader = LoadRewardModel;
+  RewardServer server(options);
+  rein::v1::ScoreRequest request;
+  *request.add_sequences() = Sequence(1, {1, 2}, {3, 4});
+  rein::v1::ScoreResponse scored;
+  REQUIRE(server.Score(request, &scored).ok());
+  CHECK(scored.reward_model_version() == 0);
+  CHECK(scored.reward_model_fingerprint() == server.service->model_fingerprint());
+
+  rein::v1::ReloadResponse reloaded;
+  REQUIRE(server.Reload(MakeRewardModelDir(6), &reloaded).ok());
+  CHECK(reloaded.version() == 1);  // 0 asks for the next one
+  REQUIRE(server.Reload(MakeRewardModelDir(7), &reloaded, /*version=*/7).ok());
+  CHECK(reloaded.version() == 7);
+  REQUIRE(server.Score(request, &scored).ok());
+  CHECK(scored.reward_model_version() == 7);
+  CHECK(scored.reward_model_fingerprint() == reloaded.model_fingerprint());
+  // A failed load changes neither the model nor its version.
+  CHECK_FALSE(server.Reload("/nonexistent/model", &reloaded, 8).ok());
+  REQUIRE(server.Score(request, &scored).ok());
+  CHECK(scored.reward_model_version() == 7);
+}
+
+// Score calls run on four threads while the model is swapped back and forth: every reply must
+// come whole from one model, the one its version names (a half-loaded model would give another
+// reward, or a version that does not match the weights).
+TEST_CASE("no Score call sees a half-loaded model while Reload swaps models under load") {
+  const std::string dirs[2] = {MakeRewardModelDir(11), MakeRewardModelDir(12)};
+  RewardServiceOptions options;
+  options.model_dir = dirs[0];
+  options.loader = LoadRewardModel;
+  RewardServer server(options);
+  rein::v1::ScoreRequest request;
+  for (uint64_t i = 0; i < 8; ++i) *request.add_sequences() = Sequence(i, {1, 2}, {3, 4, 5, 6});
+  // The rewards and fingerprint of each model, measured alone.
+  std::map<std::string, std::vector<float>> expected;
+  std::vector<std::string> fingerprint_of_version(21);
+  for (int round = 0; round < 2; ++round) {
+    rein::v1::ReloadResponse reloaded;
+    REQUIRE(server.Reload(dirs[round], &reloaded, 100 + round).ok());
+    rein::v1::ScoreResponse scored;
+    REQUIRE(server.Score(request, &scored).ok());
+    for (const auto& r : scored.rewards()) {
+      expected[reloaded.model_fingerprint()].push_back(r.reward());
+    }
+  }
+  REQUIRE(expected.size() == 2);
+  CHECK(std::abs(expected.begin()->second[0] - expected.rbegin()->second[0]) > 1e-2f);
+
+  std::atomic<bool> done{false};
+  std::atomic<int> replies{0}, wrong{0};
+  absl::Mutex seen_mu;
+  std::map<uint64_t, std::string> seen;  // version -> fingerprint, as the replies say
+  std::vector<std::thread> scorers;
+  for (int t = 0; t < 4; ++t) {
+    scorers.emplace_back([&] {
+      while (!done.load()) {
+        rein::v1::ScoreResponse scored;
+        if (!server.Score(request, &scored).ok()) {
+          ++wrong;
+          continue;
+        }
+        ++replies;
+        auto it = expected.find(scored.reward_model_fingerprint());
+        bool whole = it != expected.end() && scored.rewards_size() == 8;
+        // Each model's rewards, to within float noise of batched matmuls (the two models differ by
+        // far more).
+        for (int i = 0; whole && i < 8; ++i) {
+          whole = std::abs(scored.rewards(i).reward() - it->second[i]) < 1e-4f;
+        }
+        if (!whole) ++wrong;
+        absl::MutexLock lock(&seen_mu);
+        auto [entry, added] =
+            seen.emplace(scored.reward_model_version(), scored.reward_model_fingerprint());
+        if (!added && entry->second != scored.reward_model_fingerprint()) ++wrong;
+      }
+    });
+  }
+  for (uint64_t version = 1; version <= 20; ++version) {
+    rein::v1::ReloadResponse reloaded;
+    REQUIRE(server.Reload(dirs[version % 2], &reloaded, version).ok());
+    fingerprint_of_version[version] = reloaded.model_fingerprint();
+  }
+  done = true;
+  for (std::thread& t : scorers) t.join();
+  CHECK(wrong.load() == 0);
+  CHECK(replies.load() > 0);
+  for (const auto& [version, fingerprint] : seen) {
+    if (version >= 1 && version <= 20) CHECK(fingerprint == fingerprint_of_version[version]);
+  }
+}
+
+TEST_CASE("a replica for rounds starts without a model and scores once the first one loads") {
+  RewardServiceOptions options;
+  options.await_reload = true;
+  options.loader = LoadRewardModel;
+  RewardServer server(options);
+  rein::v1::ScoreRequest request;
+  *request.add_sequences() = Sequence(1, {1, 2}, {3, 4});
+  rein::v1::ScoreResponse scored;
+  grpc::Status early = server.Score(request, &scored);
+  CHECK(early.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(early.error_message().find("no reward model loaded yet") != std::string::npos);
+  rein::v1::ReloadResponse reloaded;
+  REQUIRE(server.Reload(MakeRewardModelDir(5), &reloaded, 1).ok());
+  REQUIRE(server.Score(request, &scored).ok());
+  CHECK(scored.reward_model_version() == 1);
 }
 
 TEST_CASE("without a reward model some rule must have a weight") {

@@ -1,16 +1,27 @@
 // rein-rollout: serves Rollout.Generate with the policy and takes new weights by LoadWeights.
 //
 //   rein-rollout --config run.yaml [--port 0] [--coordinator host:port] [--capacity N]
+//                [--snapshot_root DIR[,DIR...]]
 // Loads model.policy (LM head) as policy version 0. The KV cache holds `capacity` sequences of
 // data.max_prompt_tokens + rollout.sampling.max_new_tokens positions (at most the model's
-// context).
+// context). Generate may also sample from earlier policies (GenerateRequest.policy_dir): the
+// folder must be model.policy or lie under a --snapshot_root (default run.output_dir).
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_split.h"
 #include "common/log/log.h"
 #include "common/process/process_setup.h"
 #include "common/status/status_macros.h"
 #include "services/rollout/rollout_service.h"
 #include "services/worker/worker_model.h"
 #include "services/worker/worker_runtime.h"
+
+ABSL_FLAG(std::string, snapshot_root, "",
+          "Comma-separated folders under which earlier policies may be loaded for Generate's "
+          "policy_dir (a run's checkpoints); default run.output_dir.");
 
 namespace rein::rollout {
 namespace {
@@ -28,6 +39,16 @@ absl::Status RunRollout(rpc::ShutdownSignal& shutdown) {
       int64_t{c.data.max_prompt_tokens} + int64_t{c.rollout.sampling.max_new_tokens};
   // A chunk must fit in one gRPC message.
   options.assembler.max_chunk_bytes = c.server.max_message_bytes;
+  options.snapshots.allowed_roots = {c.model.policy};
+  const std::string roots = absl::GetFlag(FLAGS_snapshot_root);
+  for (absl::string_view root : absl::StrSplit(roots.empty() ? c.run.output_dir : roots, ',',
+                                               absl::SkipEmpty())) {
+    options.snapshots.allowed_roots.emplace_back(root);
+  }
+  const config::ModelConfig model_config = c.model;
+  options.snapshots.loader = [model_config](const std::string& dir) {
+    return worker::LoadWorkerModel(model_config, dir, model::Heads::kLm, "earlier policy");
+  };
   auto registry = std::make_shared<prometheus::Registry>();
   ASSIGN_OR_RETURN(std::unique_ptr<RolloutService> service,
                    RolloutService::Create(std::move(policy), options, *registry));

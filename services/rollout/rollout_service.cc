@@ -6,11 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/hash/stable_hash.h"
 #include "common/metrics/families.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "common/weightsync/weight_stream.h"
+#include "services/rollout/policy_snapshots.h"
 #include "services/rollout/policy_weights.h"
 
 namespace rein::rollout {
@@ -43,17 +45,11 @@ struct RolloutService::Metrics {
 
 namespace {
 
-// SplitMix64's finaliser: a bijective 64-bit mix.
-uint64_t Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 // Seed of completion `index` of a prompt seeded with `seed`: depends on (seed, index) only, so
 // a completion is the same whichever batch or replica draws it.
-uint64_t SampleSeed(uint64_t seed, uint32_t index) { return Mix(seed ^ Mix(index)); }
+uint64_t SampleSeed(uint64_t seed, uint32_t index) {
+  return hash::SplitMix64(seed ^ hash::SplitMix64(index));
+}
 
 rein::v1::FinishReason ToProto(model::FinishReason reason) {
   switch (reason) {
@@ -101,11 +97,15 @@ absl::StatusOr<std::unique_ptr<RolloutService>> RolloutService::Create(
   ASSIGN_OR_RETURN(std::unique_ptr<model::Generator> generator,
                    model::Generator::Create(*policy, generator_options));
   auto metrics = std::make_unique<Metrics>(registry);
+  SnapshotOptions snapshots = options.snapshots;
+  snapshots.generator = generator_options;
+  snapshots.vocab_size = policy->config().vocab_size;
   return std::unique_ptr<RolloutService>(new RolloutService(
+      std::move(snapshots),
       std::move(policy), std::move(generator), options, max_sequence_length, std::move(metrics)));
 }
 
-RolloutService::RolloutService(std::unique_ptr<model::CausalLM> policy,
+RolloutService::RolloutService(SnapshotOptions snapshots, std::unique_ptr<model::CausalLM> policy,
                                std::unique_ptr<model::Generator> generator,
                                const RolloutServiceOptions& options, int64_t max_sequence_length,
                                std::unique_ptr<Metrics> metrics)
@@ -113,7 +113,8 @@ RolloutService::RolloutService(std::unique_ptr<model::CausalLM> policy,
       generator_(std::move(generator)),
       options_(options),
       max_sequence_length_(max_sequence_length),
-      metrics_(std::move(metrics)) {
+      metrics_(std::move(metrics)),
+      snapshots_(std::move(snapshots)) {
   metrics_->policy_version.Set(0);
 }
 
@@ -211,20 +212,28 @@ absl::StatusOr<rein::v1::GenerateResponse> RolloutService::RunGenerate(
 
   const absl::Time start = absl::Now();
   rein::v1::GenerateResponse response;
-  // The weights stay fixed (and version_ with them) while this lock is held.
-  absl::ReaderMutexLock lock(&weights_mu_);
-  if (weights_broken_) {
-    return absl::InternalError(
-        "the last weight install failed halfway; push a complete policy version again");
+  std::vector<model::GenerationResult> results;
+  if (!request.policy_dir().empty()) {
+    // An earlier policy, with its own weights and cache: the current weights are not involved.
+    ASSIGN_OR_RETURN(std::shared_ptr<PolicySnapshots::Snapshot> snapshot,
+                     snapshots_.Get(request.policy_dir()));
+    ASSIGN_OR_RETURN(results, snapshot->generator->Generate(requests, options));
+    response.set_policy_version(request.policy_dir_version());
+  } else {
+    // The weights stay fixed (and version_ with them) while this lock is held.
+    absl::ReaderMutexLock lock(&weights_mu_);
+    if (weights_broken_) {
+      return absl::InternalError(
+          "the last weight install failed halfway; push a complete policy version again");
+    }
+    if (request.min_policy_version() > version_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("loaded policy v", version_, " is older than min_policy_version ",
+                       request.min_policy_version()));
+    }
+    ASSIGN_OR_RETURN(results, generator_->Generate(requests, options));
+    response.set_policy_version(version_);
   }
-  if (request.min_policy_version() > version_) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("loaded policy v", version_, " is older than min_policy_version ",
-                     request.min_policy_version()));
-  }
-  ASSIGN_OR_RETURN(std::vector<model::GenerationResult> results,
-                   generator_->Generate(requests, options));
-  response.set_policy_version(version_);
   int64_t tokens = 0;
   size_t r = 0;
   for (const rein::v1::GeneratePrompt& prompt : request.prompts()) {

@@ -1,6 +1,9 @@
 // The Rollout gRPC service (proto/rein/v1/rollout.proto): samples completions from the policy
 // loaded now, and takes new policy weights from the learner's chunked weight stream.
 //
+// Earlier policies: a Generate with policy_dir samples from that folder's policy instead
+// (policy_snapshots.h), loaded once and cached, never touching the current weights.
+//
 // Policy version: the replica starts at version 0 (the checkpoint it loaded) and speaks for
 // exactly one version at a time. Generate holds the weights shared for its whole run and reports
 // the version it ran with; LoadWeights receives and checks the whole stream without blocking
@@ -31,6 +34,7 @@
 #include "common/model/generator.h"
 #include "common/tensor/chunking.h"
 #include "rein/v1/rollout.grpc.pb.h"
+#include "services/rollout/policy_snapshots.h"
 
 namespace rein::rollout {
 
@@ -42,6 +46,9 @@ struct RolloutServiceOptions {
   int64_t max_sequence_length = 0;
   // Limits on the incoming weight stream. Default: AssemblerOptions' defaults.
   tensor::AssemblerOptions assembler;
+  // Earlier policies Generate may sample from (GenerateRequest.policy_dir); the generator
+  // options and vocabulary are the replica's own. Default: none allowed.
+  SnapshotOptions snapshots;
 };
 
 class RolloutService final : public rein::v1::Rollout::Service {
@@ -72,7 +79,8 @@ class RolloutService final : public rein::v1::Rollout::Service {
 
  private:
   struct Metrics;
-  RolloutService(std::unique_ptr<model::CausalLM> policy, std::unique_ptr<model::Generator> generator,
+  RolloutService(SnapshotOptions snapshots, std::unique_ptr<model::CausalLM> policy,
+                 std::unique_ptr<model::Generator> generator,
                  const RolloutServiceOptions& options, int64_t max_sequence_length,
                  std::unique_ptr<Metrics> metrics);
   absl::Status Validate(const rein::v1::GenerateRequest& request) const;
@@ -82,6 +90,7 @@ class RolloutService final : public rein::v1::Rollout::Service {
   const RolloutServiceOptions options_;
   const int64_t max_sequence_length_;
   const std::unique_ptr<Metrics> metrics_;
+  PolicySnapshots snapshots_;
 
   // Shared by each generation, exclusive while weights are written into policy_.
   mutable absl::Mutex weights_mu_;

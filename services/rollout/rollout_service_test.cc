@@ -4,6 +4,7 @@
 #include <prometheus/registry.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -31,9 +32,13 @@ struct Replica {
   std::unique_ptr<rein::v1::Rollout::Stub> stub;
   rpc::ClientOptions client;
 
-  Replica() {
+  explicit Replica(std::vector<std::string> snapshot_roots = {}) {
     RolloutServiceOptions options;
     options.max_batch_size = 4;
+    options.snapshots.allowed_roots = std::move(snapshot_roots);
+    options.snapshots.loader = [](const std::string& dir) {
+      return model::CausalLM::Load(dir, {.heads = model::Heads::kLm});
+    };
     auto created = RolloutService::Create(TinyPolicy(), options, registry);
     REQUIRE(created.ok());
     service = *std::move(created);
@@ -67,6 +72,81 @@ rein::v1::GenerateRequest SampleRequest() {
 
 std::vector<int32_t> Tokens(const rein::v1::Completion& completion) {
   return {completion.token_ids().begin(), completion.token_ids().end()};
+}
+
+// An earlier policy (another model of the same vocabulary) as a folder under `root`.
+std::string SaveEarlierPolicy(const std::string& root) {
+  auto earlier = model::CausalLM::Load(testing::SourcePath("tests/data/models/tiny-qwen2"),
+                                       {.heads = model::Heads::kLm});
+  REQUIRE(earlier.ok());
+  const std::string dir = root + "/checkpoints/iter-5/learner/policy";
+  std::filesystem::create_directories(root + "/checkpoints/iter-5/learner");
+  const absl::Status saved = (*earlier)->Save(dir);
+  INFO(saved);
+  REQUIRE(saved.ok());
+  return dir;
+}
+
+TEST_CASE("Generate samples from an earlier policy folder without touching the current one") {
+  const std::string root = testing::MakeTempDir("rein-rollout-snapshots-");
+  const std::string earlier_dir = SaveEarlierPolicy(root);
+  Replica replica({root});
+  rein::v1::GenerateResponse current;
+  REQUIRE(replica.Generate(SampleRequest(), &current).ok());
+
+  rein::v1::GenerateRequest request = SampleRequest();
+  request.set_policy_dir(earlier_dir);
+  request.set_policy_dir_version(5);
+  rein::v1::GenerateResponse earlier;
+  REQUIRE(replica.Generate(request, &earlier).ok());
+  CHECK(earlier.policy_version() == 5);
+  // What a replica holding that policy as its own draws from the same seeds.
+  auto loaded = model::CausalLM::Load(earlier_dir, {.heads = model::Heads::kLm});
+  REQUIRE(loaded.ok());
+  prometheus::Registry registry;
+  RolloutServiceOptions options;
+  options.max_batch_size = 4;
+  auto own = RolloutService::Create(*std::move(loaded), options, registry);
+  REQUIRE(own.ok());
+  auto expected = (*own)->RunGenerate(SampleRequest());
+  REQUIRE(expected.ok());
+  REQUIRE(earlier.completions_size() == expected->completions_size());
+  bool differs_from_current = false;
+  for (int i = 0; i < earlier.completions_size(); ++i) {
+    CHECK(Tokens(earlier.completions(i)) == Tokens(expected->completions(i)));
+    differs_from_current |= Tokens(earlier.completions(i)) != Tokens(current.completions(i));
+  }
+  CHECK(differs_from_current);
+  // The current policy is as it was, and the snapshot stays loaded for the next round's call.
+  rein::v1::GenerateResponse again;
+  REQUIRE(replica.Generate(SampleRequest(), &again).ok());
+  CHECK(again.policy_version() == 0);
+  for (int i = 0; i < again.completions_size(); ++i) {
+    CHECK(Tokens(again.completions(i)) == Tokens(current.completions(i)));
+  }
+}
+
+TEST_CASE("Generate refuses policy folders outside the replica's snapshot roots") {
+  const std::string root = testing::MakeTempDir("rein-rollout-snapshots-");
+  const std::string outside = testing::MakeTempDir("rein-rollout-elsewhere-");
+  SaveEarlierPolicy(outside);
+  Replica replica({root});
+  const std::string escaping = root + "/../" + outside.substr(outside.rfind('/') + 1);
+  for (const std::string& dir : {outside + "/checkpoints/iter-5/learner/policy",
+                                 escaping + "/checkpoints/iter-5/learner/policy",
+                                 std::string("/etc")}) {
+    rein::v1::GenerateRequest request = SampleRequest();
+    request.set_policy_dir(dir);
+    rein::v1::GenerateResponse response;
+    grpc::Status status = replica.Generate(request, &response);
+    CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK(status.error_message().find("outside the folders") != std::string::npos);
+  }
+  rein::v1::GenerateRequest missing = SampleRequest();
+  missing.set_policy_dir(root + "/no-such-policy");
+  rein::v1::GenerateResponse response;
+  CHECK_FALSE(replica.Generate(missing, &response).ok());
+  REQUIRE(replica.Generate(SampleRequest(), &response).ok());  // still serving
 }
 
 TEST_CASE("Generate samples reproducibly from per-prompt seeds at policy version 0") {

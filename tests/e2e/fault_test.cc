@@ -16,39 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::unique_ptr<testing::Subprocess> StartUp(const std::string& config, const std::string& run_dir) {
-  auto up = testing::Subprocess::Start(
-      {testing::BuiltBinary("reinctl"), "up", "--config", config, "--run-dir", run_dir});
-  REQUIRE(up.ok());
-  return *std::move(up);
-}
-
-// Waits until stats.jsonl holds at least `iterations` lines.
-void WaitForIterations(const std::string& run_dir, size_t iterations) {
-  const absl::Time deadline = absl::Now() + absl::Minutes(4);
-  while (ReadStats(run_dir).size() < iterations) {
-    REQUIRE(absl::Now() < deadline);
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-}
-
-std::map<std::string, pid_t> Pids(const std::string& run_dir) {
-  std::map<std::string, pid_t> pids;
-  std::ifstream in(run_dir + "/pids");
-  std::string name;
-  pid_t pid;
-  while (in >> name >> pid) pids[name] = pid;
-  return pids;
-}
-
-testing::CommandResult Ctl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {testing::BuiltBinary("reinctl")};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto result = testing::RunCommand(argv, "", absl::Minutes(2));
-  REQUIRE(result.ok());
-  return *result;
-}
-
 TEST_CASE("a rollout replica killed mid-run: every iteration completes on the survivor") {
   const std::string dir = testing::MakeTempDir("rein-e2e-kill-");
   const std::string run_dir = dir + "/run";

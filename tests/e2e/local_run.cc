@@ -68,8 +68,46 @@ std::vector<nlohmann::json> ReadStats(const std::string& run_dir) {
   std::vector<nlohmann::json> stats;
   std::ifstream in(run_dir + "/stats.jsonl");
   std::string line;
-  while (std::getline(in, line)) stats.push_back(nlohmann::json::parse(line));
+  while (std::getline(in, line)) {
+    nlohmann::json record = nlohmann::json::parse(line);
+    if (record.contains("iteration")) stats.push_back(std::move(record));
+  }
   return stats;
+}
+
+std::unique_ptr<testing::Subprocess> StartUp(const std::string& config, const std::string& run_dir,
+                                             const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {testing::BuiltBinary("reinctl"), "up", "--config", config,
+                                   "--run-dir", run_dir};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto up = testing::Subprocess::Start(argv);
+  REQUIRE(up.ok());
+  return *std::move(up);
+}
+
+void WaitForIterations(const std::string& run_dir, size_t iterations) {
+  const absl::Time deadline = absl::Now() + absl::Minutes(4);
+  while (ReadStats(run_dir).size() < iterations) {
+    REQUIRE(absl::Now() < deadline);
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+std::map<std::string, pid_t> Pids(const std::string& run_dir) {
+  std::map<std::string, pid_t> pids;
+  std::ifstream in(run_dir + "/pids");
+  std::string name;
+  pid_t pid;
+  while (in >> name >> pid) pids[name] = pid;
+  return pids;
+}
+
+testing::CommandResult Ctl(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {testing::BuiltBinary("reinctl")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto result = testing::RunCommand(argv, "", absl::Minutes(2));
+  REQUIRE(result.ok());
+  return *result;
 }
 
 }  // namespace rein::e2e

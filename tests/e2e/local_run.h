@@ -4,13 +4,17 @@
 #ifndef REIN_TESTS_E2E_LOCAL_RUN_H_
 #define REIN_TESTS_E2E_LOCAL_RUN_H_
 
+#include <sys/types.h>
+
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
+#include "common/testing/subprocess.h"
 
 namespace rein::e2e {
 
@@ -26,8 +30,22 @@ std::string WriteConfig(const std::string& dir, int iterations,
 // prompts and initial policy (responses of at most 8 tokens), written to <dir>/pairs.jsonl.
 std::string RaterPairs(const std::string& dir, int pairs, int seed);
 
-// The stats.jsonl lines of a run folder, one JSON object per iteration.
+// The iteration lines of a run folder's stats.jsonl, one JSON object per iteration (round
+// records, which have no "iteration", are left out).
 std::vector<nlohmann::json> ReadStats(const std::string& run_dir);
+
+// `reinctl up --config config --run-dir run_dir [extra...]`, running.
+std::unique_ptr<testing::Subprocess> StartUp(const std::string& config, const std::string& run_dir,
+                                             const std::vector<std::string>& extra = {});
+
+// Waits (at most 4 minutes) until stats.jsonl holds at least `iterations` iteration lines.
+void WaitForIterations(const std::string& run_dir, size_t iterations);
+
+// The "name pid" lines reinctl up writes to <run_dir>/pids.
+std::map<std::string, pid_t> Pids(const std::string& run_dir);
+
+// `reinctl args...`, run to completion (at most 2 minutes).
+testing::CommandResult Ctl(const std::vector<std::string>& args);
 
 }  // namespace rein::e2e
 

@@ -29,6 +29,9 @@ absl::Status CheckOptions(const CrowdOptions& o) {
   }
   if (o.campaign.empty()) return absl::InvalidArgumentError("--campaign is required");
   if (o.items < 1) return absl::InvalidArgumentError("--items must be at least 1");
+  if (o.join && o.heldout_pairs > 0) {
+    return absl::InvalidArgumentError("--heldout-pairs does not go with --join");
+  }
   if (!(o.gold_rate >= 0 && o.gold_rate < 1)) {
     return absl::InvalidArgumentError("--gold-rate must be in [0, 1)");
   }
@@ -81,11 +84,12 @@ struct ItemSet {
 absl::StatusOr<ItemSet> SampleItems(const CrowdOptions& o, int gold_items, PairSource& source) {
   const World& world = World::Get();
   ItemSet set;
+  const int regular_items = o.join ? 0 : o.items;  // a joined campaign has its own
   const int max_pairs = 20 * (o.items + gold_items) + 200;  // for a policy that writes nothing
   int drawn = 0;
-  while (static_cast<int>(set.regular.size()) < o.items && drawn < max_pairs) {
+  while (static_cast<int>(set.regular.size()) < regular_items && drawn < max_pairs) {
     ASSIGN_OR_RETURN(std::vector<SampledPair> pairs,
-                     source.Next(o.items - static_cast<int>(set.regular.size())));
+                     source.Next(regular_items - static_cast<int>(set.regular.size())));
     for (const SampledPair& pair : pairs) {
       ++drawn;
       if (!Judgeable(pair)) {
@@ -103,17 +107,19 @@ absl::StatusOr<ItemSet> SampleItems(const CrowdOptions& o, int gold_items, PairS
       const double u0 = world.UtilityForPrompt(pair.prompt, pair.texts[0]);
       const double u1 = world.UtilityForPrompt(pair.prompt, pair.texts[1]);
       if (!Judgeable(pair) || std::abs(u0 - u1) < kGoldGap) continue;
-      rein::v1::Item item = ToItem(pair, source, absl::StrCat("gold-", set.gold.size()));
+      const std::string prefix = o.join ? o.campaign + "-" : "";
+      rein::v1::Item item = ToItem(pair, source, absl::StrCat(prefix, "gold-", set.gold.size()));
       item.set_gold(true);
       // In item order, as the API's answers object: "a" is responses[0].
       item.set_gold_answer_json(Json{{"pairwise", u0 > u1 ? "a" : "b"}}.dump());
       set.gold.push_back(std::move(item));
     }
   }
-  if (static_cast<int>(set.regular.size()) < o.items ||
+  if (static_cast<int>(set.regular.size()) < regular_items ||
       static_cast<int>(set.gold.size()) < gold_items) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "after ", drawn, " sampled pairs only ", set.regular.size(), "/", o.items, " items and ",
+        "after ", drawn, " sampled pairs only ", set.regular.size(), "/", regular_items,
+        " items and ",
         set.gold.size(), "/", gold_items,
         " gold items: too many blank or identical responses (is the policy trained?)"));
   }
@@ -275,6 +281,42 @@ absl::StatusOr<int> WriteHeldout(const CrowdOptions& o, PairSource& source) {
   return static_cast<int>(lines.size());
 }
 
+absl::StatusOr<rein::v1::Campaign> CreateCrowdCampaign(const CrowdOptions& o,
+                                                       FeedbackAdmin& admin) {
+  rein::v1::CreateCampaignRequest create;
+  create.set_name(o.campaign);
+  create.set_guidelines_markdown(
+      "# Which response answers the prompt better?\n\n"
+      "Prefer responses that stay on the prompt's topic, are short, and end properly with "
+      "\".\". Answer *tie* only when neither is better.\n");
+  create.add_questions(rein::v1::QUESTION_TYPE_PAIRWISE);
+  create.set_overlap(o.overlap);
+  create.set_gold_rate(o.gold_rate);
+  return admin.CreateCampaign(create);
+}
+
+// A joined campaign, once it holds `o.items` regular items (polled; bounded by join_timeout).
+absl::StatusOr<rein::v1::Campaign> AwaitCampaign(const CrowdOptions& o, FeedbackAdmin& admin,
+                                                 std::ostream& progress) {
+  const absl::Duration timeout = absl::Seconds(o.join_timeout_seconds);
+  const absl::Time deadline = absl::Now() + timeout;
+  progress << "crowd: waiting for campaign " << o.campaign << " to hold " << o.items
+           << " items" << std::endl;
+  while (true) {
+    absl::StatusOr<rein::v1::CampaignStatus> status = admin.GetCampaignStatus(o.campaign);
+    if (status.ok() && status->items() - status->gold_items() >= o.items) {
+      return status->campaign();
+    }
+    if (!status.ok() && !absl::IsNotFound(status.status())) return status.status();
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "campaign ", o.campaign, " did not hold ", o.items, " items within ",
+          absl::FormatDuration(timeout)));
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<CrowdReport> RunCrowd(const CrowdOptions& o, PairSource& source,
@@ -289,7 +331,7 @@ absl::StatusOr<CrowdReport> RunCrowd(const CrowdOptions& o, PairSource& source,
 
   absl::Time t = absl::Now();
   ASSIGN_OR_RETURN(ItemSet set, SampleItems(o, gold_items, source));
-  report.items = static_cast<int>(set.regular.size());
+  report.items = o.join ? o.items : static_cast<int>(set.regular.size());
   report.gold_items = static_cast<int>(set.gold.size());
   report.pairs_skipped = set.skipped;
   progress << absl::StrFormat(
@@ -299,16 +341,12 @@ absl::StatusOr<CrowdReport> RunCrowd(const CrowdOptions& o, PairSource& source,
                   absl::ToDoubleSeconds(absl::Now() - t), report.pairs_skipped)
            << std::endl;
 
-  rein::v1::CreateCampaignRequest create;
-  create.set_name(o.campaign);
-  create.set_guidelines_markdown(
-      "# Which response answers the prompt better?\n\n"
-      "Prefer responses that stay on the prompt's topic, are short, and end properly with "
-      "\".\". Answer *tie* only when neither is better.\n");
-  create.add_questions(rein::v1::QUESTION_TYPE_PAIRWISE);
-  create.set_overlap(o.overlap);
-  create.set_gold_rate(o.gold_rate);
-  ASSIGN_OR_RETURN(rein::v1::Campaign campaign, admin->CreateCampaign(create));
+  rein::v1::Campaign campaign;
+  if (o.join) {
+    ASSIGN_OR_RETURN(campaign, AwaitCampaign(o, *admin, progress));
+  } else {
+    ASSIGN_OR_RETURN(campaign, CreateCrowdCampaign(o, *admin));
+  }
   report.campaign_id = campaign.id();
   std::vector<rein::v1::Item> all = std::move(set.regular);
   all.insert(all.end(), set.gold.begin(), set.gold.end());

@@ -1,5 +1,6 @@
 // `rein-demo crowd`: the quickstart's human-feedback step, through rein-feedback. It
-//   1. creates a pairwise campaign (admin gRPC),
+//   1. creates a pairwise campaign (admin gRPC) — or, with `join`, waits for a campaign that a
+//      run with rounds creates and fills, and adds only the gold items to it,
 //   2. adds `items` pairs from a PairSource as items with provenance (model, seed, sampling,
 //      synthetic), plus about gold_rate x items gold items: pairs whose hidden utilities differ
 //      by at least kGoldGap, answered with the higher-utility response,
@@ -57,6 +58,11 @@ struct CrowdOptions {
   std::string guest;
   // Where to write the run's figures as JSON; empty = nowhere.
   std::string summary_path;
+  // Join a campaign someone else creates and fills (a run with rounds: the coordinator posts
+  // each round's pairs): wait up to join_timeout until `campaign` exists with at least `items`
+  // regular items, add only the gold items, then judge. Default: off.
+  bool join = false;
+  double join_timeout_seconds = 1800;
 };
 
 struct SimulatedAnnotator {

@@ -160,6 +160,12 @@ int main(int argc, char** argv) {
   crowd_cmd->add_option("--heldout-out", crowd.heldout_out, "Held-out pairs JSONL");
   crowd_cmd->add_option("--guest", crowd.guest, "Also invite this person; prints the link");
   crowd_cmd->add_option("--summary", crowd.summary_path, "Write the figures as JSON here");
+  crowd_cmd->add_flag("--join", crowd.join,
+                      "Judge a campaign a run with rounds creates: wait until it holds --items "
+                      "items, add only gold items (from --policy) and judge");
+  crowd_cmd->add_option("--join-timeout", crowd.join_timeout_seconds,
+                        "With --join: seconds to wait for the campaign")
+      ->capture_default_str();
 
   rein::demo::JudgeOptions judge;
   CLI::App* judge_cmd = app.add_subcommand(

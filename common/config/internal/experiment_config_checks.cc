@@ -69,6 +69,30 @@ void CheckRl(const ExperimentConfig& c, CrossChecker& check) {
                    ") must divide evenly into ppo.minibatches * learner.ranks (", shards, ")"));
 }
 
+void CheckRounds(const ExperimentConfig& c, const KeyLines& lines, CrossChecker& check) {
+  const RoundsConfig& r = c.rounds;
+  if (r.count == 0) return;
+  check.Require(IsReinforcementLearning(c.learner.mode), {"rounds.count", "learner.mode"},
+                "rounds need an RL learner.mode (ppo, grpo, rloo, reinforce++)");
+  check.Require(lines.LineOf("run.iterations") == 0 ||
+                    c.run.iterations == int64_t{r.count} * int64_t{r.iterations},
+                {"run.iterations", "rounds.iterations"},
+                absl::StrCat("with rounds, run.iterations is rounds.count × rounds.iterations (",
+                             int64_t{r.count} * int64_t{r.iterations}, "); leave it out"));
+  check.Require(c.learner.critic_init != CriticInit::kRewardModel ||
+                    !c.model.reward_model.empty() || c.learner.mode != LearnerMode::kPpo,
+                {"learner.critic_init", "model.reward_model"},
+                "with rounds and no model.reward_model there is no reward model to start the "
+                "critic from before round 1 trains one: set learner.critic_init policy");
+  check.Require(r.judgements <= int64_t{r.prompts_per_round} * int64_t{r.overlap},
+                {"rounds.judgements", "rounds.prompts_per_round", "rounds.overlap"},
+                "rounds.judgements is more than prompts_per_round × overlap can ever give");
+  check.Require(!c.feedback.admin_token_file.empty() || !c.server.auth_token_file.empty(),
+                {"feedback.admin_token_file", "server.auth_token_file", "rounds.count"},
+                "rounds need feedback.admin_token_file (or server.auth_token_file): the "
+                "coordinator manages each round's campaign with the admin token");
+}
+
 }  // namespace
 
 void CheckExperimentConfig(const ExperimentConfig& c, const KeyLines& lines,
@@ -95,6 +119,7 @@ void CheckExperimentConfig(const ExperimentConfig& c, const KeyLines& lines,
                     c.safety.lambda_init <= c.safety.lambda_max,
                 {"safety.lambda_init", "safety.lambda_max"},
                 "safety.lambda_init must not exceed safety.lambda_max");
+  CheckRounds(c, lines, check);
   CheckTls(c.server.tls, check);
 }
 

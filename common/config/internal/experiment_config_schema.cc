@@ -223,6 +223,50 @@ void BindSafety(SafetyConfig* c, Binder* b) {
   b->Field("lambda_max", &c->lambda_max, "constraint: cap on λ; 0 = none.").NonNegative();
 }
 
+void BindRounds(RoundsConfig* c, Binder* b) {
+  b->Field("count", &c->count,
+           "Rounds of feedback -> reward model -> RL; 0 = none (the run is one stage). Each "
+           "round samples responses from the current and earlier policies, posts them to "
+           "rein-feedback as campaign <run.name>-round-<r>, waits for the judgements, retrains "
+           "the reward model, reloads the reward replicas and runs `iterations` RL iterations.")
+      .Range(0, 1000);
+  b->Field("iterations", &c->iterations,
+           "RL iterations per round; run.iterations is count × iterations.")
+      .Positive();
+  b->Field("prompts", &c->prompts,
+           "JSONL prompts whose responses people judge; empty = data.prompts. Round r takes "
+           "the next prompts_per_round of them.");
+  b->Field("prompts_per_round", &c->prompts_per_round, "Items (response pairs) per round.")
+      .Range(1, 1000000);
+  b->Field("overlap", &c->overlap, "Judgements per item.").Range(1, 100);
+  b->Field("gold_rate", &c->gold_rate,
+           "Share of tasks served from the campaign's gold items (whoever adds items with known "
+           "answers supplies them).")
+      .Check([](double v) { return v >= 0.0 && v < 1.0; }, "a number in [0, 1)");
+  b->Field("judgements", &c->judgements,
+           "Judgements that end collection; 0 = prompts_per_round × overlap (every item).")
+      .NonNegative();
+  b->Field("deadline", &c->deadline,
+           "Collection ends this long after the round's campaign was created, with what has "
+           "arrived by then (a round with no usable preference fails the run).")
+      .Positive();
+  b->Field("poll_interval", &c->poll_interval,
+           "How often the coordinator reads the campaign's progress while collecting.")
+      .Positive();
+  b->Field("include_synthetic", &c->include_synthetic,
+           "Count judgements of synthetic annotators (AI judges, simulated crowds).");
+  Binder& rm = b->Section("reward_model", "Each round's reward model (warm-started).");
+  rm.Field("data", &c->reward_model.data,
+           "all: train on the feedback of every round so far; round: on this round's only.");
+  rm.Field("steps", &c->reward_model.steps, "Train calls per round.").Positive();
+  rm.Field("batch_size", &c->reward_model.batch_size, "Preferences per Train call.").Positive();
+  rm.Field("learning_rate", &c->reward_model.learning_rate, "Constant learning rate.").Positive();
+  rm.Field("heldout_fraction", &c->reward_model.heldout_fraction,
+           "Share of each round's preferences kept out of training to measure the accuracy of "
+           "the reloaded reward model.")
+      .Check([](double v) { return v >= 0.0 && v < 1.0; }, "a number in [0, 1)");
+}
+
 void BindServer(ServerConfig* c, Binder* b) {
   b->Field("host", &c->host, "Address every service binds; 0.0.0.0 listens on all interfaces.")
       .NonEmpty();
@@ -310,6 +354,8 @@ void BindExperimentConfig(ExperimentConfig* config, Binder* root) {
              &root->Section("safety", "The cost of flagged responses in RL (model.cost_model)."));
   BindDpo(&config->dpo,
           &root->Section("dpo", "Offline preference learners (learner.mode dpo, ipo, kto)."));
+  BindRounds(&config->rounds,
+             &root->Section("rounds", "Rounds of human feedback, reward modelling and RL."));
   BindServer(&config->server,
              &root->Section("server", "gRPC and metrics settings every service uses."));
   BindFeedback(&config->feedback,

@@ -7,15 +7,12 @@
 #include <limits>
 #include <tuple>
 
+#include "common/hash/stable_hash.h"
+
 namespace rein::model::internal {
 namespace {
 
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
+using hash::SplitMix64;
 
 void CopyOut(const at::Tensor& token_ids, const at::Tensor& token_logprobs, int64_t* tokens,
              float* logprobs) {

@@ -1,0 +1,482 @@
+#include "services/coordinator/rounds.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/files/file_util.h"
+#include "common/log/log.h"
+#include "common/metrics/families.h"
+#include "common/status/status_macros.h"
+#include "services/coordinator/round_stages.h"
+
+namespace rein::coordinator {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr char kGuidelines[] =
+    "Two responses to the same prompt. Pick the better one: more helpful, correct and safe. "
+    "Choose *tie* when they are equally good and *both bad* when neither is acceptable.";
+
+absl::Status WriteLines(const std::string& path, const std::vector<std::string>& lines) {
+  return files::WriteFileAtomically(path, [&](int fd) -> absl::Status {
+    for (const std::string& line : lines) {
+      const std::string text = line + "\n";
+      RETURN_IF_ERROR(files::WriteAll(fd, text.data(), text.size(), path));
+    }
+    return absl::OkStatus();
+  });
+}
+
+void AppendJsonLine(const std::string& path, const Json& line) {
+  std::ofstream(path, std::ios::app) << line.dump() << "\n";
+}
+
+}  // namespace
+
+struct RoundDriver::Metrics {
+  explicit Metrics(prometheus::Registry& registry)
+      : round(metrics::AddGauge(registry, "rein_coordinator_round",
+                                "Round of the run in progress (1-based).")),
+        phase(metrics::AddGauge(registry, "rein_coordinator_round_phase",
+                                "Phase of the round: 1 sampling, 2 collecting, 3 reward model, "
+                                "4 reloading, 5 training, 6 done.")),
+        judgements(metrics::AddGauge(registry, "rein_coordinator_round_judgements",
+                                     "Judgements in the round's campaign so far.")),
+        judgements_needed(metrics::AddGauge(registry, "rein_coordinator_round_judgements_needed",
+                                            "Judgements that end the round's collection.")),
+        reward_model_version(metrics::AddGauge(registry, "rein_coordinator_reward_model_version",
+                                               "Reward model the reward replicas score with.")),
+        reward_model_accuracy(metrics::AddGauge(
+            registry, "rein_coordinator_reward_model_accuracy",
+            "Accuracy of the round's reward model on its held-out preferences (0..1).")),
+        elo(prometheus::BuildGauge()
+                .Name("rein_coordinator_policy_elo")
+                .Help("Elo of each policy version judged in the round's campaign.")
+                .Register(registry)) {}
+
+  prometheus::Gauge& round;
+  prometheus::Gauge& phase;
+  prometheus::Gauge& judgements;
+  prometheus::Gauge& judgements_needed;
+  prometheus::Gauge& reward_model_version;
+  prometheus::Gauge& reward_model_accuracy;
+  prometheus::Family<prometheus::Gauge>& elo;
+};
+
+// What collection left for the reward model.
+struct RoundDriver::Collected {
+  std::string campaign;
+  uint32_t judgements = 0;
+};
+
+RoundDriver::RoundDriver(RoundOptions options, StageContext stages, data::PromptDataset* prompts,
+                         const tokenizer::Tokenizer* tokenizer, RunState& run,
+                         prometheus::Registry& metrics, std::optional<RoundCheckpoint> resumed)
+    : options_(std::move(options)),
+      stages_(stages),
+      prompts_(prompts),
+      tokenizer_(tokenizer),
+      run_(run),
+      metrics_(std::make_unique<Metrics>(metrics)),
+      checkpoint_(std::move(resumed)) {
+  status_.set_total_rounds(static_cast<uint32_t>(options_.rounds.count));
+  // A fresh run's reward-model learner holds its starting state ("round 0"); after a restart
+  // nobody knows. (Every checkpoint of a run with rounds has round state: its first RL
+  // iteration comes after round 1's reward model.)
+  if (!checkpoint_) learner_holds_round_ = 0;
+  if (checkpoint_) {
+    status_.set_reward_model_version(checkpoint_->reward_model_version);
+    if (checkpoint_->reward_model_accuracy) {
+      status_.set_reward_model_accuracy(*checkpoint_->reward_model_accuracy);
+    }
+  }
+}
+
+RoundDriver::~RoundDriver() = default;
+
+uint32_t RoundDriver::RoundOf(uint64_t iteration) const {
+  return static_cast<uint32_t>((iteration - 1) / options_.rounds.iterations + 1);
+}
+bool RoundDriver::StartsRound(uint64_t iteration) const {
+  return (iteration - 1) % options_.rounds.iterations == 0;
+}
+bool RoundDriver::EndsRound(uint64_t iteration) const {
+  return iteration % options_.rounds.iterations == 0;
+}
+
+std::string RoundDriver::CampaignName(uint32_t round) const {
+  return absl::StrCat(options_.run_name, "-round-", round);
+}
+
+std::string RoundDriver::RoundDir(uint32_t round) const {
+  return absl::StrCat(options_.run_dir, "/rounds/round-", round);
+}
+
+void RoundDriver::Publish(rein::v1::RoundPhase phase) {
+  status_.set_phase(phase);
+  metrics_->round.Set(status_.round());
+  metrics_->phase.Set(phase);
+  metrics_->judgements.Set(status_.judgements());
+  metrics_->judgements_needed.Set(status_.judgements_needed());
+  metrics_->reward_model_version.Set(static_cast<double>(status_.reward_model_version()));
+  if (status_.has_reward_model_accuracy()) {
+    metrics_->reward_model_accuracy.Set(status_.reward_model_accuracy());
+  }
+  run_.SetRound(status_);
+}
+
+absl::StatusOr<FeedbackLink*> RoundDriver::Feedback() {
+  if (feedback_) return feedback_.get();
+  std::vector<Worker> servers = stages_.registry->Active(rein::v1::ROLE_FEEDBACK);
+  if (servers.empty()) {
+    return absl::UnavailableError(
+        "no rein-feedback is registered (start it with --coordinator pointing here)");
+  }
+  ASSIGN_OR_RETURN(feedback_,
+                   FeedbackLink::Connect(servers.front().address, options_.feedback_client,
+                                         options_.call_timeout));
+  return feedback_.get();
+}
+
+bool RoundDriver::Prepared(uint32_t round) const {
+  return checkpoint_.has_value() && checkpoint_->round >= round;
+}
+
+absl::Status RoundDriver::ResumeTraining(uint64_t next_iteration) {
+  const uint32_t round = RoundOf(next_iteration);
+  if (!Prepared(round)) return absl::OkStatus();
+  status_.set_round(round);
+  status_.set_campaign(CampaignName(round));
+  ASSIGN_OR_RETURN(std::string fingerprint,
+                   ReloadRewardStage(stages_, checkpoint_->reward_model_dir,
+                                     checkpoint_->reward_model_version));
+  REIN_LOG(INFO, "coordinator") << "round " << round << ": reward replicas back on reward model v"
+                                << checkpoint_->reward_model_version << " (" << fingerprint
+                                << ")";
+  Publish(rein::v1::ROUND_PHASE_TRAINING);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PolicyRef> RoundDriver::PreviousPolicy(uint32_t round) const {
+  const PolicyRef sft{options_.sft_policy, 0, "sft"};
+  if (round < 3) return sft;
+  // The policy that sampled round − 1: the checkpoint at the end of round − 2.
+  const uint64_t iteration = uint64_t{round - 2} * options_.rounds.iterations;
+  const std::string dir = absl::StrCat(options_.run_dir, "/checkpoints/iter-", iteration);
+  ASSIGN_OR_RETURN(CoordinatorState state, ReadRunCheckpoint(dir));
+  return PolicyRef{LearnerCheckpointDir(dir) + "/policy", state.policy_version,
+                   absl::StrCat("iter-", iteration)};
+}
+
+absl::Status RoundDriver::SampleAndPost(uint32_t round, uint64_t policy_version,
+                                        const std::string& campaign) {
+  const size_t n = static_cast<size_t>(options_.rounds.prompts_per_round);
+  prompts_->Seek(uint64_t{round - 1} * n);
+  const std::vector<data::Prompt> prompts = prompts_->Next(n);
+  const PolicyRef current{"", policy_version, "current"};
+  ASSIGN_OR_RETURN(PolicyRef previous, PreviousPolicy(round));
+  const std::vector<PolicyRef> earlier =
+      EarlierPolicies(round, PolicyRef{options_.sft_policy, 0, "sft"}, previous);
+
+  std::vector<RoundPair> pairs(prompts.size());
+  // Side 0 always comes from the current policy; side 1 from earlier[i % |earlier|], or from
+  // the current one again in round 1. One Generate pass per policy.
+  std::vector<PolicyRef> sources = {current};
+  sources.insert(sources.end(), earlier.begin(), earlier.end());
+  for (size_t s = 0; s < sources.size(); ++s) {
+    std::vector<PromptItem> items;
+    std::vector<std::pair<size_t, int>> slots;  // (pair, side) of each item
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const size_t other = earlier.empty() ? 0 : 1 + i % earlier.size();
+      for (int side = 0; side < 2; ++side) {
+        const size_t source = side == 0 ? 0 : other;
+        if (source != s) continue;
+        const uint64_t seed = RoundSeed(options_.seed, round, prompts[i].index, side);
+        items.push_back({items.size(), prompts[i].token_ids, seed});
+        slots.emplace_back(i, side);
+        pairs[i].seed[side] = seed;
+        pairs[i].policy[side] = sources[s];
+      }
+    }
+    if (items.empty()) continue;
+    GenerateOptions generate;
+    generate.sampling = options_.sampling;
+    generate.policy_dir = sources[s].dir;
+    generate.policy_dir_version = sources[s].version;
+    DispatchStats stats;
+    ASSIGN_OR_RETURN(std::vector<Sample> samples, GenerateStage(stages_, items, generate, &stats));
+    for (size_t k = 0; k < samples.size(); ++k) {
+      const auto [i, side] = slots[k];
+      tokenizer::DecodeOptions decode;
+      decode.skip_special_tokens = true;
+      ASSIGN_OR_RETURN(pairs[i].text[side], tokenizer_->Decode(samples[k].response_ids, decode));
+    }
+  }
+  std::vector<rein::v1::Item> items;
+  const Json sampling = {{"temperature", options_.sampling.temperature()},
+                         {"top_p", options_.sampling.top_p()},
+                         {"top_k", options_.sampling.top_k()},
+                         {"max_new_tokens", options_.sampling.max_new_tokens()}};
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    pairs[i].prompt_index = prompts[i].index;
+    tokenizer::DecodeOptions decode;
+    decode.skip_special_tokens = true;
+    ASSIGN_OR_RETURN(pairs[i].prompt, tokenizer_->Decode(prompts[i].token_ids, decode));
+    items.push_back(RoundItem(round, pairs[i], sampling.dump()));
+  }
+  ASSIGN_OR_RETURN(FeedbackLink * feedback, Feedback());
+  ASSIGN_OR_RETURN(int added, feedback->AddItems(campaign, items));
+  std::vector<std::string> names;
+  for (const PolicyRef& source : sources) names.push_back(source.name);
+  REIN_LOG(INFO, "coordinator") << "round " << round << ": " << added << " new items in "
+                                << campaign << " (responses from " << absl::StrJoin(names, ", ")
+                                << ")";
+  return absl::OkStatus();
+}
+
+void RoundDriver::TakeProgress(const rein::v1::CampaignStatus& progress) {
+  status_.set_judgements(static_cast<uint32_t>(progress.judgements_submitted()));
+  *status_.mutable_ratings() = progress.versions();
+}
+
+absl::StatusOr<std::optional<RoundDriver::Collected>> RoundDriver::Collect(
+    uint32_t round, const rein::v1::Campaign& campaign) {
+  const config::RoundsConfig& r = options_.rounds;
+  const uint32_t needed = static_cast<uint32_t>(
+      r.judgements > 0 ? r.judgements : int64_t{r.prompts_per_round} * r.overlap);
+  status_.set_judgements_needed(needed);
+  // The deadline counts from the campaign's creation, so a restart does not extend it.
+  const absl::Time deadline = absl::FromUnixMicros(campaign.created_us()) + r.deadline;
+  ASSIGN_OR_RETURN(FeedbackLink * feedback, Feedback());
+  absl::Time last_log = absl::InfinitePast();
+  while (true) {
+    ASSIGN_OR_RETURN(rein::v1::CampaignStatus progress,
+                     feedback->Status(campaign.name(), r.include_synthetic));
+    TakeProgress(progress);
+    status_.set_deadline_seconds_left(
+        std::max(0.0, absl::ToDoubleSeconds(deadline - absl::Now())));
+    Publish(rein::v1::ROUND_PHASE_COLLECTING);
+    const int64_t judgeable = progress.items() - progress.gold_items();
+    const bool quota = status_.judgements() >= needed;
+    const bool complete = judgeable > 0 && progress.items_complete() >= judgeable;
+    const bool late = absl::Now() >= deadline;
+    if (quota || complete || late) {
+      REIN_LOG(INFO, "coordinator") << "round " << round << ": collection ends with "
+                                    << status_.judgements() << "/" << needed << " judgements ("
+                                    << (quota      ? "quota met"
+                                        : complete ? "every item complete"
+                                                   : "deadline passed")
+                                    << ")";
+      return Collected{campaign.name(), status_.judgements()};
+    }
+    if (absl::Now() - last_log >= absl::Seconds(30)) {
+      REIN_LOG(INFO, "coordinator") << "round " << round << " collecting: " << status_.judgements()
+                                    << "/" << needed << " judgements";
+      last_log = absl::Now();
+    }
+    if (run_.WaitForStop(
+            std::min(r.poll_interval, deadline - absl::Now() + absl::Milliseconds(1)))) {
+      return std::nullopt;
+    }
+  }
+}
+
+absl::Status RoundDriver::TrainRewardModel(uint32_t round, const Collected& collected) {
+  const config::RoundRewardModelConfig& rm = options_.rounds.reward_model;
+  ASSIGN_OR_RETURN(FeedbackLink * feedback, Feedback());
+  const uint32_t first = rm.data == config::RoundData::kAll ? 1 : round;
+  std::vector<std::string> train, heldout;
+  for (uint32_t k = first; k <= round; ++k) {
+    const std::string campaign = k == round ? collected.campaign : CampaignName(k);
+    ASSIGN_OR_RETURN(std::string jsonl,
+                     feedback->ExportPairs(campaign, options_.rounds.include_synthetic));
+    SplitLines split = SplitHeldout(jsonl, rm.heldout_fraction, options_.seed);
+    train.insert(train.end(), split.train.begin(), split.train.end());
+    // Accuracy is measured on the new round's held-out pairs; earlier ones are never trained on.
+    if (k == round) heldout = std::move(split.heldout);
+  }
+  if (train.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no preference pair to train the reward model on (", collected.judgements,
+                     " judgements in ", collected.campaign, "; ties and both-bad give none",
+                     options_.rounds.include_synthetic ? ""
+                                                       : "; synthetic annotators count only with "
+                                                         "rounds.include_synthetic",
+                     ")"));
+  }
+  std::mt19937_64 shuffle(options_.seed + round);
+  std::shuffle(train.begin(), train.end(), shuffle);
+  const std::string dir = RoundDir(round);
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", error.message()));
+  RETURN_IF_ERROR(WriteLines(dir + "/train.jsonl", train));
+  RETURN_IF_ERROR(WriteLines(dir + "/heldout.jsonl", heldout));
+
+  data::TrainingDataOptions data_options;
+  data_options.format = options_.prompt_format;
+  data_options.max_prompt_tokens = options_.max_prompt_tokens;
+  data_options.max_response_tokens = options_.max_response_tokens;
+  ASSIGN_OR_RETURN(std::unique_ptr<data::PreferenceDataset> data,
+                   data::LoadPreferenceDataset(dir + "/train.jsonl", *tokenizer_, data_options));
+  // Warm start: the learner must hold the previous round's state.
+  if (learner_holds_round_ != round - 1) {
+    if (round > 1) {
+      if (!checkpoint_ || checkpoint_->round != round - 1) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the checkpoint does not say where round ", round - 1, "'s reward model is"));
+      }
+      ASSIGN_OR_RETURN(rein::v1::RestoreResponse restored,
+                       RestoreRewardLearnerStage(stages_, checkpoint_->reward_learner_dir));
+      REIN_LOG(INFO, "coordinator")
+          << "round " << round << ": reward-model learner restored "
+          << checkpoint_->reward_learner_dir << " (step " << restored.step() << ")";
+    }
+    learner_holds_round_ = round - 1;
+  }
+  const size_t batch = static_cast<size_t>(rm.batch_size);
+  double accuracy_sum = 0, loss_sum = 0;
+  for (int step = 1; step <= rm.steps; ++step) {
+    rein::v1::TrainRequest request;
+    request.set_iteration(uint64_t{round - 1} * rm.steps + step);
+    std::vector<data::PreferenceExample> examples = data->Next(batch);
+    for (size_t i = 0; i < examples.size(); ++i) {
+      FillPreference(examples[i], i, request.mutable_preferences()->add_preferences());
+    }
+    ASSIGN_OR_RETURN(rein::v1::TrainResponse trained, TrainRewardLearnerStage(stages_, request));
+    const auto& values = trained.stats().values();
+    if (auto it = values.find("accuracy"); it != values.end()) accuracy_sum += it->second;
+    if (auto it = values.find("loss/preference"); it != values.end()) loss_sum += it->second;
+  }
+  learner_holds_round_.reset();  // mid-save it holds round `round`; set again once saved
+  const std::string learner_dir = dir + "/reward-learner";
+  RETURN_IF_ERROR(SaveRewardLearnerStage(stages_, learner_dir));
+  learner_holds_round_ = round;
+  REIN_LOG(INFO, "coordinator") << "round " << round << ": reward model trained on " << data->size()
+                                << " pairs (" << heldout.size() << " held out), " << rm.steps
+                                << " steps, mean train accuracy " << accuracy_sum / rm.steps
+                                << ", loss " << loss_sum / rm.steps;
+  checkpoint_ = RoundCheckpoint{round, round, learner_dir + "/policy", learner_dir, std::nullopt};
+  return absl::OkStatus();
+}
+
+absl::Status RoundDriver::ReloadAndEvaluate(uint32_t round, const std::string& heldout_path) {
+  Publish(rein::v1::ROUND_PHASE_RELOADING);
+  ASSIGN_OR_RETURN(std::string fingerprint,
+                   ReloadRewardStage(stages_, checkpoint_->reward_model_dir, round));
+  status_.set_reward_model_version(round);
+  status_.clear_reward_model_accuracy();
+  data::TrainingDataOptions data_options;
+  data_options.format = options_.prompt_format;
+  data_options.max_prompt_tokens = options_.max_prompt_tokens;
+  data_options.max_response_tokens = options_.max_response_tokens;
+  absl::StatusOr<std::unique_ptr<data::PreferenceDataset>> heldout =
+      data::LoadPreferenceDataset(heldout_path, *tokenizer_, data_options);
+  if (!heldout.ok()) {
+    REIN_LOG(WARNING, "coordinator")
+        << "round " << round << ": no held-out accuracy (" << heldout.status().message() << ")";
+    return absl::OkStatus();
+  }
+  std::vector<Sample> samples;
+  for (const data::PreferenceExample& example : (*heldout)->examples()) {
+    for (size_t side = 0; side < 2 && side < example.responses.size(); ++side) {
+      Sample sample;
+      sample.sequence_id = samples.size();
+      sample.prompt_ids.assign(example.prompt_ids.begin(), example.prompt_ids.end());
+      sample.response_ids.assign(example.responses[side].begin(), example.responses[side].end());
+      samples.push_back(std::move(sample));
+    }
+  }
+  DispatchStats stats;
+  RETURN_IF_ERROR(RewardStage(stages_, samples, &stats));
+  size_t right = 0;
+  for (size_t i = 0; i + 1 < samples.size(); i += 2) {
+    if (samples[i].reward_model_version != round || samples[i + 1].reward_model_version != round) {
+      return absl::InternalError(absl::StrCat("a reward replica scored with reward model v",
+                                              samples[i].reward_model_version,
+                                              " after the Reload to v", round));
+    }
+    right += samples[i].reward > samples[i + 1].reward ? 1 : 0;
+  }
+  const double accuracy = static_cast<double>(right) / static_cast<double>(samples.size() / 2);
+  status_.set_reward_model_accuracy(accuracy);
+  checkpoint_->reward_model_accuracy = accuracy;
+  REIN_LOG(INFO, "coordinator") << "round " << round << ": reward model v" << round << " ("
+                                << fingerprint << ") scores " << samples.size() / 2
+                                << " held-out pairs with accuracy " << accuracy;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> RoundDriver::Prepare(uint32_t round, uint64_t policy_version) {
+  status_.set_round(round);
+  status_.set_campaign(CampaignName(round));
+  status_.set_judgements(0);
+  status_.clear_ratings();
+  Publish(rein::v1::ROUND_PHASE_SAMPLING);
+  ASSIGN_OR_RETURN(FeedbackLink * feedback, Feedback());
+  ASSIGN_OR_RETURN(rein::v1::Campaign campaign,
+                   feedback->EnsureCampaign({CampaignName(round), kGuidelines,
+                                             options_.rounds.overlap, options_.rounds.gold_rate}));
+  // A restarted round finds its items posted already: sampling again would add nothing.
+  ASSIGN_OR_RETURN(rein::v1::CampaignStatus existing,
+                   feedback->Status(campaign.name(), options_.rounds.include_synthetic));
+  const int64_t posted = existing.items() - existing.gold_items();
+  if (posted < options_.rounds.prompts_per_round) {
+    RETURN_IF_ERROR(SampleAndPost(round, policy_version, campaign.name()));
+  } else {
+    REIN_LOG(INFO, "coordinator") << "round " << round << ": campaign " << campaign.name()
+                                  << " already holds " << posted << " items; not sampling again";
+  }
+  ASSIGN_OR_RETURN(std::optional<Collected> collected, Collect(round, campaign));
+  if (!collected) return false;
+  Publish(rein::v1::ROUND_PHASE_REWARD_MODEL);
+  RETURN_IF_ERROR(TrainRewardModel(round, *collected));
+  RETURN_IF_ERROR(ReloadAndEvaluate(round, RoundDir(round) + "/heldout.jsonl"));
+  Publish(rein::v1::ROUND_PHASE_TRAINING);
+  return true;
+}
+
+absl::Status RoundDriver::Finish(uint32_t round, const rein::v1::Stats& last) {
+  // The campaign as it stands at the round's end (also after a restart, which forgot the
+  // figures collection saw); judgements that came in late count too.
+  ASSIGN_OR_RETURN(FeedbackLink * feedback, Feedback());
+  ASSIGN_OR_RETURN(rein::v1::CampaignStatus progress,
+                   feedback->Status(CampaignName(round), options_.rounds.include_synthetic));
+  TakeProgress(progress);
+  Publish(rein::v1::ROUND_PHASE_DONE);
+  Json ratings = Json::array();
+  for (const rein::v1::VersionRating& r : status_.ratings()) {
+    ratings.push_back({{"policy_version", r.policy_version()},
+                       {"elo", r.elo()},
+                       {"elo_low", r.elo_low()},
+                       {"elo_high", r.elo_high()},
+                       {"games", r.games()},
+                       {"wins", r.wins()}});
+    metrics_->elo.Add({{"policy_version", std::to_string(r.policy_version())}}).Set(r.elo());
+  }
+  Json record = {{"round_end", round},
+                 {"campaign", status_.campaign()},
+                 {"judgements", status_.judgements()},
+                 {"reward_model_version", status_.reward_model_version()},
+                 {"ratings", ratings}};
+  if (status_.has_reward_model_accuracy()) {
+    record["reward_model_accuracy"] = status_.reward_model_accuracy();
+  }
+  for (const char* key : {"reward/mean", "kl/mean", "cost/mean", "safety/lambda"}) {
+    if (auto it = last.values().find(key); it != last.values().end()) record[key] = it->second;
+  }
+  AppendJsonLine(options_.run_dir + "/rounds.jsonl", record);
+  AppendJsonLine(options_.run_dir + "/stats.jsonl", record);
+  REIN_LOG(INFO, "coordinator") << "round " << round << "/" << options_.rounds.count
+                                << " done: " << record.dump();
+  return absl::OkStatus();
+}
+
+}  // namespace rein::coordinator

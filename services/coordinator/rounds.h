@@ -1,0 +1,128 @@
+// The round cycle of a run with `rounds:` (DESIGN.md, "Rounds"), driven by the run loop at
+// round boundaries. Round r (1-based) covers RL iterations (r−1)·K+1 .. r·K; before its first
+// iteration, Prepare runs the round's phases:
+//   sampling      rounds.prompts_per_round prompts, one response from the current policy and
+//                 one from an earlier version each (policy_dir on the rollouts; round 1: two
+//                 samples of the starting policy), posted as items of campaign
+//                 <run.name>-round-<r>;
+//   collecting    until the campaign holds `judgements` judgements, every item is complete, or
+//                 rounds.deadline after the campaign's creation (progress in RunStatus.round);
+//   reward model  the round's pairs (or every round's, rounds.reward_model.data) exported and
+//                 split into training and held-out lines; the reward-model learner trains
+//                 rounds.reward_model.steps steps, warm from the previous round, and saves
+//                 <run>/rounds/round-<r>/reward-learner (its policy/ folder is the model);
+//   reloading     every reward replica loads it as reward model version r; the held-out pairs
+//                 are scored through them for the model's accuracy.
+// The RL iterations follow (phase training); Finish records the round (rounds.jsonl and a
+// "round_end" line in stats.jsonl: judgements, pairs, accuracy, the versions' Elo table, the
+// last iteration's reward and KL).
+//
+// Restarts: the checkpoint keeps the reward model in use (RoundCheckpoint). Every phase before
+// training is idempotent — the campaign is found again by name, items by external id,
+// judgements stay in rein-feedback, the deadline counts from the campaign's creation, the
+// reward-model learner restores the previous round's state — so a run killed in any phase
+// resumes from its last checkpoint and redoes only the unfinished phase's own work.
+//
+// Thread safety: called from the run loop's thread only.
+#ifndef REIN_SERVICES_COORDINATOR_ROUNDS_H_
+#define REIN_SERVICES_COORDINATOR_ROUNDS_H_
+
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/config/experiment_config.h"
+#include "common/data/prompt_dataset.h"
+#include "common/rpc/options.h"
+#include "common/tokenizer/tokenizer.h"
+#include "services/coordinator/feedback_link.h"
+#include "services/coordinator/round_items.h"
+#include "services/coordinator/run_checkpoint.h"
+#include "services/coordinator/run_state.h"
+#include "services/coordinator/stages.h"
+
+namespace rein::coordinator {
+
+struct RoundOptions {
+  config::RoundsConfig rounds;
+  std::string run_name;
+  std::string run_dir;     // checkpoints/, rounds/, stats.jsonl
+  std::string sft_policy;  // model.policy: policy version 0
+  uint64_t seed = 42;
+  rein::v1::SamplingParams sampling;
+  data::PromptFormat prompt_format = data::PromptFormat::kText;
+  int max_prompt_tokens = 1024;
+  int max_response_tokens = 1024;
+  // Calls to rein-feedback; auth_token is the feedback admin token.
+  rpc::ClientOptions feedback_client;
+  absl::Duration call_timeout = absl::Minutes(5);
+};
+
+class RoundDriver {
+ public:
+  // Everything passed is borrowed and must outlive the driver. `prompts` is the rounds' own
+  // prompt dataset (its cursor is the driver's). `resumed` is the checkpoint's round state.
+  RoundDriver(RoundOptions options, StageContext stages, data::PromptDataset* prompts,
+              const tokenizer::Tokenizer* tokenizer, RunState& run, prometheus::Registry& metrics,
+              std::optional<RoundCheckpoint> resumed);
+  ~RoundDriver();
+
+  uint32_t RoundOf(uint64_t iteration) const;
+  bool StartsRound(uint64_t iteration) const;
+  bool EndsRound(uint64_t iteration) const;
+
+  // Whether round `round`'s phases before training are done (as the checkpoint says).
+  bool Prepared(uint32_t round) const;
+
+  // A resumed run whose next iteration's round is prepared (its checkpoint was written in the
+  // round's training phase): the reward replicas go back to that round's model.
+  absl::Status ResumeTraining(uint64_t next_iteration);
+
+  // The phases before round `round`'s RL iterations. false (and OK) when a stop request ended
+  // the wait for judgements.
+  absl::StatusOr<bool> Prepare(uint32_t round, uint64_t policy_version);
+
+  // Records round `round` after its last iteration, whose statistics are `last`.
+  absl::Status Finish(uint32_t round, const rein::v1::Stats& last);
+
+  // What the run checkpoint keeps (nullopt before round 1's reward model).
+  const std::optional<RoundCheckpoint>& checkpoint() const { return checkpoint_; }
+
+ private:
+  struct Metrics;
+  struct Collected;
+  absl::StatusOr<FeedbackLink*> Feedback();
+  std::string CampaignName(uint32_t round) const;
+  std::string RoundDir(uint32_t round) const;
+  absl::StatusOr<PolicyRef> PreviousPolicy(uint32_t round) const;
+  absl::Status SampleAndPost(uint32_t round, uint64_t policy_version, const std::string& campaign);
+  absl::StatusOr<std::optional<Collected>> Collect(uint32_t round,
+                                                   const rein::v1::Campaign& campaign);
+  absl::Status TrainRewardModel(uint32_t round, const Collected& collected);
+  absl::Status ReloadAndEvaluate(uint32_t round, const std::string& heldout_path);
+  void Publish(rein::v1::RoundPhase phase);
+  // The campaign's judgements and version ratings into status_.
+  void TakeProgress(const rein::v1::CampaignStatus& progress);
+
+  const RoundOptions options_;
+  const StageContext stages_;
+  data::PromptDataset* const prompts_;
+  const tokenizer::Tokenizer* const tokenizer_;
+  RunState& run_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<FeedbackLink> feedback_;
+  std::optional<RoundCheckpoint> checkpoint_;
+  // The round whose state the reward-model learner holds as far as this process knows
+  // (nullopt after a restart: restore it before training on).
+  std::optional<uint32_t> learner_holds_round_;
+  rein::v1::RoundStatus status_;
+};
+
+}  // namespace rein::coordinator
+
+#endif  // REIN_SERVICES_COORDINATOR_ROUNDS_H_

@@ -1,0 +1,248 @@
+// Rounds end to end over real processes: `reinctl up` runs the coordinator, rollout, reward,
+// reference, learner, rein-feedback and the reward-model learner; `rein-demo crowd --join`
+// plays the annotators of each round's campaign over HTTP. The run is killed (SIGKILL to every
+// process) once while round 2 collects judgements and once in round 2's training phase, and
+// resumed each time from its last checkpoint.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/testing/subprocess.h"
+#include "tests/e2e/local_run.h"
+
+namespace rein::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Items per round, each judged once: with one judgement an item is decisive unless the two
+// responses tie, so every round yields pairs for the reward model (two judgements that
+// disagree make a tie, and the crowd's spammer disagrees often).
+constexpr int kItemsPerRound = 16;
+
+std::string WriteRoundsConfig(const std::string& dir) {
+  const std::string& world = WorldDir();
+  fs::create_directories(dir);
+  std::ofstream(dir + "/admin.token") << "rounds-test-admin-token\n";
+  const std::string path = dir + "/rounds.yaml";
+  std::ofstream(path)
+      << "run: {name: e2e, seed: 5, output_dir: " << dir << "/runs, checkpoint_every: 1}\n"
+      << "data: {prompts: " << world << "/prompts.jsonl, prompt_format: text}\n"
+      << "model: {policy: " << world << "/policy-init}\n"
+      << "rollout: {replicas: 1, capacity: 8, batch_size: 4, samples_per_prompt: 2,"
+         " sampling: {max_new_tokens: 8}}\n"
+      << "learner: {learning_rate: 0.001, critic_init: policy, micro_batch_size: 4}\n"
+      << "ppo: {epochs: 1, minibatches: 2}\n"
+      << "rounds:\n  count: 2\n  iterations: 4\n  prompts_per_round: " << kItemsPerRound
+      << "\n  overlap: 1\n  include_synthetic: true\n"
+      << "  poll_interval: 200ms\n"
+      << "  reward_model: {steps: 6, batch_size: 8, learning_rate: 0.001,"
+         " heldout_fraction: 0.3}\n"
+      << "feedback: {store: sqlite:" << dir << "/feedback.db, admin_token_file: " << dir
+      << "/admin.token, submissions_per_minute: 0}\n"
+      << "server: {call_timeout: 60s, drain_timeout: 5s}\n";
+  return path;
+}
+
+// rein-feedback's gRPC and HTTP addresses as its log announces them after byte `from` (the log
+// is appended to across restarts). Waits up to a minute.
+std::pair<std::string, std::string> FeedbackAddresses(const std::string& run_dir, size_t from) {
+  const absl::Time deadline = absl::Now() + absl::Minutes(1);
+  while (true) {
+    std::ifstream in(run_dir + "/logs/feedback-0.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string log = text.str().substr(std::min(from, text.str().size()));
+    std::string grpc, http;
+    std::istringstream lines(log);
+    for (std::string line; std::getline(lines, line);) {
+      for (auto [marker, out] :
+           {std::pair{" listening on ", &grpc}, std::pair{" http on ", &http}}) {
+        if (size_t at = line.rfind(marker); at != std::string::npos) {
+          *out = std::string(absl::StripAsciiWhitespace(line.substr(at + std::strlen(marker))));
+        }
+      }
+    }
+    if (!grpc.empty() && !http.empty()) return {grpc, http};
+    REQUIRE(absl::Now() < deadline);
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+size_t LogSize(const std::string& run_dir) {
+  std::error_code error;
+  const auto size = fs::file_size(run_dir + "/logs/feedback-0.log", error);
+  return error ? 0 : static_cast<size_t>(size);
+}
+
+// The simulated crowd of round `round`, run to completion; returns its summary.
+nlohmann::json JudgeRound(const std::string& dir, const std::string& run_dir, int round,
+                          size_t log_from) {
+  const auto [grpc, http] = FeedbackAddresses(run_dir, log_from);
+  const std::string summary = absl::StrCat(dir, "/crowd-", round, ".json");
+  auto result = testing::RunCommand({testing::BuiltBinary("rein-demo"),
+                                     "crowd",
+                                     "--join",
+                                     "--join-timeout",
+                                     "240",
+                                     "--feedback-grpc",
+                                     grpc,
+                                     "--feedback-http",
+                                     http,
+                                     "--admin-token-file",
+                                     dir + "/admin.token",
+                                     "--policy",
+                                     WorldDir() + "/policy-init",
+                                     "--prompts",
+                                     WorldDir() + "/prompts.jsonl",
+                                     "--max-new-tokens",
+                                     "8",
+                                     "--campaign",
+                                     absl::StrCat("e2e-round-", round),
+                                     "--items",
+                                     std::to_string(kItemsPerRound),
+                                     "--overlap",
+                                     "2",
+                                     "--annotators",
+                                     "3",
+                                     "--gold-rate",
+                                     "0",
+                                     "--seed",
+                                     std::to_string(round),
+                                     "--summary",
+                                     summary},
+                                    "", absl::Minutes(5));
+  REQUIRE(result.ok());
+  INFO(result->stdout_text << result->stderr_text);
+  REQUIRE(result->exit_code == 0);
+  std::ifstream in(summary);
+  return nlohmann::json::parse(in);
+}
+
+// Kills reinctl up and every process of the run at once, as a crashed machine would.
+void KillRun(testing::Subprocess& up, const std::string& run_dir) {
+  REQUIRE(up.Signal(SIGKILL).ok());
+  for (const auto& [name, pid] : Pids(run_dir)) kill(pid, SIGKILL);
+  (void)up.Wait(absl::Seconds(30));
+  // Wait until every one of them is gone (their ports and the SQLite file are free again).
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  for (const auto& [name, pid] : Pids(run_dir)) {
+    while (kill(pid, 0) == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(50));
+  }
+}
+
+// Waits until `reinctl status` shows `text` (at most 4 minutes; a run that ended fails it).
+void WaitForStatus(const std::string& run_dir, const std::string& text) {
+  const absl::Time deadline = absl::Now() + absl::Minutes(4);
+  while (true) {
+    const testing::CommandResult status = Ctl({"status", "--run", run_dir});
+    if (status.stdout_text.find(text) != std::string::npos) return;
+    INFO(status.stdout_text << status.stderr_text);
+    REQUIRE(status.stdout_text.find("the run has ended") == std::string::npos);
+    REQUIRE(absl::Now() < deadline);
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+}
+
+std::vector<nlohmann::json> RoundRecords(const std::string& run_dir) {
+  std::vector<nlohmann::json> records;
+  std::ifstream in(run_dir + "/rounds.jsonl");
+  for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
+  return records;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST_CASE("two rounds through rein-feedback survive kills while collecting and while training") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-rounds-");
+  const std::string run_dir = dir + "/run";
+  const std::string config = WriteRoundsConfig(dir);
+
+  // Round 1: the crowd judges; the run trains the reward model, reloads it and runs RL.
+  auto up = StartUp(config, run_dir);
+  const nlohmann::json crowd1 = JudgeRound(dir, run_dir, 1, 0);
+  CHECK(crowd1["items"] == kItemsPerRound);
+
+  // Round 2 posts its items; kill everything while it waits for judgements.
+  WaitForStatus(run_dir, "round 2/2 collecting");
+  REQUIRE(fs::exists(run_dir + "/checkpoints/iter-4/coordinator.json"));
+  KillRun(*up, run_dir);
+  CHECK_THAT(ReadFile(run_dir + "/checkpoints/iter-4/coordinator.json"),
+             Catch::Contains("round-1/reward-learner/policy"));
+
+  // Resumed from round 1's end: the campaign is found again with its items (none added twice).
+  // Paused while collecting, the run goes on to train and reload the reward model, then waits
+  // before round 2's first iteration.
+  size_t log_from = LogSize(run_dir);
+  up = StartUp(config, run_dir, {"--resume", run_dir + "/checkpoints/iter-4"});
+  WaitForStatus(run_dir, "round 2/2 collecting");
+  CHECK(Ctl({"pause", "--run", run_dir}).exit_code == 0);
+  const nlohmann::json crowd2 = JudgeRound(dir, run_dir, 2, log_from);
+  CHECK(crowd2["items"] == kItemsPerRound);
+  CHECK(crowd2["judgements_submitted"] == kItemsPerRound);
+
+  // Killed in the training phase, after a checkpoint taken there: the resumed run keeps round
+  // 2's reward model (the replicas reload it) instead of redoing the round's phases.
+  WaitForStatus(run_dir, "PAUSED   round 2/2 training");
+  CHECK(Ctl({"checkpoint", "--run", run_dir, "--dir", dir + "/training-ckpt"}).exit_code == 0);
+  KillRun(*up, run_dir);
+  CHECK_THAT(ReadFile(dir + "/training-ckpt/coordinator.json"),
+             Catch::Contains("round-2/reward-learner/policy"));
+  up = StartUp(config, run_dir, {"--resume", dir + "/training-ckpt"});
+  auto exit_code = up->Wait(absl::Minutes(4));
+  INFO(up->output() << ReadFile(run_dir + "/logs/coordinator.log"));
+  REQUIRE(exit_code.ok());
+  REQUIRE(*exit_code == 0);
+
+  // Every iteration ran under the reward model of its own round, the ones after the resume
+  // too (the reward replicas were put back on version 2).
+  std::map<int, nlohmann::json> last_of;
+  for (const nlohmann::json& line : ReadStats(run_dir)) last_of[line["iteration"]] = line;
+  REQUIRE(last_of.size() == 8);
+  for (const auto& [iteration, line] : last_of) {
+    const int round = iteration <= 4 ? 1 : 2;
+    CHECK(line["round"] == round);
+    CHECK(line["reward_model/version"] == round);
+  }
+  const std::string coordinator_log = ReadFile(run_dir + "/logs/coordinator.log");
+  CHECK_THAT(coordinator_log, Catch::Contains("reward replicas back on reward model v2"));
+  CHECK_THAT(coordinator_log, Catch::Contains("reward-model learner restored"));
+  CHECK_THAT(coordinator_log, Catch::Contains("already holds 16 items"));
+  // The last start trained no reward model: round 2's was in the checkpoint.
+  CHECK_THAT(coordinator_log, Catch::Contains("round 2: reward model trained"));
+  CHECK(coordinator_log.find("round 2: reward model trained") ==
+        coordinator_log.rfind("round 2: reward model trained"));
+
+  // One record per round, with the reward model's held-out accuracy and, in round 2, the
+  // current policy rated against the SFT policy (version 0).
+  std::vector<nlohmann::json> records = RoundRecords(run_dir);
+  REQUIRE(records.size() == 2);
+  CHECK(records[0]["round_end"] == 1);
+  CHECK(records[0]["judgements"] == kItemsPerRound);
+  CHECK(records[0]["reward_model_version"] == 1);
+  CHECK(records[1]["round_end"] == 2);
+  CHECK(records[1]["reward_model_version"] == 2);
+  REQUIRE(records[1]["ratings"].size() == 2);
+  CHECK(records[1]["ratings"][0]["policy_version"] == 0);
+  CHECK(records[1]["ratings"][1]["policy_version"] > 0);
+  for (const nlohmann::json& record : records) {
+    CHECK(record.contains("reward_model_accuracy"));
+    CHECK(record.contains("kl/mean"));
+  }
+  CHECK(fs::exists(run_dir + "/rounds/round-2/reward-learner/policy/config.json"));
+  CHECK_THAT(ReadFile(run_dir + "/status.json"), Catch::Contains("RUN_STATE_FINISHED"));
+}
+
+}  // namespace
+}  // namespace rein::e2e
