@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "common/testing/subprocess.h"
 #include "services/learner/learner_test_util.h"
 
 namespace rein::learner {
@@ -114,6 +115,40 @@ TEST_CASE("sft and reward-model Trains over the Learner") {
   const rein::v1::TrainResponse rm_reply = REIN_LEARNER_OK(rm->Train(prefs));
   CHECK(rm_reply.stats().values().count("loss/preference") == 1);
   CHECK(rm_reply.stats().values().count("accuracy") == 1);
+}
+
+// What a run with rounds does to its reward-model learner after a restart.
+TEST_CASE("Restore puts back a saved state whole, and a bad folder changes nothing") {
+  prometheus::Registry registry;
+  auto learner = MakeLearner(config::LearnerMode::kRewardModel, registry);
+  auto preferences = [](uint64_t iteration) {
+    rein::v1::TrainRequest request;
+    request.set_iteration(iteration);
+    auto* p = request.mutable_preferences()->add_preferences();
+    p->add_prompt_ids(1);
+    *p->add_responses() = testing::Sequence(0, {}, {5, 6});
+    *p->add_responses() = testing::Sequence(1, {}, {7, 8});
+    return request;
+  };
+  REIN_LEARNER_OK(learner->Train(preferences(1)));
+  const std::string saved = rein::testing::MakeTempDir("rein-learner-restore-") + "/round-1";
+  CHECK(REIN_LEARNER_OK(learner->SaveCheckpoint(saved)) == 1);
+  std::vector<at::Tensor> at_save;
+  learner->InspectState([&](LearnerState& s) { at_save = testing::Snapshot(s.policy()); });
+  REIN_LEARNER_OK(learner->Train(preferences(2)));
+  REIN_LEARNER_OK(learner->Train(preferences(3)));
+  CHECK(learner->policy_version() == 3);
+
+  CHECK_FALSE(learner->Restore("/nonexistent/checkpoint").ok());
+  CHECK(learner->policy_version() == 3);
+  const Learner::Restored restored = REIN_LEARNER_OK(learner->Restore(saved));
+  CHECK(restored.step == 1);
+  CHECK(restored.policy_version == 1);
+  learner->InspectState([&](LearnerState& s) {
+    CHECK(testing::Identical(testing::Snapshot(s.policy()), at_save));
+  });
+  // Training goes on from the restored step: iteration 2 is new again to it.
+  CHECK(REIN_LEARNER_OK(learner->Train(preferences(2))).policy_version() == 2);
 }
 
 TEST_CASE("several learner ranks are accepted except in reward-model mode") {

@@ -126,6 +126,33 @@ TEST_CASE("Generate samples from an earlier policy folder without touching the c
   }
 }
 
+TEST_CASE("earlier policies are loaded once and the least recently used is dropped") {
+  const std::string root = testing::MakeTempDir("rein-rollout-snapshots-");
+  const std::string a = SaveEarlierPolicy(root);
+  const std::string b = root + "/sft";
+  REQUIRE(model::CausalLM::Load(a, {.heads = model::Heads::kLm}).value()->Save(b).ok());
+  int loads = 0;
+  SnapshotOptions options;
+  options.allowed_roots = {root};
+  options.max_snapshots = 1;
+  options.loader = [&loads](const std::string& dir) {
+    ++loads;
+    return model::CausalLM::Load(dir, {.heads = model::Heads::kLm});
+  };
+  PolicySnapshots snapshots(options);
+  auto first = snapshots.Get(a);
+  REQUIRE(first.ok());
+  REQUIRE(snapshots.Get(a + "/../policy").ok());  // the same folder, spelled otherwise
+  CHECK(loads == 1);
+  REQUIRE(snapshots.Get(b).ok());
+  CHECK(loads == 2);
+  CHECK(snapshots.loaded() == 1);
+  // The dropped one still serves the caller holding it, and loads again on the next use.
+  CHECK((*first)->model != nullptr);
+  REQUIRE(snapshots.Get(a).ok());
+  CHECK(loads == 3);
+}
+
 TEST_CASE("Generate refuses policy folders outside the replica's snapshot roots") {
   const std::string root = testing::MakeTempDir("rein-rollout-snapshots-");
   const std::string outside = testing::MakeTempDir("rein-rollout-elsewhere-");

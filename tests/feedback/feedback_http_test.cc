@@ -248,11 +248,10 @@ TEST_CASE("roles: expert campaigns refuse annotators; admins read status and pau
   CHECK(with_csrf->status == 200);
 }
 
-TEST_CASE("the status rates policy versions from judgements between their responses") {
-  FeedbackDir dir;
-  dir.Write(0);
-  FeedbackProcess p = StartFeedback(dir);
-  const rein::v1::Campaign campaign = CreatePairwiseCampaign(p, "versions", 1);
+// Campaign `name`: six items pairing a v1 and a v2 response (alternating sides), judged by the
+// annotator with `token`, who prefers v2 five times out of six.
+void JudgeVersions(const FeedbackProcess& p, const std::string& name, const std::string& token) {
+  const rein::v1::Campaign campaign = CreatePairwiseCampaign(p, name, 1);
   rein::v1::AddItemsRequest add;
   add.set_campaign(campaign.id());
   for (int i = 0; i < 6; ++i) {
@@ -267,11 +266,10 @@ TEST_CASE("the status rates policy versions from judgements between their respon
   }
   rein::v1::AddItemsResponse added;
   REQUIRE(p.stub->AddItems(p.Context().get(), add, &added).ok());
-  const std::string token = Invite(p, "rater");
   auto http = p.Http();
-  // The rater prefers v2 five times out of six.
   for (int i = 0; i < 6; ++i) {
-    auto next = http->Post("/api/v1/campaigns/versions/next", Bearer(token), "", "application/json");
+    auto next = http->Post("/api/v1/campaigns/" + name + "/next", Bearer(token), "",
+                           "application/json");
     REQUIRE(next);
     REQUIRE(next->status == 200);
     const Json task = Json::parse(next->body)["task"];
@@ -283,10 +281,24 @@ TEST_CASE("the status rates policy versions from judgements between their respon
     REQUIRE(submit);
     REQUIRE(submit->status == 200);
   }
+}
+
+rein::v1::CampaignStatus StatusOf(const FeedbackProcess& p, const std::string& campaign,
+                                  bool include_synthetic = false) {
   rein::v1::GetCampaignStatusRequest request;
-  request.set_campaign("versions");
+  request.set_campaign(campaign);
+  request.set_include_synthetic(include_synthetic);
   rein::v1::CampaignStatus status;
   REQUIRE(p.stub->GetCampaignStatus(p.Context().get(), request, &status).ok());
+  return status;
+}
+
+TEST_CASE("the status rates policy versions from judgements between their responses") {
+  FeedbackDir dir;
+  dir.Write(0);
+  FeedbackProcess p = StartFeedback(dir);
+  JudgeVersions(p, "versions", Invite(p, "rater"));
+  const rein::v1::CampaignStatus status = StatusOf(p, "versions");
   REQUIRE(status.versions_size() == 2);
   CHECK(status.versions(0).policy_version() == 1);
   CHECK(status.versions(0).elo() == 0);
@@ -299,6 +311,25 @@ TEST_CASE("the status rates policy versions from judgements between their respon
   const std::string page = p.MetricsPage();
   CHECK(page.find("rein_feedback_version_elo{campaign=\"versions\",policy_version=\"2\"}") !=
         std::string::npos);
+}
+
+TEST_CASE("a synthetic annotator's judgements rate versions only when the request includes them") {
+  FeedbackDir dir;
+  dir.Write(0);
+  FeedbackProcess p = StartFeedback(dir);
+  rein::v1::CreateAnnotatorRequest bot;
+  bot.set_name("simulated-rater");
+  bot.set_synthetic(true);
+  rein::v1::CreateAnnotatorResponse created;
+  REQUIRE(p.stub->CreateAnnotator(p.Context().get(), bot, &created).ok());
+  JudgeVersions(p, "bot-versions", created.token());
+  CHECK(StatusOf(p, "bot-versions").versions_size() == 0);
+  const rein::v1::CampaignStatus with_bot = StatusOf(p, "bot-versions", true);
+  REQUIRE(with_bot.versions_size() == 2);
+  CHECK(with_bot.versions(1).policy_version() == 2);
+  CHECK(with_bot.versions(1).wins() == 5);
+  // The people's gauge is not fed synthetic votes.
+  CHECK(p.MetricsPage().find("campaign=\"bot-versions\",policy_version") == std::string::npos);
 }
 
 TEST_CASE("hostile and malformed requests get JSON errors naming the field, never a crash") {
