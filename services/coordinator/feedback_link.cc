@@ -80,6 +80,18 @@ absl::StatusOr<rein::v1::CampaignStatus> FeedbackLink::Status(const std::string&
   return status;
 }
 
+absl::StatusOr<rein::v1::RateVersionsResponse> FeedbackLink::RateVersions(
+    const std::vector<std::string>& campaigns, bool include_synthetic) const {
+  rein::v1::RateVersionsRequest request;
+  for (const std::string& campaign : campaigns) request.add_campaigns(campaign);
+  request.set_include_synthetic(include_synthetic);
+  rein::v1::RateVersionsResponse response;
+  auto context = rpc::NewCallContext(options_, call_timeout_);
+  grpc::Status call = stub_->RateVersions(context.get(), request, &response);
+  if (!call.ok()) return Failed(call, "RateVersions");
+  return response;
+}
+
 absl::StatusOr<std::string> FeedbackLink::ExportPairs(const std::string& campaign,
                                                       bool include_synthetic) const {
   rein::v1::ExportRequest request;

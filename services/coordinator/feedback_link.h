@@ -40,6 +40,9 @@ class FeedbackLink {
                                const std::vector<rein::v1::Item>& items) const;
   absl::StatusOr<rein::v1::CampaignStatus> Status(const std::string& campaign,
                                                   bool include_synthetic) const;
+  // Policy versions rated over several campaigns' judgements together.
+  absl::StatusOr<rein::v1::RateVersionsResponse> RateVersions(
+      const std::vector<std::string>& campaigns, bool include_synthetic) const;
   // The campaign's aggregated pairs (ExportFormat PAIRS) as JSON lines.
   absl::StatusOr<std::string> ExportPairs(const std::string& campaign,
                                           bool include_synthetic) const;

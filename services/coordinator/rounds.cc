@@ -34,6 +34,19 @@ absl::Status WriteLines(const std::string& path, const std::vector<std::string>&
   });
 }
 
+Json RatingsJson(const google::protobuf::RepeatedPtrField<rein::v1::VersionRating>& ratings) {
+  Json table = Json::array();
+  for (const rein::v1::VersionRating& r : ratings) {
+    table.push_back({{"policy_version", r.policy_version()},
+                     {"elo", r.elo()},
+                     {"elo_low", r.elo_low()},
+                     {"elo_high", r.elo_high()},
+                     {"games", r.games()},
+                     {"wins", r.wins()}});
+  }
+  return table;
+}
+
 void AppendJsonLine(const std::string& path, const Json& line) {
   std::ofstream(path, std::ios::app) << line.dump() << "\n";
 }
@@ -58,7 +71,7 @@ struct RoundDriver::Metrics {
             "Accuracy of the round's reward model on its held-out preferences (0..1).")),
         elo(prometheus::BuildGauge()
                 .Name("rein_coordinator_policy_elo")
-                .Help("Elo of each policy version judged in the round's campaign.")
+                .Help("Elo of each policy version judged so far, over every round's campaign.")
                 .Register(registry)) {}
 
   prometheus::Gauge& round;
@@ -451,21 +464,20 @@ absl::Status RoundDriver::Finish(uint32_t round, const rein::v1::Stats& last) {
                    feedback->Status(CampaignName(round), options_.rounds.include_synthetic));
   TakeProgress(progress);
   Publish(rein::v1::ROUND_PHASE_DONE);
-  Json ratings = Json::array();
-  for (const rein::v1::VersionRating& r : status_.ratings()) {
-    ratings.push_back({{"policy_version", r.policy_version()},
-                       {"elo", r.elo()},
-                       {"elo_low", r.elo_low()},
-                       {"elo_high", r.elo_high()},
-                       {"games", r.games()},
-                       {"wins", r.wins()}});
+  // Every version judged in any round so far, on one scale.
+  std::vector<std::string> campaigns;
+  for (uint32_t k = 1; k <= round; ++k) campaigns.push_back(CampaignName(k));
+  ASSIGN_OR_RETURN(rein::v1::RateVersionsResponse all,
+                   feedback->RateVersions(campaigns, options_.rounds.include_synthetic));
+  for (const rein::v1::VersionRating& r : all.versions()) {
     metrics_->elo.Add({{"policy_version", std::to_string(r.policy_version())}}).Set(r.elo());
   }
   Json record = {{"round_end", round},
                  {"campaign", status_.campaign()},
                  {"judgements", status_.judgements()},
                  {"reward_model_version", status_.reward_model_version()},
-                 {"ratings", ratings}};
+                 {"ratings", RatingsJson(status_.ratings())},
+                 {"ratings_all_rounds", RatingsJson(all.versions())}};
   if (status_.has_reward_model_accuracy()) {
     record["reward_model_accuracy"] = status_.reward_model_accuracy();
   }

@@ -14,8 +14,9 @@
 //   reloading     every reward replica loads it as reward model version r; the held-out pairs
 //                 are scored through them for the model's accuracy.
 // The RL iterations follow (phase training); Finish records the round (rounds.jsonl and a
-// "round_end" line in stats.jsonl: judgements, pairs, accuracy, the versions' Elo table, the
-// last iteration's reward and KL).
+// "round_end" line in stats.jsonl: judgements, accuracy, the Elo table of the versions the
+// round's campaign compared and the one over every round's campaign so far, the last
+// iteration's reward and KL).
 //
 // Restarts: the checkpoint keeps the reward model in use (RoundCheckpoint). Every phase before
 // training is idempotent — the campaign is found again by name, items by external id,

@@ -25,6 +25,27 @@ const char* LevelName(quality::AlphaLevel level) {
   return "";
 }
 
+// 200 resamples: the interval to a few Elo points, cheap enough for every status call.
+constexpr int kBootstrapSamples = 200;
+
+// Annotators whose judgements do not count: paused by an admin or for low gold accuracy.
+std::set<std::string> PausedAnnotators(const quality::QualityReport& report) {
+  std::set<std::string> paused;
+  for (const quality::AnnotatorQuality& q : report.annotators) {
+    if (q.paused) paused.insert(q.annotator_id);
+  }
+  return paused;
+}
+
+void RatingToProto(const RatedVersion& v, rein::v1::VersionRating* out) {
+  out->set_policy_version(v.policy_version);
+  out->set_elo(v.rating.elo);
+  out->set_elo_low(v.rating.low);
+  out->set_elo_high(v.rating.high);
+  out->set_games(v.rating.games);
+  out->set_wins(v.rating.wins);
+}
+
 }  // namespace
 
 FeedbackService::FeedbackService(FeedbackStore* store, FeedbackServiceOptions options,
@@ -222,22 +243,11 @@ absl::StatusOr<rein::v1::CampaignStatus> FeedbackService::Status(const std::stri
   items_complete_.Add({{"campaign", name}}).Set(status.items_complete());
   judgements_.Add({{"campaign", name}}).Set(status.judgements_submitted());
   paused_annotators_.Add({{"campaign", name}}).Set(paused);
-  std::set<std::string> left_out;
-  for (const quality::AnnotatorQuality& q : report.annotators) {
-    if (q.paused) left_out.insert(q.annotator_id);
-  }
-  // 200 resamples: the interval to a few Elo points, cheap enough for every status call.
   ASSIGN_OR_RETURN(std::vector<RatedVersion> versions,
-                   RateCampaignVersions(data, left_out, include_synthetic,
-                                        {.bootstrap_samples = 200}));
+                   RateCampaignVersions(data, PausedAnnotators(report), include_synthetic,
+                                        {.bootstrap_samples = kBootstrapSamples}));
   for (const RatedVersion& v : versions) {
-    rein::v1::VersionRating* out = status.add_versions();
-    out->set_policy_version(v.policy_version);
-    out->set_elo(v.rating.elo);
-    out->set_elo_low(v.rating.low);
-    out->set_elo_high(v.rating.high);
-    out->set_games(v.rating.games);
-    out->set_wins(v.rating.wins);
+    RatingToProto(v, status.add_versions());
     // The gauge is the people's view; a rating with synthetic votes stays in the reply.
     if (!include_synthetic) {
       version_elo_.Add({{"campaign", name}, {"policy_version", std::to_string(v.policy_version)}})
@@ -245,6 +255,36 @@ absl::StatusOr<rein::v1::CampaignStatus> FeedbackService::Status(const std::stri
     }
   }
   return status;
+}
+
+absl::StatusOr<rein::v1::RateVersionsResponse> FeedbackService::RatePooled(
+    const rein::v1::RateVersionsRequest& request) {
+  if (request.campaigns().empty()) return absl::InvalidArgumentError("campaigns: none given");
+  std::vector<VersionComparisons> pooled;
+  rein::v1::RateVersionsResponse response;
+  for (const std::string& campaign : request.campaigns()) {
+    ASSIGN_OR_RETURN(CampaignData data, store_->LoadCampaign(campaign));
+    ASSIGN_OR_RETURN(quality::QualityReport report,
+                     quality::ComputeQuality(data.items, data.judgements, data.annotators,
+                                             options_.quality));
+    pooled.push_back(
+        CollectVersionComparisons(data, PausedAnnotators(report), request.include_synthetic()));
+    response.set_comparisons(response.comparisons() +
+                             static_cast<int32_t>(pooled.back().comparisons.size()));
+  }
+  ASSIGN_OR_RETURN(std::vector<RatedVersion> versions,
+                   RatePooledVersions(pooled, {.bootstrap_samples = kBootstrapSamples}));
+  for (const RatedVersion& v : versions) RatingToProto(v, response.add_versions());
+  return response;
+}
+
+grpc::Status FeedbackService::RateVersions(grpc::ServerContext*,
+                                           const rein::v1::RateVersionsRequest* request,
+                                           rein::v1::RateVersionsResponse* reply) {
+  absl::StatusOr<rein::v1::RateVersionsResponse> rated = RatePooled(*request);
+  if (!rated.ok()) return ToGrpcStatus(rated.status());
+  *reply = *std::move(rated);
+  return grpc::Status::OK;
 }
 
 grpc::Status FeedbackService::GetCampaignStatus(grpc::ServerContext*,

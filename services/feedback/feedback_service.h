@@ -46,6 +46,8 @@ class FeedbackService final : public rein::v1::Feedback::Service {
                                   rein::v1::Annotator*) override;
   grpc::Status GetCampaignStatus(grpc::ServerContext*, const rein::v1::GetCampaignStatusRequest*,
                                  rein::v1::CampaignStatus*) override;
+  grpc::Status RateVersions(grpc::ServerContext*, const rein::v1::RateVersionsRequest*,
+                            rein::v1::RateVersionsResponse*) override;
   grpc::Status Export(grpc::ServerContext*, const rein::v1::ExportRequest*,
                       grpc::ServerWriter<rein::v1::ExportChunk>*) override;
   grpc::Status Import(grpc::ServerContext*, const rein::v1::ImportRequest*,
@@ -55,6 +57,9 @@ class FeedbackService final : public rein::v1::Feedback::Service {
   // `include_synthetic`: rate versions from synthetic annotators' judgements too.
   absl::StatusOr<rein::v1::CampaignStatus> Status(const std::string& campaign,
                                                   bool include_synthetic = false);
+  // The versions of several campaigns rated together.
+  absl::StatusOr<rein::v1::RateVersionsResponse> RatePooled(
+      const rein::v1::RateVersionsRequest& request);
   // The export as JSON lines, with the count of records and of items left out.
   struct ExportResult {
     std::string jsonl;

@@ -42,20 +42,35 @@ VersionComparisons CollectVersionComparisons(const CampaignData& data,
   return out;
 }
 
+absl::StatusOr<std::vector<RatedVersion>> RatePooledVersions(
+    const std::vector<VersionComparisons>& campaigns, const eval::VersionRatingOptions& options) {
+  std::set<int64_t> seen;
+  for (const VersionComparisons& c : campaigns) seen.insert(c.versions.begin(), c.versions.end());
+  const std::vector<int64_t> versions(seen.begin(), seen.end());
+  std::vector<RatedVersion> rated;
+  if (versions.empty()) return rated;
+  auto index = [&versions](int64_t version) {
+    return static_cast<int>(std::lower_bound(versions.begin(), versions.end(), version) -
+                            versions.begin());
+  };
+  std::vector<eval::Comparison> comparisons;
+  for (const VersionComparisons& c : campaigns) {
+    for (const eval::Comparison& k : c.comparisons) {
+      comparisons.push_back({index(c.versions[k.first]), index(c.versions[k.second]), k.outcome});
+    }
+  }
+  absl::StatusOr<std::vector<eval::VersionRating>> table =
+      eval::RateVersions(static_cast<int>(versions.size()), comparisons, options);
+  if (!table.ok()) return table.status();
+  for (size_t i = 0; i < versions.size(); ++i) rated.push_back({versions[i], (*table)[i]});
+  return rated;
+}
+
 absl::StatusOr<std::vector<RatedVersion>> RateCampaignVersions(
     const CampaignData& data, const std::set<std::string>& left_out_annotators,
     bool include_synthetic, const eval::VersionRatingOptions& options) {
-  const VersionComparisons found =
-      CollectVersionComparisons(data, left_out_annotators, include_synthetic);
-  std::vector<RatedVersion> rated;
-  if (found.versions.empty()) return rated;
-  absl::StatusOr<std::vector<eval::VersionRating>> table = eval::RateVersions(
-      static_cast<int>(found.versions.size()), found.comparisons, options);
-  if (!table.ok()) return table.status();
-  for (size_t i = 0; i < found.versions.size(); ++i) {
-    rated.push_back({found.versions[i], (*table)[i]});
-  }
-  return rated;
+  return RatePooledVersions({CollectVersionComparisons(data, left_out_annotators, include_synthetic)},
+                            options);
 }
 
 }  // namespace rein::feedback

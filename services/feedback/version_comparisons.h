@@ -35,6 +35,10 @@ struct RatedVersion {
   eval::VersionRating rating;  // Elo relative to the lowest version compared
 };
 
+// The versions of several campaigns' comparisons rated together (empty when there is none).
+absl::StatusOr<std::vector<RatedVersion>> RatePooledVersions(
+    const std::vector<VersionComparisons>& campaigns, const eval::VersionRatingOptions& options = {});
+
 // The campaign's versions rated against each other (empty when no judgement compares two).
 absl::StatusOr<std::vector<RatedVersion>> RateCampaignVersions(
     const CampaignData& data, const std::set<std::string>& left_out_annotators,

@@ -60,5 +60,25 @@ TEST_CASE("only submitted pairwise judgements between two known, different versi
   CHECK((*rated)[1].rating.wins == 2.5);
 }
 
+TEST_CASE("versions of several campaigns are rated together on one scale") {
+  // Round 2 compares v0 with v4; round 3 compares v4 with v8 and v0 with v8.
+  VersionComparisons round2{{0, 4}, {{0, 1, 0.0}, {1, 0, 1.0}, {0, 1, 0.0}}};
+  VersionComparisons round3{{0, 4, 8}, {{1, 2, 0.0}, {2, 1, 1.0}, {0, 2, 0.0}}};
+  auto pooled = RatePooledVersions({round2, round3}, {.bootstrap_samples = 0});
+  REQUIRE(pooled.ok());
+  REQUIRE(pooled->size() == 3);
+  CHECK((*pooled)[0].policy_version == 0);
+  CHECK((*pooled)[1].policy_version == 4);
+  CHECK((*pooled)[2].policy_version == 8);
+  CHECK((*pooled)[1].rating.games == 5);  // 3 against v0, 2 against v8
+  CHECK((*pooled)[0].rating.elo < (*pooled)[1].rating.elo);
+  CHECK((*pooled)[1].rating.elo < (*pooled)[2].rating.elo);
+  // One campaign alone is that campaign's table; none gives nothing.
+  auto alone = RatePooledVersions({round2}, {.bootstrap_samples = 0});
+  REQUIRE(alone.ok());
+  CHECK(alone->size() == 2);
+  CHECK(RatePooledVersions({}, {}).value().empty());
+}
+
 }  // namespace
 }  // namespace rein::feedback

@@ -236,6 +236,15 @@ TEST_CASE("two rounds through rein-feedback survive kills while collecting and w
   REQUIRE(records[1]["ratings"].size() == 2);
   CHECK(records[1]["ratings"][0]["policy_version"] == 0);
   CHECK(records[1]["ratings"][1]["policy_version"] > 0);
+  // Round 1 compared two samples of one policy: nothing to rate until round 2.
+  CHECK(records[0]["ratings_all_rounds"].empty());
+  REQUIRE(records[1]["ratings_all_rounds"].size() == 2);
+  for (int v = 0; v < 2; ++v) {
+    CHECK(records[1]["ratings_all_rounds"][v]["policy_version"] ==
+          records[1]["ratings"][v]["policy_version"]);
+    CHECK(records[1]["ratings_all_rounds"][v]["elo"].get<double>() ==
+          Approx(records[1]["ratings"][v]["elo"].get<double>()));
+  }
   for (const nlohmann::json& record : records) {
     CHECK(record.contains("reward_model_accuracy"));
     CHECK(record.contains("kl/mean"));
