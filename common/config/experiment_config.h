@@ -172,6 +172,18 @@ struct SafetyConfig {
   bool operator==(const SafetyConfig&) const = default;
 };
 
+// Evaluation of held-out and red-team prompts during an RL run.
+struct EvalConfig {
+  int32_t every = 0;            // iterations between evaluations; 0 = round ends and run end only
+  std::string red_team;         // JSONL prompts with "category"; empty = none
+  int32_t max_prompts = 256;    // per set and evaluation
+  int32_t samples = 2;          // responses per prompt
+  double flag_threshold = 0.0;  // a cost (logit of "flagged") above it counts as flagged
+  bool campaign = true;         // rounds: post each round's red-team responses for flagging
+  int32_t overlap = 1;          // judgements per red-team item
+  bool operator==(const EvalConfig&) const = default;
+};
+
 // Each round's reward model, trained by the run's reward-model learner (warm-started from the
 // previous round's).
 struct RoundRewardModelConfig {
@@ -248,6 +260,7 @@ struct ExperimentConfig {
   DpoConfig dpo;
   SafetyConfig safety;
   RoundsConfig rounds;
+  EvalConfig eval;
   ServerConfig server;
   FeedbackConfig feedback;
   bool operator==(const ExperimentConfig&) const = default;

@@ -11,16 +11,25 @@ absl::StatusOr<std::unique_ptr<PromptDataset>> PromptDataset::Load(
     const PromptDatasetOptions& options) {
   ASSIGN_OR_RETURN(const bool chat, internal::UseChat(options.format, tokenizer));
   std::vector<std::vector<tokenizer::TokenId>> prompts;
+  std::vector<std::string> categories;
   size_t skipped = 0;
   RETURN_IF_ERROR(internal::ForEachRecord(
       path, [&](const internal::Json& record, int line) -> absl::Status {
         ASSIGN_OR_RETURN(std::vector<tokenizer::TokenId> ids,
                          internal::EncodePrompt(record, chat, tokenizer, path, line));
         if (ids.empty()) return internal::LineError(path, line, "prompt encodes to no tokens");
+        std::string category;
+        if (auto it = record.find("category"); it != record.end()) {
+          if (!it->is_string()) {
+            return internal::LineError(path, line, "\"category\" must be a string");
+          }
+          category = it->get<std::string>();
+        }
         if (static_cast<int>(ids.size()) > options.max_prompt_tokens) {
           ++skipped;
         } else {
           prompts.push_back(std::move(ids));
+          categories.push_back(std::move(category));
         }
         return absl::OkStatus();
       }));
@@ -29,7 +38,8 @@ absl::StatusOr<std::unique_ptr<PromptDataset>> PromptDataset::Load(
         "no usable prompt in '", path, "' (", skipped, " longer than max_prompt_tokens ",
         options.max_prompt_tokens, ")"));
   }
-  return std::unique_ptr<PromptDataset>(new PromptDataset(std::move(prompts), skipped));
+  return std::unique_ptr<PromptDataset>(
+      new PromptDataset(std::move(prompts), std::move(categories), skipped));
 }
 
 std::vector<Prompt> PromptDataset::Next(size_t n) {
@@ -37,7 +47,7 @@ std::vector<Prompt> PromptDataset::Next(size_t n) {
   batch.reserve(n);
   for (size_t i = 0; i < n; ++i, ++cursor_) {
     uint64_t index = cursor_ % prompts_.size();
-    batch.push_back({index, prompts_[index]});
+    batch.push_back({index, prompts_[index], categories_[index]});
   }
   return batch;
 }

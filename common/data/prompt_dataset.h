@@ -40,12 +40,15 @@ struct Prompt {
   // Position in the dataset's order of usable prompts (stable across runs).
   uint64_t index = 0;
   std::vector<tokenizer::TokenId> token_ids;
+  // The record's optional "category" (red-team sets: "violence", "bias", ...); empty if none.
+  std::string category;
 };
 
 class PromptDataset {
  public:
   // Reads and tokenises `path`. INVALID_ARGUMENT naming the line for malformed JSON, a record
-  // with neither or both of "prompt" and "messages", a bad message; NOT_FOUND for a missing
+  // with neither or both of "prompt" and "messages", a bad message, a "category" that is not a
+  // string; NOT_FOUND for a missing
   // file; FAILED_PRECONDITION if no prompt is left after skipping over-long ones.
   static absl::StatusOr<std::unique_ptr<PromptDataset>> Load(const std::string& path,
                                                              const tokenizer::Tokenizer& tokenizer,
@@ -64,10 +67,12 @@ class PromptDataset {
   size_t skipped() const { return skipped_; }
 
  private:
-  PromptDataset(std::vector<std::vector<tokenizer::TokenId>> prompts, size_t skipped)
-      : prompts_(std::move(prompts)), skipped_(skipped) {}
+  PromptDataset(std::vector<std::vector<tokenizer::TokenId>> prompts,
+                std::vector<std::string> categories, size_t skipped)
+      : prompts_(std::move(prompts)), categories_(std::move(categories)), skipped_(skipped) {}
 
   std::vector<std::vector<tokenizer::TokenId>> prompts_;
+  std::vector<std::string> categories_;  // one per prompt
   size_t skipped_;
   uint64_t cursor_ = 0;
 };

@@ -98,6 +98,22 @@ TEST_CASE("over-long prompts are skipped and counted, never truncated") {
         absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_CASE("a red-team set's categories stay with their prompts") {
+  std::string path = WriteJsonl("red_team.jsonl",
+                                "{\"prompt\": \"a\", \"category\": \"violence\"}\n"
+                                "{\"prompt\": \"b\"}\n"
+                                "{\"prompt\": \"c\", \"category\": \"bias\"}\n");
+  PromptDatasetOptions options;
+  options.format = PromptFormat::kText;
+  auto dataset = PromptDataset::Load(path, Qwen3(), options);
+  REQUIRE(dataset.ok());
+  const std::vector<Prompt> prompts = (*dataset)->Next(4);
+  CHECK(prompts[0].category == "violence");
+  CHECK(prompts[1].category.empty());
+  CHECK(prompts[2].category == "bias");
+  CHECK(prompts[3].category == "violence");  // wrapped around
+}
+
 TEST_CASE("malformed records name the file and line") {
   auto check = [](const std::string& body, const std::string& expected) {
     std::string path = WriteJsonl("bad.jsonl", body);
@@ -111,6 +127,7 @@ TEST_CASE("malformed records name the file and line") {
   check("{\"prompt\": 3}\n", ":1: \"prompt\" must be a string");
   check("{\"messages\": []}\n", ":1: \"messages\" must be a non-empty list");
   check("{\"messages\": [{\"role\": \"robot\", \"content\": \"x\"}]}\n", "messages[0].role");
+  check("{\"prompt\": \"x\", \"category\": 7}\n", ":1: \"category\" must be a string");
   CHECK(PromptDataset::Load("/nonexistent.jsonl", Qwen3(), {}).status().code() ==
         absl::StatusCode::kNotFound);
 }

@@ -65,7 +65,7 @@ class FakeRollout final : public rein::v1::Rollout::Service {
 };
 
 // Reward = number of response tokens; `poison` makes sequence 3's reward NaN; `cost`, when set,
-// is every sequence's cost (as from a cost model).
+// is every sequence's cost (as from a cost model), plus `cost_per_token` per response token.
 class FakeReward final : public rein::v1::Reward::Service {
  public:
   grpc::Status Score(grpc::ServerContext*, const rein::v1::ScoreRequest* request,
@@ -75,12 +75,15 @@ class FakeReward final : public rein::v1::Reward::Service {
       reward->set_sequence_id(sequence.sequence_id());
       bool nan = poison && sequence.sequence_id() == 3;
       reward->set_reward(nan ? std::nanf("") : static_cast<float>(sequence.response_ids_size()));
-      if (cost.has_value()) reward->set_cost(*cost);
+      if (cost.has_value()) {
+        reward->set_cost(*cost + cost_per_token * static_cast<float>(sequence.response_ids_size()));
+      }
     }
     return grpc::Status::OK;
   }
   bool poison = false;
   std::optional<float> cost;
+  float cost_per_token = 0;
 };
 
 class FakeReference final : public rein::v1::Reference::Service {

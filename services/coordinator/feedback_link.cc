@@ -30,7 +30,7 @@ absl::StatusOr<rein::v1::Campaign> FeedbackLink::EnsureCampaign(const CampaignSp
   rein::v1::CreateCampaignRequest request;
   request.set_name(spec.name);
   request.set_guidelines_markdown(spec.guidelines_markdown);
-  request.add_questions(rein::v1::QUESTION_TYPE_PAIRWISE);
+  request.add_questions(spec.question);
   request.set_overlap(spec.overlap);
   request.set_gold_rate(spec.gold_rate);
   rein::v1::Campaign campaign;

@@ -23,6 +23,7 @@ struct CampaignSpec {
   std::string guidelines_markdown;
   int overlap = 3;
   double gold_rate = 0.0;
+  rein::v1::QuestionType question = rein::v1::QUESTION_TYPE_PAIRWISE;
 };
 
 class FeedbackLink {
@@ -32,7 +33,7 @@ class FeedbackLink {
                                                                const rpc::ClientOptions& options,
                                                                absl::Duration call_timeout);
 
-  // The campaign named spec.name: created as a pairwise campaign, or the existing one (a run
+  // The campaign named spec.name: created with its one question, or the existing one (a run
   // resumed in the middle of a round finds its campaign again).
   absl::StatusOr<rein::v1::Campaign> EnsureCampaign(const CampaignSpec& spec) const;
   // Adds items in batches (idempotent per external id); returns how many were new.

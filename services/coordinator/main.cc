@@ -19,6 +19,7 @@
 #include "common/status/status_macros.h"
 #include "common/tokenizer/tokenizer.h"
 #include "services/coordinator/coordinator_service.h"
+#include "services/coordinator/evaluation.h"
 #include "services/coordinator/run_checkpoint.h"
 
 ABSL_FLAG(std::string, config, "", "Experiment config file (YAML). Required.");
@@ -93,8 +94,11 @@ RoundOptions RoundDriverOptions(const config::ExperimentConfig& c, const RunLoop
   options.max_response_tokens = c.data.max_response_tokens;
   options.feedback_client = std::move(feedback_client);
   options.call_timeout = c.server.call_timeout;
+  options.red_team_campaign = c.eval.campaign && !c.eval.red_team.empty();
+  options.red_team_overlap = c.eval.overlap;
   return options;
 }
+
 
 // What the coordinator itself needs from the config, checked before anything is loaded so the
 // error names the key rather than an empty path.
@@ -119,6 +123,8 @@ absl::Status CheckRunInputs(const config::ExperimentConfig& c) {
 struct LoadedData {
   std::unique_ptr<data::PromptDataset> prompts;
   std::unique_ptr<data::PromptDataset> round_prompts;  // runs with rounds: the judged ones
+  std::unique_ptr<data::PromptDataset> eval_prompts;   // data.eval_prompts
+  std::unique_ptr<data::PromptDataset> red_team;       // eval.red_team
   std::unique_ptr<data::SftDataset> sft;
   std::unique_ptr<data::PreferenceDataset> preferences;
   RunData view() const { return {prompts.get(), sft.get(), preferences.get()}; }
@@ -139,6 +145,14 @@ absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
     if (c.rounds.count > 0) {
       const std::string& path = c.rounds.prompts.empty() ? c.data.prompts : c.rounds.prompts;
       ASSIGN_OR_RETURN(loaded.round_prompts, data::PromptDataset::Load(path, tokenizer, options));
+    }
+    if (!c.data.eval_prompts.empty()) {
+      ASSIGN_OR_RETURN(loaded.eval_prompts,
+                       data::PromptDataset::Load(c.data.eval_prompts, tokenizer, options));
+    }
+    if (!c.eval.red_team.empty()) {
+      ASSIGN_OR_RETURN(loaded.red_team,
+                       data::PromptDataset::Load(c.eval.red_team, tokenizer, options));
     }
     return loaded;
   }
@@ -175,6 +189,18 @@ absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
   REIN_LOG(INFO, "coordinator") << size << " training examples (" << skipped
                                 << " skipped as too long) from " << c.data.train;
   return loaded;
+}
+
+// The evaluator of data.eval_prompts and eval.red_team; null when neither is set.
+std::unique_ptr<Evaluator> MakeEvaluator(const config::ExperimentConfig& c,
+                                         const RunLoopOptions& loop, const StageContext& stages,
+                                         const LoadedData& loaded, prometheus::Registry& metrics) {
+  std::vector<EvalSet> sets;
+  if (loaded.eval_prompts) sets.push_back({"eval", loaded.eval_prompts.get()});
+  if (loaded.red_team) sets.push_back({"red-team", loaded.red_team.get()});
+  if (sets.empty()) return nullptr;
+  EvaluationOptions options{c.eval, c.run.seed, loop.sampling, loop.run_dir};
+  return std::make_unique<Evaluator>(std::move(options), stages, std::move(sets), metrics);
 }
 
 // The checkpoint to resume from, checked against the config.
@@ -232,6 +258,8 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
                initial);
   const StageContext stages{&registry, &clients, c.server.call_timeout};
   RunLoop loop(loop_options, stages, loaded.view(), run, *metrics, resumed);
+  std::unique_ptr<Evaluator> evaluator = MakeEvaluator(c, loop_options, stages, loaded, *metrics);
+  if (evaluator) loop.AttachEvaluator(evaluator.get());
   std::unique_ptr<RoundDriver> rounds;
   if (c.rounds.count > 0) {
     ASSIGN_OR_RETURN(rpc::ClientOptions feedback_client, rpc::FeedbackAdminClientOptions(c));

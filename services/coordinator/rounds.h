@@ -13,7 +13,9 @@
 //                 <run>/rounds/round-<r>/reward-learner (its policy/ folder is the model);
 //   reloading     every reward replica loads it as reward model version r; the held-out pairs
 //                 are scored through them for the model's accuracy.
-// The RL iterations follow (phase training); Finish records the round (rounds.jsonl and a
+// The RL iterations follow (phase training); Finish records the round, with the round-end
+// evaluation, and posts the red-team responses as campaign <run.name>-red-team-<r> (FLAG
+// question) for people to approve or flag (rounds.jsonl and a
 // "round_end" line in stats.jsonl: judgements, accuracy, the Elo table of the versions the
 // round's campaign compared and the one over every round's campaign so far, the last
 // iteration's reward and KL).
@@ -41,6 +43,7 @@
 #include "common/data/prompt_dataset.h"
 #include "common/rpc/options.h"
 #include "common/tokenizer/tokenizer.h"
+#include "services/coordinator/evaluation.h"
 #include "services/coordinator/feedback_link.h"
 #include "services/coordinator/round_items.h"
 #include "services/coordinator/run_checkpoint.h"
@@ -59,6 +62,10 @@ struct RoundOptions {
   data::PromptFormat prompt_format = data::PromptFormat::kText;
   int max_prompt_tokens = 1024;
   int max_response_tokens = 1024;
+  // Post each round's red-team responses (the evaluation's "red-team" set) as a flag campaign
+  // <run_name>-red-team-<r> with this overlap.
+  bool red_team_campaign = false;
+  int red_team_overlap = 1;
   // Calls to rein-feedback; auth_token is the feedback admin token.
   rpc::ClientOptions feedback_client;
   absl::Duration call_timeout = absl::Minutes(5);
@@ -88,8 +95,11 @@ class RoundDriver {
   // the wait for judgements.
   absl::StatusOr<bool> Prepare(uint32_t round, uint64_t policy_version);
 
-  // Records round `round` after its last iteration, whose statistics are `last`.
-  absl::Status Finish(uint32_t round, const rein::v1::Stats& last);
+  // Records round `round` after its last iteration, whose statistics are `last`, with the
+  // round-end evaluation (null = none; its red-team responses are posted for flagging) of the
+  // policy at `policy_version`.
+  absl::Status Finish(uint32_t round, const rein::v1::Stats& last, const EvalResult* evaluation,
+                      uint64_t policy_version);
 
   // What the run checkpoint keeps (nullopt before round 1's reward model).
   const std::optional<RoundCheckpoint>& checkpoint() const { return checkpoint_; }
@@ -106,6 +116,8 @@ class RoundDriver {
                                                    const rein::v1::Campaign& campaign);
   absl::Status TrainRewardModel(uint32_t round, const Collected& collected);
   absl::Status ReloadAndEvaluate(uint32_t round, const std::string& heldout_path);
+  // The red-team responses of `evaluation` as campaign <run>-red-team-<round>; its name.
+  absl::StatusOr<std::string> PostRedTeam(uint32_t round, const std::vector<EvalSample>& samples);
   void Publish(rein::v1::RoundPhase phase);
   // The campaign's judgements and version ratings into status_.
   void TakeProgress(const rein::v1::CampaignStatus& progress);

@@ -116,6 +116,11 @@ absl::Status RunLoop::RunSteps() {
     LoopStep step = run_.NextStep();
     switch (step.kind) {
       case LoopStep::Kind::kEnd:
+        // The run's end is evaluated once (a round's end already was).
+        if (completed_iteration_ > 0 && evaluator_ != nullptr &&
+            evaluator_->last_evaluated() != completed_iteration_) {
+          RETURN_IF_ERROR(Evaluate(completed_iteration_).status());
+        }
         return absl::OkStatus();
       case LoopStep::Kind::kCheckpoint:
         run_.CompleteCheckpoint(step.checkpoint_ticket, Checkpoint(step.checkpoint_directory));
@@ -135,8 +140,13 @@ absl::Status RunLoop::RunSteps() {
         }
         if (rounds_ != nullptr && rounds_->EndsRound(iteration)) {
           RETURN_IF_ERROR(FinishRound(iteration));
-        } else if (options_.checkpoint_every > 0 && iteration % options_.checkpoint_every == 0 &&
-                   !options_.run_dir.empty()) {
+          break;
+        }
+        if (evaluator_ != nullptr && evaluator_->Due(iteration)) {
+          RETURN_IF_ERROR(Evaluate(iteration).status());
+        }
+        if (options_.checkpoint_every > 0 && iteration % options_.checkpoint_every == 0 &&
+            !options_.run_dir.empty()) {
           RETURN_IF_ERROR(Checkpoint("").status());
         }
         break;
@@ -156,9 +166,22 @@ absl::StatusOr<bool> RunLoop::PrepareRound(uint64_t iteration) {
   return prepared;
 }
 
+absl::StatusOr<std::optional<EvalResult>> RunLoop::Evaluate(uint64_t iteration) {
+  if (evaluator_ == nullptr) return std::nullopt;
+  const uint32_t round = rounds_ != nullptr ? rounds_->RoundOf(iteration) : 0;
+  absl::StatusOr<EvalResult> result = evaluator_->Evaluate(iteration, round);
+  if (!result.ok()) {
+    return absl::Status(result.status().code(),
+                        absl::StrCat("after iteration ", iteration, ": ", result.status().message()));
+  }
+  return std::optional<EvalResult>(*std::move(result));
+}
+
 absl::Status RunLoop::FinishRound(uint64_t iteration) {
   const uint32_t round = rounds_->RoundOf(iteration);
-  RETURN_IF_ERROR(rounds_->Finish(round, run_.Snapshot().last_iteration()));
+  ASSIGN_OR_RETURN(std::optional<EvalResult> evaluation, Evaluate(iteration));
+  RETURN_IF_ERROR(rounds_->Finish(round, run_.Snapshot().last_iteration(),
+                                  evaluation ? &*evaluation : nullptr, policy_version_));
   // The round-end checkpoint is also the policy that the round after next judges against.
   if (options_.run_dir.empty()) return absl::OkStatus();
   return Checkpoint("").status();

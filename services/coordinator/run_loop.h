@@ -19,7 +19,9 @@
 // shape (data::OfflinePreferenceView).
 //
 // Rounds (rounds.h): before a round's first iteration the round's phases run (sampling,
-// collecting, reward model, reloading); after its last the round is recorded and checkpointed.
+// collecting, reward model, reloading); after its last the round is evaluated, recorded and
+// checkpointed. Evaluation (evaluation.h): every eval.every iterations, at each round's end and
+// at the run's end.
 //
 // Checkpoints (run_dir/checkpoints/iter-<n>): every checkpoint_every iterations, on request
 // (reinctl checkpoint), at the end of every round, and at the end of the run.
@@ -44,6 +46,7 @@
 #include "common/data/prompt_dataset.h"
 #include "common/data/training_examples.h"
 #include "common/rl/kl.h"
+#include "services/coordinator/evaluation.h"
 #include "services/coordinator/loop_metrics.h"
 #include "services/coordinator/rounds.h"
 #include "services/coordinator/run_checkpoint.h"
@@ -99,6 +102,8 @@ class RunLoop {
 
   // Runs with rounds: the driver of the round cycle (borrowed; call before Run).
   void AttachRounds(RoundDriver* rounds) { rounds_ = rounds; }
+  // Runs with evaluation sets (borrowed; call before Run).
+  void AttachEvaluator(Evaluator* evaluator) { evaluator_ = evaluator; }
 
   // Waits for the expected workers, then runs iterations until the run ends (all done, or
   // stopped), writing checkpoints as configured. Returns the first error, after marking the
@@ -119,6 +124,8 @@ class RunLoop {
   // and the record and checkpoint after its last.
   absl::StatusOr<bool> PrepareRound(uint64_t iteration);
   absl::Status FinishRound(uint64_t iteration);
+  // Evaluates after `iteration` when an evaluator is attached; nullopt without one.
+  absl::StatusOr<std::optional<EvalResult>> Evaluate(uint64_t iteration);
   absl::Status Iterate(uint64_t iteration, const rein::v1::HyperParameters& parameters);
   absl::Status RlIteration(uint64_t iteration, const rein::v1::HyperParameters& parameters);
   absl::Status SupervisedIteration(uint64_t iteration,
@@ -149,6 +156,7 @@ class RunLoop {
   std::optional<std::future<absl::StatusOr<PreparedBatch>>> prefetch_;
   uint64_t untrained_cursor_ = 0;  // cursor before the oldest batch not yet trained
   RoundDriver* rounds_ = nullptr;
+  Evaluator* evaluator_ = nullptr;
   uint32_t prepared_round_ = 0;  // the round whose phases before training are done
 };
 

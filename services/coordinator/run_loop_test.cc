@@ -6,6 +6,8 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "common/testing/data_paths.h"
 #include "common/testing/subprocess.h"
 #include "services/coordinator/fake_workers.h"
@@ -247,6 +249,67 @@ TEST_CASE("safety constraint: rewards trained on are shaped by a multiplier that
   REQUIRE(state.ok());
   REQUIRE(state->safety_lambda.has_value());
   CHECK(*state->safety_lambda == Approx(lambda[2]));
+}
+
+std::vector<nlohmann::json> EvalLines(const std::string& run_dir) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(run_dir + "/stats.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json record = nlohmann::json::parse(line);
+    if (record.contains("eval_at")) lines.push_back(std::move(record));
+  }
+  return lines;
+}
+
+TEST_CASE("evaluation: held-out and red-team sets scored every K iterations, flagged per category") {
+  const std::string run_dir = testing::MakeTempDir("rein-loop-eval-");
+  Cluster cluster;
+  // Cost = response length - 2.5: the fake rollout answers with the prompt's tokens plus one,
+  // so responses to the one-token prompt "a" cost -0.5 and to the longer "a b" more than 0.
+  cluster.reward.service.cost = -2.5f;
+  cluster.reward.service.cost_per_token = 1.0f;
+  auto dataset = Dataset(Tok());
+  auto held_out = Dataset(Tok());
+  const std::string dir = testing::MakeTempDir("rein-loop-red-team-");
+  std::ofstream(dir + "/red.jsonl") << "{\"prompt\": \"a\", \"category\": \"violence\"}\n"
+                                    << "{\"prompt\": \"a b\", \"category\": \"bias\"}\n"
+                                    << "{\"prompt\": \"a\", \"category\": \"bias\"}\n";
+  data::PromptDatasetOptions text;
+  text.format = data::PromptFormat::kText;
+  auto red_team = *data::PromptDataset::Load(dir + "/red.jsonl", Tok(), text);
+  REQUIRE(red_team->Next(1)[0].token_ids.size() == 1);
+  const double long_cost = static_cast<double>(red_team->Next(1)[0].token_ids.size()) + 1 - 2.5;
+  REQUIRE(long_cost > 0);
+  RunState run(4, 1, Initial());
+  prometheus::Registry metrics;
+  RunLoopOptions options = Options();
+  options.run_dir = run_dir;
+  RunLoop loop(options, cluster.Context(), {dataset.get()}, run, metrics);
+  EvaluationOptions eval;
+  eval.eval.every = 3;
+  eval.eval.samples = 2;
+  eval.run_dir = run_dir;
+  Evaluator evaluator(eval, cluster.Context(),
+                      {{"eval", held_out.get()}, {"red-team", red_team.get()}}, metrics);
+  loop.AttachEvaluator(&evaluator);
+  REQUIRE(loop.Run().ok());
+  // After iteration 3 (every 3) and at the run's end (4).
+  const std::vector<nlohmann::json> lines = EvalLines(run_dir);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["eval_at"] == 3);
+  CHECK(lines[1]["eval_at"] == 4);
+  for (const nlohmann::json& line : lines) {
+    CHECK(line["eval/red-team/flagged_rate"].get<double>() == Approx(1.0 / 3));
+    CHECK(line["eval/red-team/flagged_rate/violence"] == 0.0);
+    CHECK(line["eval/red-team/flagged_rate/bias"] == 0.5);
+    CHECK(line["eval/red-team/cost_mean"].get<double>() == Approx((-0.5 + long_cost - 0.5) / 3));
+    CHECK(line.contains("eval/eval/reward_mean"));
+  }
+  std::ifstream eval_file(run_dir + "/eval.jsonl");
+  std::string first_line, second_line;
+  CHECK(std::getline(eval_file, first_line));
+  CHECK(std::getline(eval_file, second_line));
+  CHECK(nlohmann::json::parse(second_line) == lines[1]);
 }
 
 TEST_CASE("safety: shaping against a reward service without a cost model fails the run clearly") {

@@ -75,6 +75,30 @@ std::vector<nlohmann::json> ReadStats(const std::string& run_dir) {
   return stats;
 }
 
+std::string RedTeamPrompts(const std::string& dir, int n) {
+  std::ifstream in(WorldDir() + "/prompts.jsonl");
+  const std::string path = dir + "/red_team.jsonl";
+  std::filesystem::create_directories(dir);
+  std::ofstream out(path);
+  std::string line;
+  for (int i = 0; i < n && std::getline(in, line); ++i) {
+    nlohmann::json record = nlohmann::json::parse(line);
+    record["category"] = i % 2 == 0 ? "violence" : "bias";
+    out << record.dump() << "\n";
+  }
+  return path;
+}
+
+std::vector<nlohmann::json> ReadEvaluations(const std::string& run_dir) {
+  std::vector<nlohmann::json> evaluations;
+  std::ifstream in(run_dir + "/stats.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json record = nlohmann::json::parse(line);
+    if (record.contains("eval_at")) evaluations.push_back(std::move(record));
+  }
+  return evaluations;
+}
+
 std::unique_ptr<testing::Subprocess> StartUp(const std::string& config, const std::string& run_dir,
                                              const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {testing::BuiltBinary("reinctl"), "up", "--config", config,

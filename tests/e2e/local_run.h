@@ -30,6 +30,13 @@ std::string WriteConfig(const std::string& dir, int iterations,
 // prompts and initial policy (responses of at most 8 tokens), written to <dir>/pairs.jsonl.
 std::string RaterPairs(const std::string& dir, int pairs, int seed);
 
+// A red-team set of `n` of the world's prompts, categories "violence" and "bias" in turn,
+// written to <dir>/red_team.jsonl.
+std::string RedTeamPrompts(const std::string& dir, int n);
+
+// The evaluation lines ({"eval_at": ...}) of a run folder's stats.jsonl.
+std::vector<nlohmann::json> ReadEvaluations(const std::string& run_dir);
+
 // The iteration lines of a run folder's stats.jsonl, one JSON object per iteration (round
 // records, which have no "iteration", are left out).
 std::vector<nlohmann::json> ReadStats(const std::string& run_dir);

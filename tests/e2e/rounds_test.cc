@@ -46,6 +46,7 @@ std::string WriteRoundsConfig(const std::string& dir) {
          " heldout_fraction: 0.3}\n"
       << "feedback: {store: sqlite:" << dir << "/feedback.db, admin_token_file: " << dir
       << "/admin.token, submissions_per_minute: 0}\n"
+      << "eval: {red_team: " << RedTeamPrompts(dir, 4) << "}\n"
       << "server: {call_timeout: 60s, drain_timeout: 5s}\n";
   return path;
 }
@@ -250,6 +251,13 @@ TEST_CASE("two rounds through rein-feedback survive kills while collecting and w
     CHECK(record.contains("kl/mean"));
   }
   CHECK(fs::exists(run_dir + "/rounds/round-2/reward-learner/policy/config.json"));
+  // Each round's end evaluates the red-team set and posts its responses for flagging.
+  for (int r = 0; r < 2; ++r) {
+    INFO(records[r].dump());
+    CHECK(records[r].contains("eval/red-team/reward_mean"));
+    CHECK(records[r]["red_team_campaign"] == absl::StrCat("e2e-red-team-", r + 1));
+  }
+  CHECK_THAT(coordinator_log, Catch::Contains("4 red-team items in e2e-red-team-2"));
   CHECK_THAT(ReadFile(run_dir + "/status.json"), Catch::Contains("RUN_STATE_FINISHED"));
 }
 

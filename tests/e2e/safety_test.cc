@@ -2,6 +2,7 @@
 // approve/flag labels, then a PPO run whose reward service loads it as model.cost_model and
 // whose coordinator holds the mean cost under a limit with a Lagrange multiplier.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -60,7 +61,8 @@ TEST_CASE("a cost model trained on flags holds PPO's mean cost under a limit wit
       dir + "/ppo", 3,
       {{"model", "  cost_model: " + cost_model + "\n"},
        {"safety", "  mode: constraint\n  cost_limit: -100\n  lambda_init: 0.5\n"
-                  "  lambda_lr: 0.01\n"}});
+                  "  lambda_lr: 0.01\n"},
+       {"eval", "  red_team: " + RedTeamPrompts(dir, 6) + "\n  every: 2\n"}});
   testing::CommandResult ppo = Up(ppo_config, dir + "/ppo/run");
   INFO(ppo.stdout_text << ppo.stderr_text);
   REQUIRE(ppo.exit_code == 0);
@@ -81,6 +83,22 @@ TEST_CASE("a cost model trained on flags holds PPO's mean cost under a limit wit
     CHECK(s.contains("reward/unshaped_mean"));
   }
   CHECK(stats.front()["safety/lambda"].get<double>() == Approx(0.5));
+  // The red-team set, scored by the reward and cost models after iteration 2 and at the end.
+  std::vector<nlohmann::json> evaluations = ReadEvaluations(dir + "/ppo/run");
+  REQUIRE(evaluations.size() == 2);
+  CHECK(evaluations[0]["eval_at"] == 2);
+  CHECK(evaluations[1]["eval_at"] == 3);
+  for (const nlohmann::json& e : evaluations) {
+    INFO(e.dump());
+    for (const char* key : {"eval/red-team/flagged_rate", "eval/red-team/flagged_rate/violence",
+                            "eval/red-team/flagged_rate/bias"}) {
+      REQUIRE(e.contains(key));
+      CHECK(e[key].get<double>() >= 0);
+      CHECK(e[key].get<double>() <= 1);
+    }
+    CHECK(std::isfinite(e["eval/red-team/cost_mean"].get<double>()));
+    CHECK(e.contains("eval/red-team/reward_mean"));
+  }
   auto checkpoint = nlohmann::json::parse(
       std::ifstream(dir + "/ppo/run/checkpoints/iter-3/coordinator.json"));
   CHECK(checkpoint["safety_lambda"].get<double>() ==

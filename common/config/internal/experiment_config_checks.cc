@@ -120,6 +120,16 @@ void CheckExperimentConfig(const ExperimentConfig& c, const KeyLines& lines,
                 {"safety.lambda_init", "safety.lambda_max"},
                 "safety.lambda_init must not exceed safety.lambda_max");
   CheckRounds(c, lines, check);
+  check.Require((c.data.eval_prompts.empty() && c.eval.red_team.empty()) ||
+                    IsReinforcementLearning(c.learner.mode),
+                {"data.eval_prompts", "eval.red_team", "learner.mode"},
+                "evaluation samples responses: data.eval_prompts and eval.red_team need an RL "
+                "learner.mode");
+  check.Require(!(c.rounds.count > 0 && !c.eval.red_team.empty() && c.eval.campaign) ||
+                    c.eval.samples >= 2,
+                {"eval.samples", "eval.campaign"},
+                "a red-team campaign item holds two responses: set eval.samples >= 2 (or "
+                "eval.campaign false)");
   CheckTls(c.server.tls, check);
 }
 

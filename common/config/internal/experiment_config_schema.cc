@@ -34,8 +34,8 @@ void BindData(DataConfig* c, Binder* b) {
            "text: the line's 'prompt' string as-is. chat: its 'messages' list through the "
            "tokenizer's chat template. auto: chat when a line has 'messages', else text.");
   b->Field("eval_prompts", &c->eval_prompts,
-           "Optional JSONL of held-out (e.g. red-team) prompts evaluated during the run; "
-           "empty = none.");
+           "Optional JSONL of held-out prompts, evaluated every eval.every iterations, at each "
+           "round's end and at the run's end (RL modes); empty = none.");
   b->Field("max_prompt_tokens", &c->max_prompt_tokens,
            "Longest prompt in tokens; longer prompts are skipped and counted, never truncated.")
       .Positive();
@@ -267,6 +267,28 @@ void BindRounds(RoundsConfig* c, Binder* b) {
       .Check([](double v) { return v >= 0.0 && v < 1.0; }, "a number in [0, 1)");
 }
 
+void BindEval(EvalConfig* c, Binder* b) {
+  b->Field("every", &c->every,
+           "Iterations between evaluations of data.eval_prompts and the red-team set; 0 = only "
+           "at each round's end and at the run's end.")
+      .NonNegative();
+  b->Field("red_team", &c->red_team,
+           "JSONL red-team prompts, each with an optional \"category\" (e.g. violence, bias); "
+           "the flagged rate is reported per category. Empty = none.");
+  b->Field("max_prompts", &c->max_prompts, "Prompts evaluated per set each time.")
+      .Range(1, 100000);
+  b->Field("samples", &c->samples,
+           "Responses per prompt (2 or more lets a round post them as red-team items).")
+      .Range(1, 16);
+  b->Field("flag_threshold", &c->flag_threshold,
+           "A response whose cost (the cost model's logit of \"flagged\") is above this counts "
+           "as flagged.");
+  b->Field("campaign", &c->campaign,
+           "With rounds and a red-team set: post each round's red-team responses to "
+           "rein-feedback as campaign <run.name>-red-team-<r>, for people to approve or flag.");
+  b->Field("overlap", &c->overlap, "Judgements per red-team item.").Range(1, 100);
+}
+
 void BindServer(ServerConfig* c, Binder* b) {
   b->Field("host", &c->host, "Address every service binds; 0.0.0.0 listens on all interfaces.")
       .NonEmpty();
@@ -356,6 +378,8 @@ void BindExperimentConfig(ExperimentConfig* config, Binder* root) {
           &root->Section("dpo", "Offline preference learners (learner.mode dpo, ipo, kto)."));
   BindRounds(&config->rounds,
              &root->Section("rounds", "Rounds of human feedback, reward modelling and RL."));
+  BindEval(&config->eval,
+           &root->Section("eval", "Held-out and red-team evaluation during an RL run."));
   BindServer(&config->server,
              &root->Section("server", "gRPC and metrics settings every service uses."));
   BindFeedback(&config->feedback,
