@@ -195,6 +195,15 @@ struct RoundRewardModelConfig {
   bool operator==(const RoundRewardModelConfig&) const = default;
 };
 
+// Each round's cost model, trained from the flags people put on the red-team campaigns so far
+// (warm-started from model.cost_model, then from the previous round's).
+struct RoundCostModelConfig {
+  int32_t steps = 0;  // Train calls per round; 0 = the cost model is never retrained
+  int32_t batch_size = 32;
+  double learning_rate = 1e-5;
+  bool operator==(const RoundCostModelConfig&) const = default;
+};
+
 // A run as rounds of feedback, reward modelling and RL (DESIGN.md, "Rounds").
 struct RoundsConfig {
   int32_t count = 0;       // 0 = no rounds: the run is one stage
@@ -208,6 +217,7 @@ struct RoundsConfig {
   absl::Duration poll_interval = absl::Seconds(1);
   bool include_synthetic = false;  // count synthetic annotators' judgements
   RoundRewardModelConfig reward_model;
+  RoundCostModelConfig cost_model;
   bool operator==(const RoundsConfig&) const = default;
 };
 

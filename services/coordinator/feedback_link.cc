@@ -92,11 +92,12 @@ absl::StatusOr<rein::v1::RateVersionsResponse> FeedbackLink::RateVersions(
   return response;
 }
 
-absl::StatusOr<std::string> FeedbackLink::ExportPairs(const std::string& campaign,
-                                                      bool include_synthetic) const {
+absl::StatusOr<std::string> FeedbackLink::Export(const std::string& campaign,
+                                                 rein::v1::ExportFormat format,
+                                                 bool include_synthetic) const {
   rein::v1::ExportRequest request;
   request.set_campaign(campaign);
-  request.set_format(rein::v1::EXPORT_FORMAT_PAIRS);
+  request.set_format(format);
   request.set_include_synthetic(include_synthetic);
   auto context = rpc::NewCallContext(options_, call_timeout_);
   std::unique_ptr<grpc::ClientReader<rein::v1::ExportChunk>> reader =

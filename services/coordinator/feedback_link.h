@@ -44,9 +44,10 @@ class FeedbackLink {
   // Policy versions rated over several campaigns' judgements together.
   absl::StatusOr<rein::v1::RateVersionsResponse> RateVersions(
       const std::vector<std::string>& campaigns, bool include_synthetic) const;
-  // The campaign's aggregated pairs (ExportFormat PAIRS) as JSON lines.
-  absl::StatusOr<std::string> ExportPairs(const std::string& campaign,
-                                          bool include_synthetic) const;
+  // The campaign's judgements in `format` (PAIRS: aggregated pairs; UNPAIRED: approve/flag
+  // labels) as JSON lines.
+  absl::StatusOr<std::string> Export(const std::string& campaign, rein::v1::ExportFormat format,
+                                     bool include_synthetic) const;
 
   const std::string& address() const { return address_; }
 

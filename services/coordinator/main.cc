@@ -75,6 +75,7 @@ RunLoopOptions LoopOptions(const config::ExperimentConfig& c) {
   if (c.rounds.count > 0) {
     options.expected_workers[rein::v1::ROLE_FEEDBACK] = 1;
     options.expected_workers[rein::v1::ROLE_REWARD_LEARNER] = 1;
+    if (c.rounds.cost_model.steps > 0) options.expected_workers[rein::v1::ROLE_COST_LEARNER] = 1;
   }
   return options;
 }

@@ -7,28 +7,31 @@
 namespace rein::coordinator {
 namespace {
 
-absl::StatusOr<Worker> RewardLearner(const StageContext& context) {
-  std::vector<Worker> workers = context.registry->Active(rein::v1::ROLE_REWARD_LEARNER);
+absl::StatusOr<Worker> ModelLearner(const StageContext& context, rein::v1::Role role) {
+  std::vector<Worker> workers = context.registry->Active(role);
   if (workers.empty()) {
-    return absl::UnavailableError(
-        "no active reward-model learner (rein-learner --reward_model_learner) is registered");
+    return absl::UnavailableError(absl::StrCat(
+        "no active ", rein::v1::Role_Name(role), " (rein-learner ",
+        role == rein::v1::ROLE_COST_LEARNER ? "--cost_model_learner" : "--reward_model_learner",
+        ") is registered"));
   }
   return workers.front();
 }
 
 }  // namespace
 
-absl::StatusOr<rein::v1::TrainResponse> TrainRewardLearnerStage(
-    const StageContext& context, const rein::v1::TrainRequest& request) {
-  ASSIGN_OR_RETURN(Worker worker, RewardLearner(context));
+absl::StatusOr<rein::v1::TrainResponse> TrainModelLearnerStage(
+    const StageContext& context, rein::v1::Role role, const rein::v1::TrainRequest& request) {
+  ASSIGN_OR_RETURN(Worker worker, ModelLearner(context, role));
   rein::v1::TrainResponse response;
   RETURN_IF_ERROR(CallWorker<rein::v1::Learner>(
       context, worker, "Learner/Train", &rein::v1::Learner::Stub::Train, request, &response));
   return response;
 }
 
-absl::Status SaveRewardLearnerStage(const StageContext& context, const std::string& directory) {
-  ASSIGN_OR_RETURN(Worker worker, RewardLearner(context));
+absl::Status SaveModelLearnerStage(const StageContext& context, rein::v1::Role role,
+                                   const std::string& directory) {
+  ASSIGN_OR_RETURN(Worker worker, ModelLearner(context, role));
   rein::v1::SaveCheckpointRequest request;
   request.set_directory(directory);
   rein::v1::SaveCheckpointResponse response;
@@ -37,9 +40,10 @@ absl::Status SaveRewardLearnerStage(const StageContext& context, const std::stri
                                        &response);
 }
 
-absl::StatusOr<rein::v1::RestoreResponse> RestoreRewardLearnerStage(const StageContext& context,
-                                                                    const std::string& directory) {
-  ASSIGN_OR_RETURN(Worker worker, RewardLearner(context));
+absl::StatusOr<rein::v1::RestoreResponse> RestoreModelLearnerStage(const StageContext& context,
+                                                                   rein::v1::Role role,
+                                                                   const std::string& directory) {
+  ASSIGN_OR_RETURN(Worker worker, ModelLearner(context, role));
   rein::v1::RestoreRequest request;
   request.set_directory(directory);
   rein::v1::RestoreResponse response;
@@ -49,7 +53,8 @@ absl::StatusOr<rein::v1::RestoreResponse> RestoreRewardLearnerStage(const StageC
 }
 
 absl::StatusOr<std::string> ReloadRewardStage(const StageContext& context,
-                                              const std::string& model_dir, uint64_t version) {
+                                              const std::string& model_dir, uint64_t version,
+                                              bool cost) {
   std::vector<Worker> replicas = context.registry->Active(rein::v1::ROLE_REWARD);
   if (replicas.empty()) return absl::UnavailableError("no active reward replica to reload");
   std::string fingerprint;
@@ -58,6 +63,7 @@ absl::StatusOr<std::string> ReloadRewardStage(const StageContext& context,
     rein::v1::ReloadRequest request;
     request.set_model_dir(model_dir);
     request.set_version(version);
+    request.set_cost_model(cost);
     rein::v1::ReloadResponse response;
     RETURN_IF_ERROR(CallWorker<rein::v1::Reward>(
         context, replica, kMethod, &rein::v1::Reward::Stub::Reload, request, &response));

@@ -108,7 +108,13 @@ RoundDriver::RoundDriver(RoundOptions options, StageContext stages, data::Prompt
   // A fresh run's reward-model learner holds its starting state ("round 0"); after a restart
   // nobody knows. (Every checkpoint of a run with rounds has round state: its first RL
   // iteration comes after round 1's reward model.)
-  if (!checkpoint_) learner_holds_round_ = 0;
+  reward_track_ = {rein::v1::ROLE_REWARD_LEARNER, "reward model", "reward-learner",
+                   options_.rounds.reward_model.steps, options_.rounds.reward_model.batch_size,
+                   std::nullopt};
+  cost_track_ = {rein::v1::ROLE_COST_LEARNER, "cost model", "cost-learner",
+                 options_.rounds.cost_model.steps, options_.rounds.cost_model.batch_size,
+                 std::nullopt};
+  if (!checkpoint_) reward_track_.holds_round = cost_track_.holds_round = 0;
   if (checkpoint_) {
     status_.set_reward_model_version(checkpoint_->reward_model_version);
     if (checkpoint_->reward_model_accuracy) {
@@ -131,6 +137,10 @@ bool RoundDriver::EndsRound(uint64_t iteration) const {
 
 std::string RoundDriver::CampaignName(uint32_t round) const {
   return absl::StrCat(options_.run_name, "-round-", round);
+}
+
+std::string RoundDriver::RedTeamName(uint32_t round) const {
+  return absl::StrCat(options_.run_name, "-red-team-", round);
 }
 
 std::string RoundDriver::RoundDir(uint32_t round) const {
@@ -178,6 +188,13 @@ absl::Status RoundDriver::ResumeTraining(uint64_t next_iteration) {
   REIN_LOG(INFO, "coordinator") << "round " << round << ": reward replicas back on reward model v"
                                 << checkpoint_->reward_model_version << " (" << fingerprint
                                 << ")";
+  if (checkpoint_->cost_round > 0) {
+    ASSIGN_OR_RETURN(std::string cost_fingerprint,
+                     ReloadRewardStage(stages_, checkpoint_->cost_model_dir,
+                                       checkpoint_->cost_round, /*cost=*/true));
+    REIN_LOG(INFO, "coordinator") << "round " << round << ": and back on cost model v"
+                                  << checkpoint_->cost_round << " (" << cost_fingerprint << ")";
+  }
   Publish(rein::v1::ROUND_PHASE_TRAINING);
   return absl::OkStatus();
 }
@@ -306,6 +323,58 @@ absl::StatusOr<std::optional<RoundDriver::Collected>> RoundDriver::Collect(
   }
 }
 
+absl::StatusOr<std::unique_ptr<data::PreferenceDataset>> RoundDriver::LoadLines(
+    const std::string& path, const std::vector<std::string>& lines) const {
+  RETURN_IF_ERROR(WriteLines(path, lines));
+  data::TrainingDataOptions data_options;
+  data_options.format = options_.prompt_format;
+  data_options.max_prompt_tokens = options_.max_prompt_tokens;
+  data_options.max_response_tokens = options_.max_response_tokens;
+  return data::LoadPreferenceDataset(path, *tokenizer_, data_options);
+}
+
+absl::StatusOr<std::string> RoundDriver::TrainTrack(ModelTrack& track, uint32_t round,
+                                                    uint32_t saved_round,
+                                                    const std::string& saved_dir,
+                                                    data::PreferenceDataset& data) {
+  // Warm start: the learner must hold the state it saved last (its starting one if none).
+  if (track.holds_round != saved_round) {
+    if (saved_round > 0) {
+      ASSIGN_OR_RETURN(rein::v1::RestoreResponse restored,
+                       RestoreModelLearnerStage(stages_, track.role, saved_dir));
+      REIN_LOG(INFO, "coordinator") << "round " << round << ": " << track.name
+                                    << " learner restored " << saved_dir << " (step "
+                                    << restored.step() << ")";
+    }
+    track.holds_round = saved_round;
+  }
+  double loss_sum = 0;
+  for (int step = 1; step <= track.steps; ++step) {
+    rein::v1::TrainRequest request;
+    request.set_iteration(uint64_t{round - 1} * track.steps + step);
+    std::vector<data::PreferenceExample> examples =
+        data.Next(static_cast<size_t>(track.batch_size));
+    for (size_t i = 0; i < examples.size(); ++i) {
+      FillPreference(examples[i], i, request.mutable_preferences()->add_preferences());
+    }
+    ASSIGN_OR_RETURN(rein::v1::TrainResponse trained,
+                     TrainModelLearnerStage(stages_, track.role, request));
+    for (const char* key : {"loss/preference", "loss/unpaired"}) {
+      if (auto it = trained.stats().values().find(key); it != trained.stats().values().end()) {
+        loss_sum += it->second;
+      }
+    }
+  }
+  track.holds_round.reset();  // mid-save nobody knows; set again once saved
+  const std::string learner_dir = absl::StrCat(RoundDir(round), "/", track.folder);
+  RETURN_IF_ERROR(SaveModelLearnerStage(stages_, track.role, learner_dir));
+  track.holds_round = round;
+  REIN_LOG(INFO, "coordinator") << "round " << round << ": " << track.name << " trained on "
+                                << data.size() << " examples, " << track.steps
+                                << " steps, mean loss " << loss_sum / track.steps;
+  return learner_dir;
+}
+
 absl::Status RoundDriver::TrainRewardModel(uint32_t round, const Collected& collected) {
   const config::RoundRewardModelConfig& rm = options_.rounds.reward_model;
   ASSIGN_OR_RETURN(FeedbackLink * feedback, Feedback());
@@ -313,8 +382,8 @@ absl::Status RoundDriver::TrainRewardModel(uint32_t round, const Collected& coll
   std::vector<std::string> train, heldout;
   for (uint32_t k = first; k <= round; ++k) {
     const std::string campaign = k == round ? collected.campaign : CampaignName(k);
-    ASSIGN_OR_RETURN(std::string jsonl,
-                     feedback->ExportPairs(campaign, options_.rounds.include_synthetic));
+    ASSIGN_OR_RETURN(std::string jsonl, feedback->Export(campaign, rein::v1::EXPORT_FORMAT_PAIRS,
+                                                         options_.rounds.include_synthetic));
     SplitLines split = SplitHeldout(jsonl, rm.heldout_fraction, options_.seed);
     train.insert(train.end(), split.train.begin(), split.train.end());
     // Accuracy is measured on the new round's held-out pairs; earlier ones are never trained on.
@@ -335,54 +404,60 @@ absl::Status RoundDriver::TrainRewardModel(uint32_t round, const Collected& coll
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", error.message()));
-  RETURN_IF_ERROR(WriteLines(dir + "/train.jsonl", train));
   RETURN_IF_ERROR(WriteLines(dir + "/heldout.jsonl", heldout));
-
-  data::TrainingDataOptions data_options;
-  data_options.format = options_.prompt_format;
-  data_options.max_prompt_tokens = options_.max_prompt_tokens;
-  data_options.max_response_tokens = options_.max_response_tokens;
   ASSIGN_OR_RETURN(std::unique_ptr<data::PreferenceDataset> data,
-                   data::LoadPreferenceDataset(dir + "/train.jsonl", *tokenizer_, data_options));
-  // Warm start: the learner must hold the previous round's state.
-  if (learner_holds_round_ != round - 1) {
-    if (round > 1) {
-      if (!checkpoint_ || checkpoint_->round != round - 1) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the checkpoint does not say where round ", round - 1, "'s reward model is"));
-      }
-      ASSIGN_OR_RETURN(rein::v1::RestoreResponse restored,
-                       RestoreRewardLearnerStage(stages_, checkpoint_->reward_learner_dir));
-      REIN_LOG(INFO, "coordinator")
-          << "round " << round << ": reward-model learner restored "
-          << checkpoint_->reward_learner_dir << " (step " << restored.step() << ")";
-    }
-    learner_holds_round_ = round - 1;
+                   LoadLines(dir + "/train.jsonl", train));
+  const uint32_t saved = checkpoint_ ? checkpoint_->round : 0;
+  if (round > 1 && saved != round - 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the checkpoint does not say where round ", round - 1, "'s reward model is"));
   }
-  const size_t batch = static_cast<size_t>(rm.batch_size);
-  double accuracy_sum = 0, loss_sum = 0;
-  for (int step = 1; step <= rm.steps; ++step) {
-    rein::v1::TrainRequest request;
-    request.set_iteration(uint64_t{round - 1} * rm.steps + step);
-    std::vector<data::PreferenceExample> examples = data->Next(batch);
-    for (size_t i = 0; i < examples.size(); ++i) {
-      FillPreference(examples[i], i, request.mutable_preferences()->add_preferences());
-    }
-    ASSIGN_OR_RETURN(rein::v1::TrainResponse trained, TrainRewardLearnerStage(stages_, request));
-    const auto& values = trained.stats().values();
-    if (auto it = values.find("accuracy"); it != values.end()) accuracy_sum += it->second;
-    if (auto it = values.find("loss/preference"); it != values.end()) loss_sum += it->second;
-  }
-  learner_holds_round_.reset();  // mid-save it holds round `round`; set again once saved
-  const std::string learner_dir = dir + "/reward-learner";
-  RETURN_IF_ERROR(SaveRewardLearnerStage(stages_, learner_dir));
-  learner_holds_round_ = round;
-  REIN_LOG(INFO, "coordinator") << "round " << round << ": reward model trained on " << data->size()
-                                << " pairs (" << heldout.size() << " held out), " << rm.steps
-                                << " steps, mean train accuracy " << accuracy_sum / rm.steps
-                                << ", loss " << loss_sum / rm.steps;
-  checkpoint_ = RoundCheckpoint{round, round, learner_dir + "/policy", learner_dir, std::nullopt};
+  ASSIGN_OR_RETURN(const std::string learner_dir,
+                   TrainTrack(reward_track_, round, saved,
+                              checkpoint_ ? checkpoint_->reward_learner_dir : "", *data));
+  RoundCheckpoint next = checkpoint_.value_or(RoundCheckpoint{});
+  next.round = round;
+  next.reward_model_version = round;
+  next.reward_model_dir = learner_dir + "/policy";
+  next.reward_learner_dir = learner_dir;
+  next.reward_model_accuracy.reset();
+  checkpoint_ = next;
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> RoundDriver::TrainCostModel(uint32_t round) {
+  if (options_.rounds.cost_model.steps == 0 || round < 2) return false;
+  // The flags people put on the red-team responses posted at the end of rounds 1 .. round-1.
+  ASSIGN_OR_RETURN(FeedbackLink * feedback, Feedback());
+  std::vector<std::string> labels;
+  for (uint32_t k = 1; k < round; ++k) {
+    absl::StatusOr<std::string> jsonl = feedback->Export(
+        RedTeamName(k), rein::v1::EXPORT_FORMAT_UNPAIRED, options_.rounds.include_synthetic);
+    if (absl::IsNotFound(jsonl.status())) continue;  // that round posted none
+    RETURN_IF_ERROR(jsonl.status());
+    SplitLines lines = SplitHeldout(*jsonl, 0.0, options_.seed);
+    labels.insert(labels.end(), lines.train.begin(), lines.train.end());
+  }
+  if (labels.empty()) {
+    REIN_LOG(INFO, "coordinator") << "round " << round
+                                  << ": no flags on the red-team campaigns yet; the cost model "
+                                     "stays as it is";
+    return false;
+  }
+  std::mt19937_64 shuffle(options_.seed + round + 0x636f7374);
+  std::shuffle(labels.begin(), labels.end(), shuffle);
+  ASSIGN_OR_RETURN(std::unique_ptr<data::PreferenceDataset> loaded,
+                   LoadLines(RoundDir(round) + "/cost-train.jsonl", labels));
+  size_t left_out = 0;
+  ASSIGN_OR_RETURN(std::unique_ptr<data::PreferenceDataset> data,
+                   data::CostModelView(*loaded, &left_out));
+  ASSIGN_OR_RETURN(const std::string learner_dir,
+                   TrainTrack(cost_track_, round, checkpoint_->cost_round,
+                              checkpoint_->cost_learner_dir, *data));
+  checkpoint_->cost_round = round;
+  checkpoint_->cost_model_dir = learner_dir + "/policy";
+  checkpoint_->cost_learner_dir = learner_dir;
+  return true;
 }
 
 absl::Status RoundDriver::ReloadAndEvaluate(uint32_t round, const std::string& heldout_path) {
@@ -456,6 +531,13 @@ absl::StatusOr<bool> RoundDriver::Prepare(uint32_t round, uint64_t policy_versio
   if (!collected) return false;
   Publish(rein::v1::ROUND_PHASE_REWARD_MODEL);
   RETURN_IF_ERROR(TrainRewardModel(round, *collected));
+  ASSIGN_OR_RETURN(const bool cost_trained, TrainCostModel(round));
+  if (cost_trained) {
+    ASSIGN_OR_RETURN(std::string fingerprint,
+                     ReloadRewardStage(stages_, checkpoint_->cost_model_dir, round, /*cost=*/true));
+    REIN_LOG(INFO, "coordinator") << "round " << round << ": cost model v" << round << " ("
+                                  << fingerprint << ") scores from now on";
+  }
   RETURN_IF_ERROR(ReloadAndEvaluate(round, RoundDir(round) + "/heldout.jsonl"));
   Publish(rein::v1::ROUND_PHASE_TRAINING);
   return true;
@@ -464,7 +546,7 @@ absl::StatusOr<bool> RoundDriver::Prepare(uint32_t round, uint64_t policy_versio
 absl::StatusOr<std::string> RoundDriver::PostRedTeam(uint32_t round,
                                                      const std::vector<EvalSample>& samples) {
   ASSIGN_OR_RETURN(FeedbackLink * feedback, Feedback());
-  const std::string name = absl::StrCat(options_.run_name, "-red-team-", round);
+  const std::string name = RedTeamName(round);
   ASSIGN_OR_RETURN(rein::v1::Campaign campaign,
                    feedback->EnsureCampaign({name, kRedTeamGuidelines, options_.red_team_overlap,
                                              0.0, rein::v1::QUESTION_TYPE_FLAG}));

@@ -11,6 +11,9 @@
 //                 split into training and held-out lines; the reward-model learner trains
 //                 rounds.reward_model.steps steps, warm from the previous round, and saves
 //                 <run>/rounds/round-<r>/reward-learner (its policy/ folder is the model);
+//                 with rounds.cost_model, from round 2 on the cost-model learner likewise
+//                 trains on every flag of the red-team campaigns so far (cost-learner/) and
+//                 the reward replicas load it as cost model version r;
 //   reloading     every reward replica loads it as reward model version r; the held-out pairs
 //                 are scored through them for the model's accuracy.
 // The RL iterations follow (phase training); Finish records the round, with the round-end
@@ -114,7 +117,29 @@ class RoundDriver {
   absl::Status SampleAndPost(uint32_t round, uint64_t policy_version, const std::string& campaign);
   absl::StatusOr<std::optional<Collected>> Collect(uint32_t round,
                                                    const rein::v1::Campaign& campaign);
+  // One of the run's model learners, and the round whose state it holds as far as this process
+  // knows (nullopt after a restart: restore before training on).
+  struct ModelTrack {
+    rein::v1::Role role = rein::v1::ROLE_REWARD_LEARNER;
+    std::string name;    // "reward model"
+    std::string folder;  // under the round's folder: "reward-learner"
+    int steps = 0;
+    int batch_size = 0;
+    std::optional<uint32_t> holds_round;
+  };
+  // `lines` written to `path` and read back as training examples.
+  absl::StatusOr<std::unique_ptr<data::PreferenceDataset>> LoadLines(
+      const std::string& path, const std::vector<std::string>& lines) const;
+  // Trains the track's learner its steps on `data`, warm from the state it saved last
+  // (`saved_round` 0 = its starting state), and saves it under the round's folder; that folder.
+  absl::StatusOr<std::string> TrainTrack(ModelTrack& track, uint32_t round, uint32_t saved_round,
+                                         const std::string& saved_dir,
+                                         data::PreferenceDataset& data);
   absl::Status TrainRewardModel(uint32_t round, const Collected& collected);
+  // From round 2 on, with rounds.cost_model: the cost model on every flag of the red-team
+  // campaigns so far; false when there was nothing to train (or it is off).
+  absl::StatusOr<bool> TrainCostModel(uint32_t round);
+  std::string RedTeamName(uint32_t round) const;
   absl::Status ReloadAndEvaluate(uint32_t round, const std::string& heldout_path);
   // The red-team responses of `evaluation` as campaign <run>-red-team-<round>; its name.
   absl::StatusOr<std::string> PostRedTeam(uint32_t round, const std::vector<EvalSample>& samples);
@@ -130,9 +155,8 @@ class RoundDriver {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<FeedbackLink> feedback_;
   std::optional<RoundCheckpoint> checkpoint_;
-  // The round whose state the reward-model learner holds as far as this process knows
-  // (nullopt after a restart: restore it before training on).
-  std::optional<uint32_t> learner_holds_round_;
+  ModelTrack reward_track_;
+  ModelTrack cost_track_;
   rein::v1::RoundStatus status_;
 };
 

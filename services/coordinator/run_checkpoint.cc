@@ -31,6 +31,11 @@ Json ToJson(const CoordinatorState& state) {
                 {"reward_model_dir", r.reward_model_dir},
                 {"reward_learner_dir", r.reward_learner_dir}};
     if (r.reward_model_accuracy) rounds["reward_model_accuracy"] = *r.reward_model_accuracy;
+    if (r.cost_round > 0) {
+      rounds["cost_round"] = r.cost_round;
+      rounds["cost_model_dir"] = r.cost_model_dir;
+      rounds["cost_learner_dir"] = r.cost_learner_dir;
+    }
     json["rounds"] = rounds;
   }
   return json;
@@ -69,6 +74,11 @@ absl::StatusOr<RoundCheckpoint> RoundsFromJson(const Json& json, const std::stri
   RETURN_IF_ERROR(Take(json, "reward_model_dir", where, &r.reward_model_dir));
   RETURN_IF_ERROR(Take(json, "reward_learner_dir", where, &r.reward_learner_dir));
   RETURN_IF_ERROR(TakeOptional(json, "reward_model_accuracy", where, &r.reward_model_accuracy));
+  if (json.contains("cost_round")) {
+    RETURN_IF_ERROR(Take(json, "cost_round", where, &r.cost_round));
+    RETURN_IF_ERROR(Take(json, "cost_model_dir", where, &r.cost_model_dir));
+    RETURN_IF_ERROR(Take(json, "cost_learner_dir", where, &r.cost_learner_dir));
+  }
   return r;
 }
 

@@ -31,6 +31,11 @@ struct RoundCheckpoint {
   std::string reward_model_dir;    // the reward replicas reload it on resume
   std::string reward_learner_dir;  // the reward-model learner restores it before the next round
   std::optional<double> reward_model_accuracy;  // on the round's held-out preferences
+  // The cost model trained from flags (rounds.cost_model): the round that last trained one
+  // (0 = none yet), its folder (reloaded as cost model version cost_round) and its learner's.
+  uint32_t cost_round = 0;
+  std::string cost_model_dir;
+  std::string cost_learner_dir;
   bool operator==(const RoundCheckpoint&) const = default;
 };
 

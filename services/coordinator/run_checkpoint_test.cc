@@ -34,7 +34,9 @@ TEST_CASE("a run checkpoint keeps the round whose reward model is in use") {
   CoordinatorState state = Example();
   CHECK_FALSE(state.rounds.has_value());
   state.rounds = RoundCheckpoint{2, 2, "/runs/x/rounds/round-2/reward-learner/policy",
-                                 "/runs/x/rounds/round-2/reward-learner", 0.8125};
+                                 "/runs/x/rounds/round-2/reward-learner", 0.8125, 2,
+                                 "/runs/x/rounds/round-2/cost-learner/policy",
+                                 "/runs/x/rounds/round-2/cost-learner"};
   REQUIRE(WriteRunCheckpoint(dir, state, WriteMarker).ok());
   auto back = ReadRunCheckpoint(dir);
   REQUIRE(back.ok());

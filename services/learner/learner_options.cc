@@ -15,18 +15,37 @@ LearnerOptions LearnerOptionsFromConfig(const config::ExperimentConfig& config) 
   return options;
 }
 
-LearnerOptions RewardLearnerOptionsFromConfig(const config::ExperimentConfig& config) {
+namespace {
+
+// A learner of one of a round's models: one rank, a constant learning rate, a schedule as long
+// as every round's steps, starting from `start` when set (else model.policy).
+LearnerOptions RoundModelLearnerOptions(const config::ExperimentConfig& config,
+                                        config::LearnerMode mode, double learning_rate,
+                                        int steps_per_round, const std::string& start) {
   LearnerOptions options = LearnerOptionsFromConfig(config);
-  const config::RoundRewardModelConfig& rm = config.rounds.reward_model;
-  options.learner.mode = config::LearnerMode::kRewardModel;
+  options.learner.mode = mode;
   options.learner.ranks = 1;
-  options.learner.learning_rate = rm.learning_rate;
+  options.learner.learning_rate = learning_rate;
   options.learner.schedule = config::LrSchedule::kConstant;
   options.learner.warmup_steps = 0;
-  // Round 1 warm-starts from the run's initial reward model when it has one.
-  if (!config.model.reward_model.empty()) options.model.policy = config.model.reward_model;
-  options.iterations = int64_t{config.rounds.count} * int64_t{rm.steps};
+  if (!start.empty()) options.model.policy = start;
+  options.iterations = int64_t{config.rounds.count} * int64_t{steps_per_round};
   return options;
+}
+
+}  // namespace
+
+LearnerOptions RewardLearnerOptionsFromConfig(const config::ExperimentConfig& config) {
+  const config::RoundRewardModelConfig& rm = config.rounds.reward_model;
+  // Round 1 warm-starts from the run's initial reward model when it has one.
+  return RoundModelLearnerOptions(config, config::LearnerMode::kRewardModel, rm.learning_rate,
+                                  rm.steps, config.model.reward_model);
+}
+
+LearnerOptions CostLearnerOptionsFromConfig(const config::ExperimentConfig& config) {
+  const config::RoundCostModelConfig& cm = config.rounds.cost_model;
+  return RoundModelLearnerOptions(config, config::LearnerMode::kCostModel, cm.learning_rate,
+                                  cm.steps, config.model.cost_model);
 }
 
 absl::Status CheckLearnerOptions(const LearnerOptions& options) {

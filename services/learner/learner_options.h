@@ -36,6 +36,10 @@ LearnerOptions LearnerOptionsFromConfig(const config::ExperimentConfig& config);
 // starting from model.reward_model when set, else from model.policy (a fresh scalar head).
 LearnerOptions RewardLearnerOptionsFromConfig(const config::ExperimentConfig& config);
 
+// The cost-model learner's (rein-learner --cost_model_learner): cost-model mode on one rank at
+// rounds.cost_model's constant learning rate, from model.cost_model when set, else model.policy.
+LearnerOptions CostLearnerOptionsFromConfig(const config::ExperimentConfig& config);
+
 // UNIMPLEMENTED for learner.ranks > 1 in reward-model mode (the other modes run on any number
 // of data-parallel ranks);
 // INVALID_ARGUMENT for a config this learner cannot run (no model.policy; ppo with

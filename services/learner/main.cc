@@ -4,14 +4,15 @@
 //   rein-learner --config run.yaml [--port 0] [--coordinator host:port] [--worker_id learner-0]
 //                [--capacity N] [--rank 0] [--metrics_port -1] [--resume DIR]
 //                [--dist_group_id learner] [--collective_timeout 5m] [--gloo_hostname HOST]
-//                [--reward_model_learner]
+//                [--reward_model_learner | --cost_model_learner]
 //
 // learner.mode in the config picks what it trains (sft, reward-model, ppo, grpo, rloo,
 // reinforce++). --resume DIR continues from a checkpoint written by SaveCheckpoint (weights,
 // optimiser, schedule, RNG, policy version and last iteration) instead of loading model.policy.
 // --reward_model_learner makes it the reward-model learner of a run with rounds (role
 // REWARD_LEARNER): reward-model mode with rounds.reward_model's settings, whatever
-// learner.mode says (RewardLearnerOptionsFromConfig).
+// learner.mode says (RewardLearnerOptionsFromConfig); --cost_model_learner likewise trains the
+// cost model from flags (role COST_LEARNER, CostLearnerOptionsFromConfig).
 //
 // Data-parallel ranks (learner.ranks = R > 1): start R processes on any hosts, rank r with
 // --rank r (or RANK=r). They rendezvous at MASTER_ADDR:MASTER_PORT (a TCPStore on rank 0) when
@@ -50,6 +51,8 @@ ABSL_FLAG(std::string, resume, "",
 
 ABSL_FLAG(bool, reward_model_learner, false,
           "Train the reward model of each round of a run with rounds (not the policy).");
+ABSL_FLAG(bool, cost_model_learner, false,
+          "Train the cost model of each round of a run with rounds from people's flags.");
 
 namespace rein::learner {
 namespace {
@@ -58,11 +61,18 @@ absl::Status RunLearner(rpc::ShutdownSignal& shutdown) {
   ASSIGN_OR_RETURN(worker::WorkerSetup setup, worker::LoadWorkerSetup("learner"));
   log::SetMinLevel(setup.config.run.log_level);
   const bool reward_learner = absl::GetFlag(FLAGS_reward_model_learner);
-  if (reward_learner && setup.config.rounds.count == 0) {
+  const bool cost_learner = absl::GetFlag(FLAGS_cost_model_learner);
+  if ((reward_learner || cost_learner) && setup.config.rounds.count == 0) {
     return absl::InvalidArgumentError(
-        "--reward_model_learner trains the reward model of rounds: set rounds.count");
+        "--reward_model_learner and --cost_model_learner train the models of rounds: set "
+        "rounds.count");
+  }
+  if (reward_learner && cost_learner) {
+    return absl::InvalidArgumentError(
+        "--reward_model_learner and --cost_model_learner are two processes");
   }
   const LearnerOptions options = reward_learner ? RewardLearnerOptionsFromConfig(setup.config)
+                                 : cost_learner ? CostLearnerOptionsFromConfig(setup.config)
                                                 : LearnerOptionsFromConfig(setup.config);
   RETURN_IF_ERROR(CheckLearnerOptions(options));
   const std::string resume = absl::GetFlag(FLAGS_resume);
@@ -107,8 +117,9 @@ absl::Status RunLearner(rpc::ShutdownSignal& shutdown) {
                                                    : setup.config.learner.micro_batch_size;
   REIN_LOG(INFO, "learner") << "mode " << config::EnumName(options.learner.mode)
                             << ", policy version " << learner->policy_version();
-  const rein::v1::Role role =
-      reward_learner ? rein::v1::ROLE_REWARD_LEARNER : rein::v1::ROLE_LEARNER;
+  const rein::v1::Role role = reward_learner ? rein::v1::ROLE_REWARD_LEARNER
+                             : cost_learner ? rein::v1::ROLE_COST_LEARNER
+                                            : rein::v1::ROLE_LEARNER;
   return worker::ServeWorker(setup, role, capacity,
                              {rpc::Bind<rein::v1::Learner>(&service)}, registry, shutdown);
 }

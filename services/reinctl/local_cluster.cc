@@ -30,6 +30,9 @@ std::vector<WorkerKind> WorkersOf(const config::ExperimentConfig& c, const std::
   if (c.rounds.count > 0) {
     kinds.push_back({"feedback", "feedback", 1, {}});
     kinds.push_back({"reward-learner", "learner", 1, {"--reward_model_learner"}});
+    if (c.rounds.cost_model.steps > 0) {
+      kinds.push_back({"cost-learner", "learner", 1, {"--cost_model_learner"}});
+    }
   }
   return kinds;
 }

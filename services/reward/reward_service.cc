@@ -102,15 +102,15 @@ RewardService::RewardService(const RewardServiceOptions& options,
     : options_(options),
       tokenizer_(std::move(tokenizer)),
       regex_(std::move(regex)),
-      cost_model_(std::move(cost_model)),
       metrics_(std::move(metrics)),
-      model_(std::move(model)) {}
+      model_(std::move(model)),
+      cost_model_(std::move(cost_model)) {}
 
 RewardService::~RewardService() = default;
 
 RewardService::Current RewardService::CurrentModel() const {
   absl::MutexLock lock(&mu_);
-  return {model_, version_};
+  return {model_, version_, cost_model_, cost_version_};
 }
 
 std::string RewardService::model_fingerprint() const {
@@ -130,6 +130,7 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
   // One model for the whole call, even if a Reload lands meanwhile.
   const Current current = CurrentModel();
   const std::shared_ptr<const RewardModel>& model = current.model;
+  const std::shared_ptr<const RewardModel>& cost_model = current.cost_model;
   if (model == nullptr && options_.await_reload && options_.length_penalty_weight == 0 &&
       options_.regex_weight == 0) {
     return absl::FailedPreconditionError(
@@ -143,17 +144,17 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
   } else {
     limits.vocab_size = options_.vocab_size > 0 ? options_.vocab_size : tokenizer_->vocab_size();
   }
-  if (cost_model_ != nullptr) {
+  if (cost_model != nullptr) {
     // Create checked that the two models share one vocabulary; the cost model may still be the
     // only model, or have a shorter context.
-    limits.vocab_size = cost_model_->model().config().vocab_size;
-    const int64_t cost_context = cost_model_->model().config().max_position_embeddings;
+    limits.vocab_size = cost_model->model().config().vocab_size;
+    const int64_t cost_context = cost_model->model().config().max_position_embeddings;
     if (limits.max_length == 0 || cost_context < limits.max_length) limits.max_length = cost_context;
   }
   RETURN_IF_ERROR(worker::ValidateSequences(request.sequences(), limits));
 
   std::vector<float> model_scores, costs;
-  if (model != nullptr || cost_model_ != nullptr) {
+  if (model != nullptr || cost_model != nullptr) {
     std::vector<std::vector<int64_t>> full;
     full.reserve(static_cast<size_t>(request.sequences_size()));
     for (const rein::v1::TokenSequence& s : request.sequences()) {
@@ -162,8 +163,8 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
     if (model != nullptr) {
       ASSIGN_OR_RETURN(model_scores, model->Score(full));
     }
-    if (cost_model_ != nullptr) {
-      ASSIGN_OR_RETURN(costs, cost_model_->Score(full));
+    if (cost_model != nullptr) {
+      ASSIGN_OR_RETURN(costs, cost_model->Score(full));
     }
   }
 
@@ -215,7 +216,7 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
     }
     out->set_reward(as_float);
     sum += reward;
-    if (cost_model_ != nullptr) {
+    if (cost_model != nullptr) {
       const float cost = costs[static_cast<size_t>(i)];
       if (!std::isfinite(cost)) {
         return absl::InternalError(absl::StrCat("cost of sequence_id ", s.sequence_id(),
@@ -227,11 +228,12 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   response.set_reward_model_version(current.version);
+  if (cost_model != nullptr) response.set_cost_model_version(current.cost_version);
   if (model != nullptr) response.set_reward_model_fingerprint(model->fingerprint());
   auto& stats = *response.mutable_stats()->mutable_values();
   stats["time/score_seconds"] = seconds;
   stats["reward/mean"] = sum / request.sequences_size();
-  if (cost_model_ != nullptr) stats["cost/mean"] = cost_sum / request.sequences_size();
+  if (cost_model != nullptr) stats["cost/mean"] = cost_sum / request.sequences_size();
   metrics_->scored_sequences.Increment(request.sequences_size());
   metrics_->score_seconds.Observe(seconds);
   for (const rein::v1::SequenceReward& r : response.rewards()) metrics_->reward.Observe(r.reward());
@@ -241,32 +243,43 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
 absl::StatusOr<rein::v1::ReloadResponse> RewardService::RunReload(
     const rein::v1::ReloadRequest& request) {
   absl::MutexLock reload_lock(&reload_mu_);
-  const std::string dir = request.model_dir().empty() ? options_.model_dir : request.model_dir();
+  const std::string& configured =
+      request.cost_model() ? options_.cost_model_dir : options_.model_dir;
+  const std::string dir = request.model_dir().empty() ? configured : request.model_dir();
   if (dir.empty()) {
-    return absl::FailedPreconditionError(
-        "no reward model folder configured (model.reward_model) and none given");
+    return absl::FailedPreconditionError(request.cost_model()
+                                             ? "no cost model folder configured "
+                                               "(model.cost_model) and none given"
+                                             : "no reward model folder configured "
+                                               "(model.reward_model) and none given");
   }
   if (!options_.loader) return absl::FailedPreconditionError("no reward model loader");
   // Loaded without the lock: Score calls go on with the current model meanwhile.
   ASSIGN_OR_RETURN(std::shared_ptr<const RewardModel> loaded, options_.loader(dir));
-  if (cost_model_ != nullptr &&
-      cost_model_->model().config().vocab_size != loaded->model().config().vocab_size) {
+  const bool cost = request.cost_model();
+  const Current current = CurrentModel();
+  const std::shared_ptr<const RewardModel>& other = cost ? current.model : current.cost_model;
+  if (other != nullptr &&
+      other->model().config().vocab_size != loaded->model().config().vocab_size) {
     return absl::InvalidArgumentError(absl::StrCat(
         "model_dir ", dir, ": vocabulary of ", loaded->model().config().vocab_size,
-        " tokens, the cost model's has ", cost_model_->model().config().vocab_size));
+        " tokens, the ", cost ? "reward" : "cost", " model's has ",
+        other->model().config().vocab_size));
   }
   rein::v1::ReloadResponse response;
   response.set_model_fingerprint(loaded->fingerprint());
   {
-    // The model and its version change together: a Score sees both old or both new.
+    // A model and its version change together: a Score sees both old or both new.
     absl::MutexLock lock(&mu_);
-    model_ = std::move(loaded);
-    version_ = request.version() > 0 ? request.version() : version_ + 1;
-    response.set_version(version_);
+    std::shared_ptr<const RewardModel>& slot = cost ? cost_model_ : model_;
+    uint64_t& version = cost ? cost_version_ : version_;
+    slot = std::move(loaded);
+    version = request.version() > 0 ? request.version() : version + 1;
+    response.set_version(version);
   }
-  metrics_->model_version.Set(static_cast<double>(response.version()));
-  REIN_LOG(INFO, "reward") << "reloaded the reward model from " << dir << " as version "
-                           << response.version() << ", fingerprint "
+  if (!cost) metrics_->model_version.Set(static_cast<double>(response.version()));
+  REIN_LOG(INFO, "reward") << "reloaded the " << (cost ? "cost" : "reward") << " model from "
+                           << dir << " as version " << response.version() << ", fingerprint "
                            << response.model_fingerprint();
   return response;
 }

@@ -9,7 +9,8 @@
 // INTERNAL naming the sequence, so it is never trained on.
 //
 // Policy version: rewards do not depend on the policy; the service speaks for the reward model
-// loaded now (Reload swaps it; calls in flight finish on the model they started with).
+// loaded now (Reload swaps it, or the cost model; calls in flight finish on the models they
+// started with).
 //
 // Ownership: shares the reward model with the calls that use it; owns the tokenizer and regex.
 // Thread safety: all handlers may run concurrently; Reloads are serialised.
@@ -48,8 +49,8 @@ struct RewardServiceOptions {
   // reward model (only allowed when some rule has a weight).
   std::string model_dir;
   // Folder of the cost model (scalar head, the logit of "flagged"), loaded at Create through
-  // `loader`; its score is SequenceReward.cost and never enters the reward. Empty = none.
-  // Reload does not touch it.
+  // `loader`; its score is SequenceReward.cost and never enters the reward. Empty = none
+  // (until a Reload with cost_model loads one).
   std::string cost_model_dir;
   // How model folders are read. Required when model_dir is set or Reload is to be used.
   RewardModelLoader loader;
@@ -96,19 +97,22 @@ class RewardService final : public rein::v1::Reward::Service {
   struct Current {
     std::shared_ptr<const RewardModel> model;
     uint64_t version = 0;
+    std::shared_ptr<const RewardModel> cost_model;  // null = none
+    uint64_t cost_version = 0;
   };
   Current CurrentModel() const;
 
   const RewardServiceOptions options_;
   const std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
   const std::unique_ptr<RegexRule> regex_;
-  const std::unique_ptr<const RewardModel> cost_model_;  // null = no cost model
   const std::unique_ptr<Metrics> metrics_;
 
   absl::Mutex reload_mu_;  // Held for a whole Reload: one at a time.
   mutable absl::Mutex mu_;
   std::shared_ptr<const RewardModel> model_ ABSL_GUARDED_BY(mu_);
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<const RewardModel> cost_model_ ABSL_GUARDED_BY(mu_);  // null = none
+  uint64_t cost_version_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace rein::reward

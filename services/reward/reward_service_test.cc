@@ -404,6 +404,32 @@ TEST_CASE("no Score call sees a half-loaded model while Reload swaps models unde
   }
 }
 
+TEST_CASE("Reload with cost_model swaps the cost model and numbers it apart") {
+  RewardServiceOptions options;
+  options.model_dir = MakeRewardModelDir(5);
+  options.loader = LoadRewardModel;
+  RewardServer server(options);
+  rein::v1::ScoreRequest request;
+  *request.add_sequences() = Sequence(1, {1, 2}, {3, 4});
+  rein::v1::ScoreResponse before;
+  REQUIRE(server.Score(request, &before).ok());
+  CHECK_FALSE(before.rewards(0).has_cost());  // no cost model yet
+  auto context = rpc::NewCallContext(server.client);
+  rein::v1::ReloadRequest reload;
+  reload.set_model_dir(MakeRewardModelDir(9));
+  reload.set_version(3);
+  reload.set_cost_model(true);
+  rein::v1::ReloadResponse reloaded;
+  REQUIRE(server.stub->Reload(context.get(), reload, &reloaded).ok());
+  CHECK(reloaded.version() == 3);
+  rein::v1::ScoreResponse after;
+  REQUIRE(server.Score(request, &after).ok());
+  REQUIRE(after.rewards(0).has_cost());
+  CHECK(after.cost_model_version() == 3);
+  CHECK(after.reward_model_version() == 0);  // the reward model is untouched
+  CHECK(after.rewards(0).reward() == before.rewards(0).reward());
+}
+
 TEST_CASE("a replica for rounds starts without a model and scores once the first one loads") {
   RewardServiceOptions options;
   options.await_reload = true;

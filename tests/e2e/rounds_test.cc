@@ -44,6 +44,7 @@ std::string WriteRoundsConfig(const std::string& dir) {
       << "  poll_interval: 200ms\n"
       << "  reward_model: {steps: 6, batch_size: 8, learning_rate: 0.001,"
          " heldout_fraction: 0.3}\n"
+      << "  cost_model: {steps: 4, batch_size: 4, learning_rate: 0.001}\n"
       << "feedback: {store: sqlite:" << dir << "/feedback.db, admin_token_file: " << dir
       << "/admin.token, submissions_per_minute: 0}\n"
       << "eval: {red_team: " << RedTeamPrompts(dir, 4) << "}\n"
@@ -82,48 +83,31 @@ size_t LogSize(const std::string& run_dir) {
   return error ? 0 : static_cast<size_t>(size);
 }
 
-// The simulated crowd of round `round`, run to completion; returns its summary.
-nlohmann::json JudgeRound(const std::string& dir, const std::string& run_dir, int round,
-                          size_t log_from) {
+// The simulated crowd of campaign `campaign` (`items` items), run to completion; returns its
+// summary. On a flag campaign it flags responses of low hidden utility as harmful.
+nlohmann::json Judge(const std::string& dir, const std::string& run_dir,
+                     const std::string& campaign, int items, int seed, size_t log_from) {
   const auto [grpc, http] = FeedbackAddresses(run_dir, log_from);
-  const std::string summary = absl::StrCat(dir, "/crowd-", round, ".json");
-  auto result = testing::RunCommand({testing::BuiltBinary("rein-demo"),
-                                     "crowd",
-                                     "--join",
-                                     "--join-timeout",
-                                     "240",
-                                     "--feedback-grpc",
-                                     grpc,
-                                     "--feedback-http",
-                                     http,
-                                     "--admin-token-file",
-                                     dir + "/admin.token",
-                                     "--policy",
-                                     WorldDir() + "/policy-init",
-                                     "--prompts",
-                                     WorldDir() + "/prompts.jsonl",
-                                     "--max-new-tokens",
-                                     "8",
-                                     "--campaign",
-                                     absl::StrCat("e2e-round-", round),
-                                     "--items",
-                                     std::to_string(kItemsPerRound),
-                                     "--overlap",
-                                     "2",
-                                     "--annotators",
-                                     "3",
-                                     "--gold-rate",
-                                     "0",
-                                     "--seed",
-                                     std::to_string(round),
-                                     "--summary",
-                                     summary},
-                                    "", absl::Minutes(5));
+  const std::string summary = absl::StrCat(dir, "/crowd-", campaign, ".json");
+  auto result = testing::RunCommand(
+      {testing::BuiltBinary("rein-demo"), "crowd", "--join", "--join-timeout", "240",
+       "--feedback-grpc", grpc, "--feedback-http", http, "--admin-token-file",
+       dir + "/admin.token", "--policy", WorldDir() + "/policy-init", "--prompts",
+       WorldDir() + "/prompts.jsonl", "--max-new-tokens", "8", "--campaign", campaign, "--items",
+       std::to_string(items), "--overlap", "1", "--annotators", "3", "--gold-rate", "0",
+       "--seed", std::to_string(seed), "--flag-below", "0.5", "--summary", summary},
+      "", absl::Minutes(5));
   REQUIRE(result.ok());
   INFO(result->stdout_text << result->stderr_text);
   REQUIRE(result->exit_code == 0);
   std::ifstream in(summary);
   return nlohmann::json::parse(in);
+}
+
+// The crowd judging round `round`'s pairwise campaign.
+nlohmann::json JudgeRound(const std::string& dir, const std::string& run_dir, int round,
+                          size_t log_from) {
+  return Judge(dir, run_dir, absl::StrCat("e2e-round-", round), kItemsPerRound, round, log_from);
 }
 
 // Kills reinctl up and every process of the run at once, as a crashed machine would.
@@ -189,6 +173,10 @@ TEST_CASE("two rounds through rein-feedback survive kills while collecting and w
   up = StartUp(config, run_dir, {"--resume", run_dir + "/checkpoints/iter-4"});
   WaitForStatus(run_dir, "round 2/2 collecting");
   CHECK(Ctl({"pause", "--run", run_dir}).exit_code == 0);
+  // People flag round 1's red-team responses (4 prompts x 2); round 2 trains the cost model
+  // on those flags.
+  const nlohmann::json flags = Judge(dir, run_dir, "e2e-red-team-1", 4, 7, log_from);
+  CHECK(flags["judgements_submitted"] == 4);
   const nlohmann::json crowd2 = JudgeRound(dir, run_dir, 2, log_from);
   CHECK(crowd2["items"] == kItemsPerRound);
   CHECK(crowd2["judgements_submitted"] == kItemsPerRound);
@@ -218,7 +206,7 @@ TEST_CASE("two rounds through rein-feedback survive kills while collecting and w
   }
   const std::string coordinator_log = ReadFile(run_dir + "/logs/coordinator.log");
   CHECK_THAT(coordinator_log, Catch::Contains("reward replicas back on reward model v2"));
-  CHECK_THAT(coordinator_log, Catch::Contains("reward-model learner restored"));
+  CHECK_THAT(coordinator_log, Catch::Contains("reward model learner restored"));
   CHECK_THAT(coordinator_log, Catch::Contains("already holds 16 items"));
   // The last start trained no reward model: round 2's was in the checkpoint.
   CHECK_THAT(coordinator_log, Catch::Contains("round 2: reward model trained"));
@@ -258,6 +246,15 @@ TEST_CASE("two rounds through rein-feedback survive kills while collecting and w
     CHECK(records[r]["red_team_campaign"] == absl::StrCat("e2e-red-team-", r + 1));
   }
   CHECK_THAT(coordinator_log, Catch::Contains("4 red-team items in e2e-red-team-2"));
+  // Round 2 trained a cost model on the flags, and the reward replicas scored with it from then
+  // on, after the last resume too.
+  CHECK_THAT(coordinator_log, Catch::Contains("round 2: cost model trained on 8 examples"));
+  CHECK_THAT(coordinator_log, Catch::Contains("and back on cost model v2"));
+  for (const auto& [iteration, line] : last_of) {
+    INFO("iteration " << iteration);
+    CHECK(line.contains("cost/mean") == (iteration > 4));
+  }
+  CHECK(records[1].contains("eval/red-team/flagged_rate"));
   CHECK_THAT(ReadFile(run_dir + "/status.json"), Catch::Contains("RUN_STATE_FINISHED"));
 }
 

@@ -1,5 +1,6 @@
 #include "tools/demo/crowd.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -128,6 +129,26 @@ absl::StatusOr<ItemSet> SampleItems(const CrowdOptions& o, int gold_items, PairS
 
 // How a simulated annotator of `kind` judges: the hidden utility of each shown response plus
 // Bradley-Terry noise, or (spammer) any of the four answers at random. Owns its random streams; one thread uses it.
+// How a simulated annotator of `kind` answers a flag campaign: a response is flagged as harmful
+// when its hidden utility is below `flag_below` (the careful rater never errs, the usual one
+// errs one time in ten), or at random (spammer).
+JudgeFn MakeFlagger(const std::string& kind, uint64_t seed, double flag_below) {
+  auto rng = std::make_shared<std::mt19937_64>(seed ^ 0xF1A6);
+  const double error = kind == "careful" ? 0.0 : kind == "spammer" ? 0.5 : 0.1;
+  return [rng, error, flag_below](const ShownTask& task) -> absl::StatusOr<Verdict> {
+    Verdict v;
+    v.seconds_spent = 5;
+    v.flags.emplace();
+    const World& world = World::Get();
+    for (const std::string& response : task.responses) {
+      bool harmful = world.UtilityForPrompt(task.prompt, response) < flag_below;
+      if (std::uniform_real_distribution<double>(0, 1)(*rng) < error) harmful = !harmful;
+      v.flags->push_back(harmful ? "harmful" : "");
+    }
+    return v;
+  };
+}
+
 JudgeFn MakeJudge(const std::string& kind, uint64_t seed) {
   struct State {
     Annotator annotator;
@@ -165,9 +186,11 @@ JudgeFn MakeJudge(const std::string& kind, uint64_t seed) {
 }
 
 // Runs every annotator on its own thread; the first failure (by annotator order) is returned.
-absl::Status RunAnnotators(const CrowdOptions& o, const std::string& campaign_id,
+absl::Status RunAnnotators(const CrowdOptions& o, const rein::v1::Campaign& campaign,
                            const std::vector<std::string>& tokens,
                            std::vector<SimulatedAnnotator>& annotators) {
+  const bool flags = std::find(campaign.questions().begin(), campaign.questions().end(),
+                               rein::v1::QUESTION_TYPE_FLAG) != campaign.questions().end();
   std::vector<absl::StatusOr<AnnotatorRun>> runs(annotators.size(), AnnotatorRun{});
   std::vector<std::thread> threads;
   for (size_t i = 0; i < annotators.size(); ++i) {
@@ -176,8 +199,10 @@ absl::Status RunAnnotators(const CrowdOptions& o, const std::string& campaign_id
       HttpAnnotatorOptions options;
       options.http_address = o.feedback_http;
       options.token = tokens[i];
-      options.campaign = campaign_id;
-      runs[i] = RunHttpAnnotator(options, MakeJudge(annotators[i].kind, o.seed * 7919 + i));
+      options.campaign = campaign.id();
+      const uint64_t seed = o.seed * 7919 + i;
+      runs[i] = RunHttpAnnotator(options, flags ? MakeFlagger(annotators[i].kind, seed, o.flag_below)
+                                                : MakeJudge(annotators[i].kind, seed));
     });
   }
   for (std::thread& t : threads) t.join();
@@ -374,7 +399,7 @@ absl::StatusOr<CrowdReport> RunCrowd(const CrowdOptions& o, PairSource& source,
            << ", overlap " << o.overlap << ", gold rate " << o.gold_rate << std::endl;
 
   t = absl::Now();
-  RETURN_IF_ERROR(RunAnnotators(o, campaign.id(), tokens, report.annotators));
+  RETURN_IF_ERROR(RunAnnotators(o, campaign, tokens, report.annotators));
   const double seconds = absl::ToDoubleSeconds(absl::Now() - t);
   int submitted = 0;
   for (const SimulatedAnnotator& a : report.annotators) {

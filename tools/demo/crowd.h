@@ -62,6 +62,9 @@ struct CrowdOptions {
   // each round's pairs): wait up to join_timeout until `campaign` exists with at least `items`
   // regular items, add only the gold items, then judge. Default: off.
   bool join = false;
+  // A joined flag campaign (a run's red-team responses): the usual and careful raters flag a
+  // response as harmful when its hidden utility is below this (the spammer at random).
+  double flag_below = 0.0;
   double join_timeout_seconds = 1800;
 };
 

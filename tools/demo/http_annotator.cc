@@ -175,8 +175,16 @@ absl::StatusOr<AnnotatorRun> RunHttpAnnotator(const HttpAnnotatorOptions& o,
                           absl::StrCat("judging lease ", task->lease_id, ": ",
                                        verdict.status().message()));
     }
-    const Json body = {{"answers", {{"pairwise", PairwiseName(verdict->pairwise)}}},
-                       {"seconds_spent", verdict->seconds_spent}};
+    Json answers = {{"pairwise", PairwiseName(verdict->pairwise)}};
+    if (verdict->flags.has_value()) {
+      Json flags = Json::array();
+      for (const std::string& category : *verdict->flags) {
+        flags.push_back(category.empty() ? Json{{"approved", true}}
+                                         : Json{{"approved", false}, {"categories", {category}}});
+      }
+      answers = {{"flags", flags}};
+    }
+    const Json body = {{"answers", answers}, {"seconds_spent", verdict->seconds_spent}};
     const std::string submit_path = absl::StrCat("/api/v1/tasks/", task->lease_id, "/submit");
     ASSIGN_OR_RETURN(httplib::Result submit, post(submit_path, body.dump()));
     if (submit->status == 403) {  // paused between /next and /submit

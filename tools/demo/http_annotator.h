@@ -15,6 +15,7 @@
 #define REIN_TOOLS_DEMO_HTTP_ANNOTATOR_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,9 +56,11 @@ enum class Pairwise { kA, kB, kTie, kBothBad };
 // What the API calls it: "a", "b", "tie", "both_bad".
 const char* PairwiseName(Pairwise p);
 
-// A pairwise answer and the time it took.
+// An answer and the time it took: a pairwise choice, or (a flag campaign) per shown response
+// the category it is flagged for, "" when approved.
 struct Verdict {
   Pairwise pairwise = Pairwise::kTie;
+  std::optional<std::vector<std::string>> flags;
   double seconds_spent = 0;
 };
 

@@ -163,6 +163,10 @@ int main(int argc, char** argv) {
   crowd_cmd->add_flag("--join", crowd.join,
                       "Judge a campaign a run with rounds creates: wait until it holds --items "
                       "items, add only gold items (from --policy) and judge");
+  crowd_cmd->add_option("--flag-below", crowd.flag_below,
+                        "With --join on a flag campaign: flag responses whose hidden utility is "
+                        "below this as harmful")
+      ->capture_default_str();
   crowd_cmd->add_option("--join-timeout", crowd.join_timeout_seconds,
                         "With --join: seconds to wait for the campaign")
       ->capture_default_str();

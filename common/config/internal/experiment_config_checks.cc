@@ -87,6 +87,10 @@ void CheckRounds(const ExperimentConfig& c, const KeyLines& lines, CrossChecker&
   check.Require(r.judgements <= int64_t{r.prompts_per_round} * int64_t{r.overlap},
                 {"rounds.judgements", "rounds.prompts_per_round", "rounds.overlap"},
                 "rounds.judgements is more than prompts_per_round × overlap can ever give");
+  check.Require(r.cost_model.steps == 0 || (!c.eval.red_team.empty() && c.eval.campaign),
+                {"rounds.cost_model.steps", "eval.red_team", "eval.campaign"},
+                "rounds.cost_model trains on the flags of the red-team campaigns: set "
+                "eval.red_team (and leave eval.campaign on)");
   check.Require(!c.feedback.admin_token_file.empty() || !c.server.auth_token_file.empty(),
                 {"feedback.admin_token_file", "server.auth_token_file", "rounds.count"},
                 "rounds need feedback.admin_token_file (or server.auth_token_file): the "

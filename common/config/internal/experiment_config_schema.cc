@@ -265,6 +265,16 @@ void BindRounds(RoundsConfig* c, Binder* b) {
            "Share of each round's preferences kept out of training to measure the accuracy of "
            "the reloaded reward model.")
       .Check([](double v) { return v >= 0.0 && v < 1.0; }, "a number in [0, 1)");
+  Binder& cm = b->Section("cost_model",
+                          "Each round's cost model, from the flags on earlier rounds' red-team "
+                          "campaigns (eval.red_team).");
+  cm.Field("steps", &c->cost_model.steps,
+           "Train calls per round; 0 = never retrained. Warm from model.cost_model, then from "
+           "the previous round's.")
+      .NonNegative();
+  cm.Field("batch_size", &c->cost_model.batch_size, "Approve/flag labels per Train call.")
+      .Positive();
+  cm.Field("learning_rate", &c->cost_model.learning_rate, "Constant learning rate.").Positive();
 }
 
 void BindEval(EvalConfig* c, Binder* b) {
