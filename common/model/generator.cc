@@ -86,7 +86,9 @@ class Generator::Run {
           internal::Uniform(requests_[slot.request].seed,
                             static_cast<int64_t>(results_[slot.request].output_ids.size()));
     }
-    internal::SampleRows(logits, options_.sampling, uniforms_.data(), sampled_.data(),
+    const int64_t sampleable = generator_.sampleable_vocab_size;
+    internal::SampleRows(sampleable < logits.size(1) ? logits.narrow(1, 0, sampleable) : logits,
+                         options_.sampling, uniforms_.data(), sampled_.data(),
                          sampled_logprobs_.data());
     for (int64_t k = 0; k < rows; ++k) {
       Slot& slot = active_[first + static_cast<size_t>(k)];
@@ -243,7 +245,14 @@ absl::StatusOr<std::unique_ptr<Generator>> Generator::Create(const CausalLM& mod
     return absl::InvalidArgumentError(
         "max_batch_size, max_sequence_length and max_prefill_tokens must be positive");
   }
+  const int64_t vocab = model.config().vocab_size;
+  if (options.sampleable_vocab_size < 0 || options.sampleable_vocab_size > vocab) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sampleable_vocab_size ", options.sampleable_vocab_size, " is outside [0, ", vocab,
+        "] (the model's vocabulary)"));
+  }
   GeneratorOptions resolved = options;
+  if (resolved.sampleable_vocab_size == 0) resolved.sampleable_vocab_size = vocab;
   if (model.config().family == Family::kGpt2) {
     resolved.max_sequence_length =
         std::min(resolved.max_sequence_length, model.config().max_position_embeddings);

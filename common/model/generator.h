@@ -87,6 +87,11 @@ struct GeneratorOptions {
   // false: no cache; every step recomputes every active sequence in full (reference behaviour
   // for tests and benchmarks). Default: true.
   bool use_kv_cache = true;
+  // Only ids below this are ever sampled: real checkpoints pad the embedding matrix past the
+  // tokenizer (Qwen: vocab_size 151936 for 151669 tokens), and an id the tokenizer does not
+  // know must never come out. Greedy picks and the reported log-probs are over these ids.
+  // Default (0): the model's whole vocabulary.
+  int64_t sampleable_vocab_size = 0;
 };
 
 class Generator {

@@ -192,6 +192,30 @@ TEST_CASE("top-k and top-p renormalise over the tokens they keep") {
   CHECK(internal::Uniform(1, 2) != internal::Uniform(1, 3));
 }
 
+// A padded embedding matrix (Qwen's 151936 rows for 151669 tokens): ids past the tokenizer
+// are never sampled, whatever the model says of them.
+TEST_CASE("ids past the sampleable vocabulary never come out") {
+  auto lm = SmallRandomModel();
+  const int64_t vocab = lm->config().vocab_size;
+  const int64_t sampleable = vocab / 4;
+  std::vector<GenerationRequest> requests;
+  for (uint64_t i = 0; i < 8; ++i) requests.push_back({{1, 2, 3}, 500 + i});
+  for (const SamplingParams& sampling :
+       {SamplingParams{.temperature = 1.5f}, SamplingParams{.temperature = 0.0f},
+        SamplingParams{.temperature = 1.0f, .top_p = 0.95f}}) {
+    const auto results = GenerateOrDie(
+        *lm, {.max_batch_size = 8, .max_sequence_length = 32, .sampleable_vocab_size = sampleable},
+        requests, {.sampling = sampling, .max_new_tokens = 12, .stop_at_eos = false});
+    for (const GenerationResult& r : results) {
+      REQUIRE(r.output_ids.size() == 12);
+      for (int64_t id : r.output_ids) CHECK(id < sampleable);
+      for (float logprob : r.logprobs) CHECK(logprob <= 0.0f);
+    }
+  }
+  CHECK(Generator::Create(*lm, {.sampleable_vocab_size = vocab + 1}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("bad requests and options are INVALID_ARGUMENT") {
   auto lm = SmallRandomModel();
   auto generator = Generator::Create(*lm, {.max_batch_size = 2, .max_sequence_length = 16});

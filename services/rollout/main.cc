@@ -15,6 +15,7 @@
 #include "common/log/log.h"
 #include "common/process/process_setup.h"
 #include "common/status/status_macros.h"
+#include "common/tokenizer/tokenizer.h"
 #include "services/rollout/rollout_service.h"
 #include "services/worker/worker_model.h"
 #include "services/worker/worker_runtime.h"
@@ -45,6 +46,10 @@ absl::Status RunRollout(rpc::ShutdownSignal& shutdown) {
                                                absl::SkipEmpty())) {
     options.snapshots.allowed_roots.emplace_back(root);
   }
+  // A padded embedding matrix must not let an id the tokenizer does not know be sampled.
+  ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tokenizer,
+                   tokenizer::Tokenizer::FromDirectory(c.model.TokenizerPath()));
+  options.sampleable_vocab_size = tokenizer->vocab_size();
   const config::ModelConfig model_config = c.model;
   options.snapshots.loader = [model_config](const std::string& dir) {
     return worker::LoadWorkerModel(model_config, dir, model::Heads::kLm, "earlier policy");

@@ -94,6 +94,8 @@ absl::StatusOr<std::unique_ptr<RolloutService>> RolloutService::Create(
   model::GeneratorOptions generator_options;
   generator_options.max_batch_size = options.max_batch_size;
   generator_options.max_sequence_length = max_sequence_length;
+  generator_options.sampleable_vocab_size =
+      std::min(options.sampleable_vocab_size, policy->config().vocab_size);
   ASSIGN_OR_RETURN(std::unique_ptr<model::Generator> generator,
                    model::Generator::Create(*policy, generator_options));
   auto metrics = std::make_unique<Metrics>(registry);

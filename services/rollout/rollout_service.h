@@ -44,6 +44,9 @@ struct RolloutServiceOptions {
   // Longest prompt + max_new_tokens a request may ask for. Default (0): the model's
   // max_position_embeddings. The KV cache holds max_batch_size x this many positions.
   int64_t max_sequence_length = 0;
+  // Ids the tokenizer knows (a checkpoint may pad its vocabulary past them); no other id is
+  // ever sampled. Default (0): the model's whole vocabulary.
+  int64_t sampleable_vocab_size = 0;
   // Limits on the incoming weight stream. Default: AssemblerOptions' defaults.
   tensor::AssemblerOptions assembler;
   // Earlier policies Generate may sample from (GenerateRequest.policy_dir); the generator

@@ -176,6 +176,23 @@ TEST_CASE("Generate refuses policy folders outside the replica's snapshot roots"
   REQUIRE(replica.Generate(SampleRequest(), &response).ok());  // still serving
 }
 
+TEST_CASE("a replica never samples an id its tokenizer does not know (padded vocabularies)") {
+  prometheus::Registry registry;
+  RolloutServiceOptions options;
+  options.max_batch_size = 4;
+  options.sampleable_vocab_size = 50;  // tiny-llama's embedding has 1000 rows
+  auto service = RolloutService::Create(TinyPolicy(), options, registry);
+  REQUIRE(service.ok());
+  rein::v1::GenerateRequest request = SampleRequest();
+  request.mutable_sampling()->set_temperature(2.0f);
+  request.mutable_sampling()->set_max_new_tokens(16);
+  auto response = (*service)->RunGenerate(request);
+  REQUIRE(response.ok());
+  for (const rein::v1::Completion& c : response->completions()) {
+    for (int32_t id : c.token_ids()) CHECK(id < 50);
+  }
+}
+
 TEST_CASE("Generate samples reproducibly from per-prompt seeds at policy version 0") {
   Replica replica;
   rein::v1::GenerateResponse first, second;
