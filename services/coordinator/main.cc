@@ -74,7 +74,11 @@ RunLoopOptions LoopOptions(const config::ExperimentConfig& c) {
   }
   if (c.rounds.count > 0) {
     options.expected_workers[rein::v1::ROLE_FEEDBACK] = 1;
-    options.expected_workers[rein::v1::ROLE_REWARD_LEARNER] = 1;
+    if (config::IsOfflinePreference(c.learner.mode)) {
+      options.expected_workers[rein::v1::ROLE_ROLLOUT] = c.rollout.replicas;  // samples rounds
+    } else {
+      options.expected_workers[rein::v1::ROLE_REWARD_LEARNER] = 1;
+    }
     if (c.rounds.cost_model.steps > 0) options.expected_workers[rein::v1::ROLE_COST_LEARNER] = 1;
   }
   return options;
@@ -85,6 +89,7 @@ RoundOptions RoundDriverOptions(const config::ExperimentConfig& c, const RunLoop
                                 rpc::ClientOptions feedback_client) {
   RoundOptions options;
   options.rounds = c.rounds;
+  options.mode = c.learner.mode;
   options.run_name = c.run.name;
   options.run_dir = loop.run_dir;
   options.sft_policy = c.model.policy;
@@ -109,7 +114,12 @@ absl::Status CheckRunInputs(const config::ExperimentConfig& c) {
     return absl::InvalidArgumentError(absl::StrCat("learner.mode ", config::EnumName(mode),
                                                    " samples responses: set data.prompts"));
   }
-  if (!config::IsReinforcementLearning(mode) && c.data.train.empty()) {
+  const bool rounds_give_data = c.rounds.count > 0 && config::IsOfflinePreference(mode);
+  if (rounds_give_data && c.data.prompts.empty() && c.rounds.prompts.empty()) {
+    return absl::InvalidArgumentError(
+        "rounds sample responses to judge: set rounds.prompts or data.prompts");
+  }
+  if (!config::IsReinforcementLearning(mode) && !rounds_give_data && c.data.train.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("learner.mode ", config::EnumName(mode),
                                                    " trains on examples: set data.train"));
   }
@@ -135,6 +145,15 @@ absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
                                     const tokenizer::Tokenizer& tokenizer) {
   LoadedData loaded;
   const config::LearnerMode mode = c.learner.mode;
+  if (c.rounds.count > 0) {
+    data::PromptDatasetOptions options;
+    options.format = ToDataFormat(c.data.prompt_format);
+    options.max_prompt_tokens = c.data.max_prompt_tokens;
+    const std::string& path = c.rounds.prompts.empty() ? c.data.prompts : c.rounds.prompts;
+    ASSIGN_OR_RETURN(loaded.round_prompts, data::PromptDataset::Load(path, tokenizer, options));
+    // Offline learners with rounds train on each round's feedback, not on data.train.
+    if (config::IsOfflinePreference(mode)) return loaded;
+  }
   if (config::IsReinforcementLearning(mode)) {
     data::PromptDatasetOptions options;
     options.format = ToDataFormat(c.data.prompt_format);
@@ -143,10 +162,6 @@ absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
     REIN_LOG(INFO, "coordinator") << loaded.prompts->size() << " prompts ("
                                   << loaded.prompts->skipped() << " skipped as too long) from "
                                   << c.data.prompts;
-    if (c.rounds.count > 0) {
-      const std::string& path = c.rounds.prompts.empty() ? c.data.prompts : c.rounds.prompts;
-      ASSIGN_OR_RETURN(loaded.round_prompts, data::PromptDataset::Load(path, tokenizer, options));
-    }
     if (!c.data.eval_prompts.empty()) {
       ASSIGN_OR_RETURN(loaded.eval_prompts,
                        data::PromptDataset::Load(c.data.eval_prompts, tokenizer, options));

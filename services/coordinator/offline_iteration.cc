@@ -1,7 +1,8 @@
 // RunLoop's iterations for the offline preference learners (dpo, ipo, kto): take the next
-// data.train_batch_size judgements (already in the mode's shape: OfflinePreferenceView), ask
-// the reference replicas for every response's log-probs, and train on them. No rollouts, no
-// reward model, no weight push.
+// data.train_batch_size judgements (already in the mode's shape: OfflinePreferenceView) of
+// data.train, or with rounds of the round's feedback, ask the reference replicas for every
+// response's log-probs, and train on them. No reward model; weights reach the rollouts only
+// with rounds, before each round samples.
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
@@ -57,7 +58,7 @@ absl::Status RunLoop::OfflinePreferenceIteration(uint64_t iteration,
   const absl::Time start = absl::Now();
   const bool kto = options_.mode == config::LearnerMode::kKto;
   const size_t n = options_.train_batch_size;
-  std::vector<data::PreferenceExample> batch = data_.preferences->Next(n);
+  std::vector<data::PreferenceExample> batch = Preferences()->Next(n);
   OfflineSequences sequences = SequencesOf(batch, kto);
   DispatchStats reference_stats;
   RETURN_IF_ERROR(ReferenceStage(stages_, sequences.samples, &reference_stats));

@@ -182,6 +182,11 @@ absl::Status RoundDriver::ResumeTraining(uint64_t next_iteration) {
   if (!Prepared(round)) return absl::OkStatus();
   status_.set_round(round);
   status_.set_campaign(CampaignName(round));
+  if (offline()) {
+    RETURN_IF_ERROR(LoadOfflinePreferences(round));
+    Publish(rein::v1::ROUND_PHASE_TRAINING);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(std::string fingerprint,
                    ReloadRewardStage(stages_, checkpoint_->reward_model_dir,
                                      checkpoint_->reward_model_version));
@@ -375,24 +380,25 @@ absl::StatusOr<std::string> RoundDriver::TrainTrack(ModelTrack& track, uint32_t 
   return learner_dir;
 }
 
-absl::Status RoundDriver::TrainRewardModel(uint32_t round, const Collected& collected) {
+absl::StatusOr<std::vector<std::string>> RoundDriver::ExportedPairs(
+    uint32_t round, const Collected& collected, std::vector<std::string>* heldout) {
   const config::RoundRewardModelConfig& rm = options_.rounds.reward_model;
   ASSIGN_OR_RETURN(FeedbackLink * feedback, Feedback());
   const uint32_t first = rm.data == config::RoundData::kAll ? 1 : round;
-  std::vector<std::string> train, heldout;
+  std::vector<std::string> train;
   for (uint32_t k = first; k <= round; ++k) {
     const std::string campaign = k == round ? collected.campaign : CampaignName(k);
     ASSIGN_OR_RETURN(std::string jsonl, feedback->Export(campaign, rein::v1::EXPORT_FORMAT_PAIRS,
                                                          options_.rounds.include_synthetic));
-    SplitLines split = SplitHeldout(jsonl, rm.heldout_fraction, options_.seed);
+    SplitLines split = SplitHeldout(jsonl, heldout ? rm.heldout_fraction : 0.0, options_.seed);
     train.insert(train.end(), split.train.begin(), split.train.end());
     // Accuracy is measured on the new round's held-out pairs; earlier ones are never trained on.
-    if (k == round) heldout = std::move(split.heldout);
+    if (k == round && heldout != nullptr) *heldout = std::move(split.heldout);
   }
   if (train.empty()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("no preference pair to train the reward model on (", collected.judgements,
-                     " judgements in ", collected.campaign, "; ties and both-bad give none",
+        absl::StrCat("no preference pair to train on (", collected.judgements, " judgements in ",
+                     collected.campaign, "; ties and both-bad give none",
                      options_.rounds.include_synthetic ? ""
                                                        : "; synthetic annotators count only with "
                                                          "rounds.include_synthetic",
@@ -400,6 +406,46 @@ absl::Status RoundDriver::TrainRewardModel(uint32_t round, const Collected& coll
   }
   std::mt19937_64 shuffle(options_.seed + round);
   std::shuffle(train.begin(), train.end(), shuffle);
+  return train;
+}
+
+absl::Status RoundDriver::ExportOfflinePreferences(uint32_t round, const Collected& collected) {
+  ASSIGN_OR_RETURN(std::vector<std::string> train, ExportedPairs(round, collected, nullptr));
+  std::error_code error;
+  std::filesystem::create_directories(RoundDir(round), error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot create ", RoundDir(round), ": ",
+                                            error.message()));
+  }
+  RETURN_IF_ERROR(WriteLines(RoundDir(round) + "/train.jsonl", train));
+  RETURN_IF_ERROR(LoadOfflinePreferences(round));
+  checkpoint_ = RoundCheckpoint{};
+  checkpoint_->round = round;  // prepared: the policy trains on the round's pairs
+  return absl::OkStatus();
+}
+
+absl::Status RoundDriver::LoadOfflinePreferences(uint32_t round) {
+  data::TrainingDataOptions data_options;
+  data_options.format = options_.prompt_format;
+  data_options.max_prompt_tokens = options_.max_prompt_tokens;
+  data_options.max_response_tokens = options_.max_response_tokens;
+  ASSIGN_OR_RETURN(std::unique_ptr<data::PreferenceDataset> loaded,
+                   data::LoadPreferenceDataset(RoundDir(round) + "/train.jsonl", *tokenizer_,
+                                               data_options));
+  size_t left_out = 0;
+  ASSIGN_OR_RETURN(round_preferences_,
+                   data::OfflinePreferenceView(*loaded, options_.mode != config::LearnerMode::kKto,
+                                               &left_out));
+  REIN_LOG(INFO, "coordinator") << "round " << round << ": the policy trains on "
+                                << round_preferences_->size() << " judgements (" << left_out
+                                << " give nothing to learn in " << config::EnumName(options_.mode)
+                                << ")";
+  return absl::OkStatus();
+}
+
+absl::Status RoundDriver::TrainRewardModel(uint32_t round, const Collected& collected) {
+  std::vector<std::string> heldout;
+  ASSIGN_OR_RETURN(std::vector<std::string> train, ExportedPairs(round, collected, &heldout));
   const std::string dir = RoundDir(round);
   std::error_code error;
   std::filesystem::create_directories(dir, error);
@@ -529,6 +575,11 @@ absl::StatusOr<bool> RoundDriver::Prepare(uint32_t round, uint64_t policy_versio
   }
   ASSIGN_OR_RETURN(std::optional<Collected> collected, Collect(round, campaign));
   if (!collected) return false;
+  if (offline()) {
+    RETURN_IF_ERROR(ExportOfflinePreferences(round, *collected));
+    Publish(rein::v1::ROUND_PHASE_TRAINING);
+    return true;
+  }
   Publish(rein::v1::ROUND_PHASE_REWARD_MODEL);
   RETURN_IF_ERROR(TrainRewardModel(round, *collected));
   ASSIGN_OR_RETURN(const bool cost_trained, TrainCostModel(round));

@@ -57,6 +57,9 @@ namespace rein::coordinator {
 
 struct RoundOptions {
   config::RoundsConfig rounds;
+  // RL modes train a reward model each round; dpo, ipo and kto train the policy on the round's
+  // judgements directly (no reward model, no reward replicas).
+  config::LearnerMode mode = config::LearnerMode::kPpo;
   std::string run_name;
   std::string run_dir;     // checkpoints/, rounds/, stats.jsonl
   std::string sft_policy;  // model.policy: policy version 0
@@ -107,6 +110,10 @@ class RoundDriver {
   // What the run checkpoint keeps (nullopt before round 1's reward model).
   const std::optional<RoundCheckpoint>& checkpoint() const { return checkpoint_; }
 
+  // Offline modes: the judgements the round's iterations train on, in the mode's shape (null
+  // before a round is prepared).
+  data::PreferenceDataset* round_preferences() { return round_preferences_.get(); }
+
  private:
   struct Metrics;
   struct Collected;
@@ -139,6 +146,16 @@ class RoundDriver {
   // From round 2 on, with rounds.cost_model: the cost model on every flag of the red-team
   // campaigns so far; false when there was nothing to train (or it is off).
   absl::StatusOr<bool> TrainCostModel(uint32_t round);
+  // Offline modes: the round's pairs (or every round's, rounds.reward_model.data) exported to
+  // <run>/rounds/round-<r>/train.jsonl, the policy's training data for the round.
+  absl::Status ExportOfflinePreferences(uint32_t round, const Collected& collected);
+  // Reads the round's train.jsonl into round_preferences_ in the mode's shape.
+  absl::Status LoadOfflinePreferences(uint32_t round);
+  bool offline() const { return config::IsOfflinePreference(options_.mode); }
+  // The round's (or every round's so far) pairs as exported JSON lines.
+  absl::StatusOr<std::vector<std::string>> ExportedPairs(uint32_t round,
+                                                         const Collected& collected,
+                                                         std::vector<std::string>* heldout);
   std::string RedTeamName(uint32_t round) const;
   absl::Status ReloadAndEvaluate(uint32_t round, const std::string& heldout_path);
   // The red-team responses of `evaluation` as campaign <run>-red-team-<round>; its name.
@@ -155,6 +172,7 @@ class RoundDriver {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<FeedbackLink> feedback_;
   std::optional<RoundCheckpoint> checkpoint_;
+  std::unique_ptr<data::PreferenceDataset> round_preferences_;
   ModelTrack reward_track_;
   ModelTrack cost_track_;
   rein::v1::RoundStatus status_;

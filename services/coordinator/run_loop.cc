@@ -99,7 +99,8 @@ absl::Status RunLoop::Run() {
 
 absl::Status RunLoop::RunSteps() {
   RETURN_IF_ERROR(cost_shaper_.status());
-  if (options_.push_weights_first && config::IsReinforcementLearning(options_.mode)) {
+  if (options_.push_weights_first &&
+      (config::IsReinforcementLearning(options_.mode) || rounds_ != nullptr)) {
     ASSIGN_OR_RETURN(rein::v1::PushWeightsResponse pushed, PushWeightsStage(stages_));
     policy_version_ = pushed.policy_version();
     REIN_LOG(INFO, "coordinator") << "rollouts now hold the resumed policy (version "
@@ -110,6 +111,9 @@ absl::Status RunLoop::RunSteps() {
     // A run resumed in a round's training phase has done that round's phases before it.
     if (rounds_->Prepared(rounds_->RoundOf(run_.next_iteration()))) {
       prepared_round_ = rounds_->RoundOf(run_.next_iteration());
+      if (rounds_->round_preferences() != nullptr) {
+        rounds_->round_preferences()->Seek(untrained_cursor_);
+      }
     }
   }
   while (true) {
@@ -157,12 +161,22 @@ absl::Status RunLoop::RunSteps() {
 
 absl::StatusOr<bool> RunLoop::PrepareRound(uint64_t iteration) {
   const uint32_t round = rounds_->RoundOf(iteration);
+  if (config::IsOfflinePreference(options_.mode) && policy_version_ > 0) {
+    // The offline learners push no weights per iteration: the rollouts get the policy the
+    // round samples from now.
+    ASSIGN_OR_RETURN(rein::v1::PushWeightsResponse pushed, PushWeightsStage(stages_));
+    REIN_LOG(INFO, "coordinator") << "round " << round << ": rollouts hold policy v"
+                                  << pushed.policy_version();
+  }
   absl::StatusOr<bool> prepared = rounds_->Prepare(round, policy_version_);
   if (!prepared.ok()) {
     return absl::Status(prepared.status().code(),
                         absl::StrCat("round ", round, ": ", prepared.status().message()));
   }
-  if (*prepared) prepared_round_ = round;
+  if (*prepared) {
+    prepared_round_ = round;
+    untrained_cursor_ = DatasetCursor();  // a new round's data starts at its beginning
+  }
   return prepared;
 }
 
@@ -267,7 +281,17 @@ void RunLoop::Record(uint64_t iteration, const rein::v1::Stats& stats, uint64_t 
   REIN_LOG(INFO, "coordinator") << summary;
 }
 
+data::PreferenceDataset* RunLoop::Preferences() const {
+  if (rounds_ != nullptr && rounds_->round_preferences() != nullptr) {
+    return rounds_->round_preferences();
+  }
+  return data_.preferences;
+}
+
 uint64_t RunLoop::DatasetCursor() const {
+  if (rounds_ != nullptr && rounds_->round_preferences() != nullptr) {
+    return rounds_->round_preferences()->cursor();
+  }
   if (data_.prompts) return data_.prompts->cursor();
   if (data_.sft) return data_.sft->cursor();
   if (data_.preferences) return data_.preferences->cursor();

@@ -141,6 +141,8 @@ class RunLoop {
   absl::StatusOr<rein::v1::CheckpointResponse> Checkpoint(const std::string& directory);
   CoordinatorState State() const;
   uint64_t DatasetCursor() const;
+  // The judgements the offline modes train on: the round's with rounds, else data.train's.
+  data::PreferenceDataset* Preferences() const;
 
   const RunLoopOptions options_;
   const StageContext stages_;

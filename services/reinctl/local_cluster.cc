@@ -27,7 +27,11 @@ std::vector<WorkerKind> WorkersOf(const config::ExperimentConfig& c, const std::
     kinds.push_back({"reference", "reference", c.reference.replicas, {}});
   }
   kinds.push_back({"learner", "learner", c.learner.ranks, {}});
-  if (c.rounds.count > 0) {
+  if (c.rounds.count > 0 && config::IsOfflinePreference(c.learner.mode)) {
+    // The policy learner trains on each round's judgements; rollouts sample the rounds.
+    kinds.push_back({"rollout", "rollout", c.rollout.replicas, {"--snapshot_root=" + run_dir}});
+    kinds.push_back({"feedback", "feedback", 1, {}});
+  } else if (c.rounds.count > 0) {
     kinds.push_back({"feedback", "feedback", 1, {}});
     kinds.push_back({"reward-learner", "learner", 1, {"--reward_model_learner"}});
     if (c.rounds.cost_model.steps > 0) {

@@ -258,5 +258,49 @@ TEST_CASE("two rounds through rein-feedback survive kills while collecting and w
   CHECK_THAT(ReadFile(run_dir + "/status.json"), Catch::Contains("RUN_STATE_FINISHED"));
 }
 
+TEST_CASE("dpo rounds train the policy straight from each round's judgements") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-dpo-rounds-");
+  const std::string& world = WorldDir();
+  std::ofstream(dir + "/admin.token") << "dpo-rounds-admin-token\n";
+  const std::string config = dir + "/rounds.yaml";
+  std::ofstream(config)
+      << "run: {name: dpo, seed: 3, output_dir: " << dir << "/runs, checkpoint_every: 0}\n"
+      << "data: {prompts: " << world << "/prompts.jsonl, prompt_format: text,"
+      << " train_batch_size: 4}\n"
+      << "model: {policy: " << world << "/policy-init}\n"
+      << "rollout: {replicas: 1, capacity: 8, sampling: {max_new_tokens: 8}}\n"
+      << "learner: {mode: dpo, learning_rate: 0.001, micro_batch_size: 4}\n"
+      << "rounds: {count: 2, iterations: 3, prompts_per_round: " << kItemsPerRound
+      << ", overlap: 1, include_synthetic: true, poll_interval: 200ms}\n"
+      << "feedback: {store: sqlite:" << dir << "/feedback.db, admin_token_file: " << dir
+      << "/admin.token, submissions_per_minute: 0}\n"
+      << "server: {call_timeout: 60s, drain_timeout: 5s}\n";
+  const std::string run_dir = dir + "/run";
+  auto up = StartUp(config, run_dir);
+  for (int round = 1; round <= 2; ++round) {
+    const nlohmann::json crowd =
+        Judge(dir, run_dir, absl::StrCat("dpo-round-", round), kItemsPerRound, round, 0);
+    CHECK(crowd["judgements_submitted"] == kItemsPerRound);
+  }
+  auto exit_code = up->Wait(absl::Minutes(4));
+  INFO(up->output() << ReadFile(run_dir + "/logs/coordinator.log"));
+  REQUIRE(exit_code.ok());
+  REQUIRE(*exit_code == 0);
+  // No reward model anywhere: the policy learner trained DPO on the rounds' pairs, and the
+  // rollouts sampled round 2 from the policy round 1 trained.
+  const std::vector<nlohmann::json> stats = ReadStats(run_dir);
+  REQUIRE(stats.size() == 6);
+  for (const nlohmann::json& line : stats) CHECK(line.contains("loss/dpo"));
+  const std::string coordinator_log = ReadFile(run_dir + "/logs/coordinator.log");
+  CHECK_THAT(coordinator_log, Catch::Contains("round 2: rollouts hold policy v3"));
+  CHECK_FALSE(fs::exists(run_dir + "/logs/reward-learner-0.log"));
+  CHECK_FALSE(fs::exists(run_dir + "/logs/reward-0.log"));
+  std::vector<nlohmann::json> records = RoundRecords(run_dir);
+  REQUIRE(records.size() == 2);
+  REQUIRE(records[1]["ratings"].size() == 2);
+  CHECK(records[1]["ratings"][0]["policy_version"] == 0);
+  CHECK(records[1]["ratings"][1]["policy_version"] == 3);
+}
+
 }  // namespace
 }  // namespace rein::e2e

@@ -72,8 +72,13 @@ void CheckRl(const ExperimentConfig& c, CrossChecker& check) {
 void CheckRounds(const ExperimentConfig& c, const KeyLines& lines, CrossChecker& check) {
   const RoundsConfig& r = c.rounds;
   if (r.count == 0) return;
-  check.Require(IsReinforcementLearning(c.learner.mode), {"rounds.count", "learner.mode"},
-                "rounds need an RL learner.mode (ppo, grpo, rloo, reinforce++)");
+  check.Require(IsReinforcementLearning(c.learner.mode) || IsOfflinePreference(c.learner.mode),
+                {"rounds.count", "learner.mode"},
+                "rounds need an RL learner.mode (ppo, grpo, rloo, reinforce++) or an offline "
+                "preference one (dpo, ipo, kto)");
+  check.Require(r.cost_model.steps == 0 || IsReinforcementLearning(c.learner.mode),
+                {"rounds.cost_model.steps", "learner.mode"},
+                "rounds.cost_model feeds PPO's cost: it needs an RL learner.mode");
   check.Require(lines.LineOf("run.iterations") == 0 ||
                     c.run.iterations == int64_t{r.count} * int64_t{r.iterations},
                 {"run.iterations", "rounds.iterations"},
