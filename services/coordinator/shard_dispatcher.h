@@ -99,6 +99,7 @@ absl::StatusOr<RangeResults<Result>> Dispatch(
   absl::Mutex mu;
   RangeResults<Result> results;
   absl::Status fatal;
+  std::vector<std::string> failures;  // each failed replica's error
   auto serve = [&](const Worker& worker) {
     Range range;
     while (queue.Take(static_cast<size_t>(worker.capacity), &range)) {
@@ -125,6 +126,8 @@ absl::StatusOr<RangeResults<Result>> Dispatch(
       if (IsReplicaFailure(result.status())) {
         ++stats->reissued_ranges;
         stats->failed_workers.push_back(worker.id);
+        // Named in the error should no replica be left (the status names method and worker).
+        failures.push_back(std::string(result.status().message().substr(0, 300)));
       } else if (fatal.ok()) {
         fatal = result.status();
       }
@@ -136,9 +139,10 @@ absl::StatusOr<RangeResults<Result>> Dispatch(
   for (std::thread& thread : threads) thread.join();
   if (!fatal.ok()) return fatal;
   if (!queue.Empty()) {
-    return absl::UnavailableError(
-        "no replica left to serve the batch: " + std::to_string(workers.size()) +
-        " tried, all failed");
+    std::string why;
+    for (const std::string& failure : failures) why += "; " + failure;
+    return absl::UnavailableError("no replica left to serve the batch: " +
+                                  std::to_string(workers.size()) + " tried, all failed" + why);
   }
   return results;
 }

@@ -172,11 +172,17 @@ absl::StatusOr<Timed<std::vector<std::vector<float>>>> ReferenceRange(const Stag
       std::move(logprobs), ReportedSeconds(response.stats(), "time/logprobs_seconds")};
 }
 
-absl::Status RequireWorkers(const std::vector<Worker>& workers, rein::v1::Role role) {
-  if (workers.empty()) {
-    return absl::UnavailableError(absl::StrCat("no active ", rein::v1::Role_Name(role), " worker"));
+// UNAVAILABLE when none of `role` is left, naming the replicas the run lost.
+absl::Status RequireWorkers(const StageContext& context, const std::vector<Worker>& workers,
+                            rein::v1::Role role) {
+  if (!workers.empty()) return absl::OkStatus();
+  std::string lost;
+  for (const Worker& worker : context.registry->Lost(role)) {
+    absl::StrAppend(&lost, lost.empty() ? "" : ", ", worker.id, " (", worker.address, ")");
   }
-  return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "no active ", rein::v1::Role_Name(role), " worker",
+      lost.empty() ? std::string() : absl::StrCat(": lost ", lost, " after failed calls")));
 }
 
 }  // namespace
@@ -186,7 +192,7 @@ absl::StatusOr<std::vector<Sample>> GenerateStage(const StageContext& context,
                                                   const GenerateOptions& options,
                                                   DispatchStats* stats) {
   std::vector<Worker> workers = context.registry->Active(rein::v1::ROLE_ROLLOUT);
-  RETURN_IF_ERROR(RequireWorkers(workers, rein::v1::ROLE_ROLLOUT));
+  RETURN_IF_ERROR(RequireWorkers(context, workers, rein::v1::ROLE_ROLLOUT));
   // Capacity counts sequences; a call carries capacity / samples_per_prompt prompts.
   for (Worker& worker : workers) {
     worker.capacity = std::max<int>(1, worker.capacity / static_cast<int>(options.samples_per_prompt));
@@ -212,8 +218,8 @@ absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& sample
                         DispatchStats* reward_stats, DispatchStats* reference_stats) {
   std::vector<Worker> rewarders = context.registry->Active(rein::v1::ROLE_REWARD);
   std::vector<Worker> references = context.registry->Active(rein::v1::ROLE_REFERENCE);
-  RETURN_IF_ERROR(RequireWorkers(rewarders, rein::v1::ROLE_REWARD));
-  RETURN_IF_ERROR(RequireWorkers(references, rein::v1::ROLE_REFERENCE));
+  RETURN_IF_ERROR(RequireWorkers(context, rewarders, rein::v1::ROLE_REWARD));
+  RETURN_IF_ERROR(RequireWorkers(context, references, rein::v1::ROLE_REFERENCE));
   absl::StatusOr<RangeResults<Timed<std::vector<Scored>>>> rewards;
   std::thread reward_thread([&] {
     rewards = Dispatch<Timed<std::vector<Scored>>>(
@@ -250,7 +256,7 @@ absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& sample
 absl::Status RewardStage(const StageContext& context, std::vector<Sample>& samples,
                          DispatchStats* stats) {
   std::vector<Worker> rewarders = context.registry->Active(rein::v1::ROLE_REWARD);
-  RETURN_IF_ERROR(RequireWorkers(rewarders, rein::v1::ROLE_REWARD));
+  RETURN_IF_ERROR(RequireWorkers(context, rewarders, rein::v1::ROLE_REWARD));
   ASSIGN_OR_RETURN(auto rewards,
                    Dispatch<Timed<std::vector<Scored>>>(
                        samples.size(), rewarders,
@@ -272,7 +278,7 @@ absl::Status RewardStage(const StageContext& context, std::vector<Sample>& sampl
 absl::Status ReferenceStage(const StageContext& context, std::vector<Sample>& samples,
                             DispatchStats* stats) {
   std::vector<Worker> references = context.registry->Active(rein::v1::ROLE_REFERENCE);
-  RETURN_IF_ERROR(RequireWorkers(references, rein::v1::ROLE_REFERENCE));
+  RETURN_IF_ERROR(RequireWorkers(context, references, rein::v1::ROLE_REFERENCE));
   ASSIGN_OR_RETURN(auto logprobs,
                    Dispatch<Timed<std::vector<std::vector<float>>>>(
                        samples.size(), references,
@@ -294,7 +300,7 @@ absl::StatusOr<rein::v1::TrainResponse> TrainOnRanks(const StageContext& context
                                                      const rein::v1::HyperParameters& overrides,
                                                      const FillTrainRequest& fill) {
   std::vector<Worker> ranks = context.registry->Active(rein::v1::ROLE_LEARNER);
-  RETURN_IF_ERROR(RequireWorkers(ranks, rein::v1::ROLE_LEARNER));
+  RETURN_IF_ERROR(RequireWorkers(context, ranks, rein::v1::ROLE_LEARNER));
   if (items % ranks.size() != 0) {
     return absl::FailedPreconditionError(absl::StrCat(items, " sequences do not split over ",
                                                       ranks.size(), " learner ranks"));
@@ -345,7 +351,7 @@ absl::StatusOr<rein::v1::TrainResponse> TrainStage(const StageContext& context,
 absl::StatusOr<rein::v1::SaveCheckpointResponse> SaveCheckpointStage(const StageContext& context,
                                                                       const std::string& directory) {
   std::vector<Worker> ranks = context.registry->Active(rein::v1::ROLE_LEARNER);
-  RETURN_IF_ERROR(RequireWorkers(ranks, rein::v1::ROLE_LEARNER));
+  RETURN_IF_ERROR(RequireWorkers(context, ranks, rein::v1::ROLE_LEARNER));
   rein::v1::SaveCheckpointRequest request;
   request.set_directory(directory);
   rein::v1::SaveCheckpointResponse response;
@@ -396,7 +402,7 @@ absl::StatusOr<rein::v1::PushWeightsResponse> PushToActiveRollouts(const StageCo
 
 absl::StatusOr<rein::v1::PushWeightsResponse> PushWeightsStage(const StageContext& context) {
   std::vector<Worker> ranks = context.registry->Active(rein::v1::ROLE_LEARNER);
-  RETURN_IF_ERROR(RequireWorkers(ranks, rein::v1::ROLE_LEARNER));
+  RETURN_IF_ERROR(RequireWorkers(context, ranks, rein::v1::ROLE_LEARNER));
   absl::StatusOr<rein::v1::PushWeightsResponse> pushed = PushToActiveRollouts(context, ranks.front());
   // A replica that died since the last stage fails the whole push; without it, the push can
   // succeed (pushes are idempotent per version, so replicas already updated are unharmed).

@@ -68,6 +68,28 @@ TEST_CASE("a rollout replica that is gone is left out and its prompts served by 
   CHECK(cluster.registry.Active(rein::v1::ROLE_ROLLOUT).size() == 1);
 }
 
+TEST_CASE("when every rollout replica is gone the error names the replicas the run lost") {
+  Cluster cluster;
+  cluster.rollout0.server->Shutdown();
+  cluster.rollout1.server->Shutdown();
+  DispatchStats stats;
+  auto first = GenerateStage(cluster.Context(), Prompts(4), TwoSamples(), &stats);
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.status().code() == absl::StatusCode::kUnavailable);
+  const std::string message(first.status().message());
+  INFO(message);
+  CHECK(message.find("2 tried, all failed; ") != std::string::npos);
+  CHECK(message.find("on rollout-0 (") != std::string::npos);
+  CHECK(message.find("on rollout-1 (") != std::string::npos);
+  // Taken out of the run, they are named again by the next call.
+  cluster.registry.Exclude("rollout-0");
+  cluster.registry.Exclude("rollout-1");
+  auto again = GenerateStage(cluster.Context(), Prompts(4), TwoSamples(), &stats);
+  CHECK(again.status().code() == absl::StatusCode::kUnavailable);
+  CHECK(std::string(again.status().message())
+            .find("no active ROLE_ROLLOUT worker: lost rollout-0 (") != std::string::npos);
+}
+
 TEST_CASE("a NaN reward fails the scoring stage and names the sequence") {
   Cluster cluster;
   cluster.reward.service.poison = true;

@@ -71,6 +71,15 @@ std::vector<Worker> WorkerRegistry::Active(rein::v1::Role role) const {
   return active;
 }
 
+std::vector<Worker> WorkerRegistry::Lost(rein::v1::Role role) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<Worker> lost;
+  for (const auto& [id, entry] : workers_) {
+    if (entry.worker.role == role && entry.excluded) lost.push_back(entry.worker);
+  }
+  return lost;
+}
+
 void WorkerRegistry::Exclude(const std::string& worker_id) {
   absl::MutexLock lock(&mu_);
   auto it = workers_.find(worker_id);

@@ -48,6 +48,10 @@ class WorkerRegistry {
   // Takes a worker out of scheduling (it failed); it comes back if it registers again.
   void Exclude(const std::string& worker_id);
 
+  // The workers of `role` taken out of scheduling, ordered by id: what a run that fails for
+  // want of the role lost.
+  std::vector<Worker> Lost(rein::v1::Role role) const;
+
   // Waits until at least `count` workers of `role` are active. DEADLINE_EXCEEDED after
   // `timeout`, saying how many arrived.
   absl::Status WaitFor(rein::v1::Role role, int count, absl::Duration timeout);
