@@ -15,6 +15,8 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/rpc/client.h"
@@ -35,6 +37,7 @@ struct UpFlags {
   std::string config;
   std::string run_dir;
   std::string resume;
+  int max_restarts = 3;
 };
 
 std::atomic<int> interrupts{0};
@@ -73,6 +76,8 @@ absl::Status PrepareRunDir(const config::ExperimentConfig& c, const std::string&
                                             error.message()));
   }
   std::ofstream(run_dir + "/config.yaml") << config::ExperimentConfigYaml(c);
+  // A resumed run's folder may hold the final status of the run before: it is not this one's.
+  fs::remove(fs::path(run_dir) / "status.json", error);
   if (link_latest) {
     const fs::path latest = fs::path(c.run.output_dir) / "latest";
     fs::remove(latest, error);
@@ -178,6 +183,102 @@ absl::Status WritePrometheusTargets(LocalCluster& cluster, const std::string& ru
   return absl::OkStatus();
 }
 
+// How watching one incarnation of the cluster ended.
+struct Watched {
+  std::optional<int> exit_code;  // the run's, when watching ends with it (else the coordinator's)
+  int coordinator_code = 0;
+  bool interrupted = false;      // Ctrl-C asked for the stop
+};
+
+// Starts the cluster and notes its processes in the run folder (pids, coordinator.address).
+absl::StatusOr<std::unique_ptr<LocalCluster>> StartCluster(const config::ExperimentConfig& c,
+                                                           const LocalClusterOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalCluster> cluster, LocalCluster::Start(c, options));
+  const std::string& run_dir = options.run_dir;
+  std::ofstream(run_dir + "/coordinator.address") << cluster->coordinator_address() << "\n";
+  std::ofstream pids(run_dir + "/pids");  // "name pid" per process, for operators and tests
+  pids << "coordinator " << cluster->coordinator().pid() << "\n";
+  for (const auto& worker : cluster->workers()) {
+    pids << worker->name() << " " << worker->pid() << "\n";
+  }
+  std::printf("coordinator on %s; %zu workers starting (reinctl status --run %s)\n",
+              cluster->coordinator_address().c_str(), cluster->workers().size(),
+              run_dir.c_str());
+  std::fflush(stdout);
+  return cluster;
+}
+
+// Shows progress until the coordinator exits (or Ctrl-C twice kills everything, or a worker
+// fails before the run started), then stops the workers.
+Watched WatchCluster(LocalCluster& cluster, const config::ExperimentConfig& c,
+                     const rpc::ClientOptions& client, const std::string& run_dir,
+                     int& seen_interrupts) {
+  ProgressPrinter progress(cluster.coordinator_address(), client);
+  std::set<std::string> reported;
+  absl::Time next_poll = absl::InfinitePast();
+  bool targets_written = false;
+  Watched watched;
+  while (!cluster.coordinator().Poll()) {
+    if (interrupts.load() > seen_interrupts) {
+      seen_interrupts = interrupts.load();
+      watched.interrupted = true;
+      if (seen_interrupts >= 2) {
+        std::fprintf(stderr, "\nkilling every process of the run\n");
+        cluster.Kill();
+        watched.exit_code = 130;
+        return watched;
+      }
+      std::fprintf(stderr, "\nstopping after the current iteration (Ctrl-C again to kill)\n");
+      cluster.coordinator().Signal(SIGTERM);
+    }
+    if (ReportExitedWorkers(cluster, reported, progress)) {
+      std::fprintf(stderr, "a worker failed before the run started; stopping\n");
+      cluster.Stop(absl::Seconds(30));
+      watched.exit_code = 1;
+      return watched;
+    }
+    if (absl::Now() >= next_poll) {
+      progress.Update();
+      next_poll = absl::Now() + absl::Seconds(1);
+      const bool started = progress.last() && progress.last()->state() !=
+                                                  rein::v1::RUN_STATE_WAITING_FOR_WORKERS;
+      if (started && !targets_written) {
+        targets_written = true;
+        absl::Status written = WritePrometheusTargets(cluster, run_dir, c.run.output_dir, c.run.name);
+        if (!written.ok()) {
+          std::fprintf(stderr, "\nprometheus_targets.json not written: %s\n",
+                       std::string(written.message()).c_str());
+        }
+      }
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  progress.Finish();
+  watched.coordinator_code = cluster.Stop(absl::Minutes(10));
+  return watched;
+}
+
+// The newest complete checkpoint folder of the run (coordinator.json present); empty if none.
+std::string LatestCheckpoint(const std::string& run_dir) {
+  std::error_code error;
+  int64_t latest = -1;
+  std::string found;
+  for (const auto& entry : fs::directory_iterator(fs::path(run_dir) / "checkpoints", error)) {
+    const std::string name = entry.path().filename().string();
+    int64_t iteration = 0;
+    if (!absl::StartsWith(name, "iter-") ||
+        !absl::SimpleAtoi(absl::string_view(name).substr(5), &iteration) ||
+        !fs::exists(entry.path() / "coordinator.json")) {
+      continue;
+    }
+    if (iteration > latest) {
+      latest = iteration;
+      found = entry.path().string();
+    }
+  }
+  return found;
+}
+
 int RunUp(const UpFlags& flags) {
   absl::StatusOr<config::ExperimentConfig> c = config::LoadExperimentConfig(flags.config);
   if (!c.ok()) {
@@ -204,64 +305,38 @@ int RunUp(const UpFlags& flags) {
   LocalClusterOptions options{flags.config, run_dir, flags.resume, BinaryDir()};
   std::printf("run folder: %s (logs in %s/logs)\n", run_dir.c_str(), run_dir.c_str());
   std::fflush(stdout);
-  absl::StatusOr<std::unique_ptr<LocalCluster>> cluster = LocalCluster::Start(*c, options);
-  if (!cluster.ok()) {
-    std::fprintf(stderr, "reinctl up: %s\n", std::string(cluster.status().message()).c_str());
-    return 1;
-  }
-  std::ofstream(run_dir + "/coordinator.address") << (*cluster)->coordinator_address() << "\n";
-  {
-    std::ofstream pids(run_dir + "/pids");  // "name pid" per process, for operators and tests
-    pids << "coordinator " << (*cluster)->coordinator().pid() << "\n";
-    for (const auto& worker : (*cluster)->workers()) {
-      pids << worker->name() << " " << worker->pid() << "\n";
-    }
-  }
-  std::printf("coordinator on %s; %zu workers starting (reinctl status --run %s)\n",
-              (*cluster)->coordinator_address().c_str(), (*cluster)->workers().size(),
-              run_dir.c_str());
-  std::fflush(stdout);
-
-  ProgressPrinter progress((*cluster)->coordinator_address(), *client);
-  std::set<std::string> reported;
   int seen_interrupts = 0;
-  absl::Time next_poll = absl::InfinitePast();
-  bool targets_written = false;
-  while (!(*cluster)->coordinator().Poll()) {
-    if (interrupts.load() > seen_interrupts) {
-      seen_interrupts = interrupts.load();
-      if (seen_interrupts >= 2) {
-        std::fprintf(stderr, "\nkilling every process of the run\n");
-        (*cluster)->Kill();
-        return 130;
-      }
-      std::fprintf(stderr, "\nstopping after the current iteration (Ctrl-C again to kill)\n");
-      (*cluster)->coordinator().Signal(SIGTERM);
-    }
-    if (ReportExitedWorkers(**cluster, reported, progress)) {
-      std::fprintf(stderr, "a worker failed before the run started; stopping\n");
-      (*cluster)->Stop(absl::Seconds(30));
+  Watched watched;
+  for (int restarts = 0;; ++restarts) {
+    absl::StatusOr<std::unique_ptr<LocalCluster>> cluster = StartCluster(*c, options);
+    if (!cluster.ok()) {
+      std::fprintf(stderr, "reinctl up: %s\n", std::string(cluster.status().message()).c_str());
       return 1;
     }
-    if (absl::Now() >= next_poll) {
-      progress.Update();
-      next_poll = absl::Now() + absl::Seconds(1);
-      const bool started = progress.last() && progress.last()->state() !=
-                                                  rein::v1::RUN_STATE_WAITING_FOR_WORKERS;
-      if (started && !targets_written) {
-        targets_written = true;
-        absl::Status written =
-            WritePrometheusTargets(**cluster, run_dir, c->run.output_dir, c->run.name);
-        if (!written.ok()) {
-          std::fprintf(stderr, "\nprometheus_targets.json not written: %s\n",
-                       std::string(written.message()).c_str());
-        }
+    watched = WatchCluster(**cluster, *c, *client, run_dir, seen_interrupts);
+    if (watched.exit_code) return *watched.exit_code;
+    // A coordinator that died (killed, crashed) wrote no final status: the run goes on from
+    // its newest checkpoint with a fresh cluster, like torchrun's --max-restarts. One that
+    // ended the run itself (finished, stopped, failed) is never restarted.
+    const bool died = watched.coordinator_code != 0 && !ReadFinalStatus(run_dir).has_value();
+    if (!died || watched.interrupted || restarts >= flags.max_restarts) {
+      if (died) {
+        std::fprintf(stderr, "the coordinator's log ends:\n%s\n",
+                     (*cluster)->coordinator().LogTail(15).c_str());
       }
+      break;
     }
-    absl::SleepFor(absl::Milliseconds(100));
+    const std::string latest = LatestCheckpoint(run_dir);
+    if (!latest.empty()) options.resume = latest;
+    // On stdout with the progress: it is what the run did, and logs capture it there.
+    std::printf("the coordinator died (exit status %d); restarting the whole run from %s "
+                "(restart %d of %d)\n",
+                watched.coordinator_code,
+                options.resume.empty() ? "the start" : options.resume.c_str(), restarts + 1,
+                flags.max_restarts);
+    std::fflush(stdout);
   }
-  progress.Finish();
-  const int code = (*cluster)->Stop(absl::Minutes(10));
+  const int code = watched.coordinator_code;
   // How it ended, as the coordinator recorded it (a stop request ends a run "stopped").
   std::optional<rein::v1::RunStatus> final_status = ReadFinalStatus(run_dir);
   std::string ended = code == 0 ? "finished" : "failed";
@@ -269,10 +344,6 @@ int RunUp(const UpFlags& flags) {
   std::printf("run %s (coordinator exit status %d); stats in %s/stats.jsonl, checkpoints in "
               "%s/checkpoints\n",
               ended.c_str(), code, run_dir.c_str(), run_dir.c_str());
-  if (code != 0) {
-    std::fprintf(stderr, "the coordinator's log ends:\n%s\n",
-                 (*cluster)->coordinator().LogTail(15).c_str());
-  }
   return code == 0 ? 0 : 1;
 }
 
@@ -286,6 +357,11 @@ void AddUpCommand(CLI::App& app) {
   up->add_option("--run-dir", flags->run_dir,
                  "Run folder; default <run.output_dir>/<run.name> (made unique)");
   up->add_option("--resume", flags->resume, "Checkpoint folder to resume from");
+  up->add_option("--max-restarts", flags->max_restarts,
+                 "Times a coordinator that dies is restarted, with every worker, from the newest "
+                 "checkpoint")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
   up->callback([flags] { ExitWith(RunUp(*flags)); });
 }
 

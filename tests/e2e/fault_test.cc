@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
 
 #include "common/testing/http.h"
 #include "common/testing/subprocess.h"
@@ -15,6 +17,13 @@ namespace rein::e2e {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 TEST_CASE("a rollout replica killed mid-run: every iteration completes on the survivor") {
   const std::string dir = testing::MakeTempDir("rein-e2e-kill-");
@@ -36,6 +45,34 @@ TEST_CASE("a rollout replica killed mid-run: every iteration completes on the su
     CHECK(line["samples/count"] == 8);  // none lost, none counted twice
   }
   CHECK(stats.back()["rollout/replicas_used"] == 1);
+}
+
+TEST_CASE("a coordinator killed mid-run is restarted with the whole run from its newest checkpoint") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-restart-");
+  const std::string run_dir = dir + "/run";
+  std::string config = ReadFile(WriteConfig(dir, 12));
+  config.replace(config.find("checkpoint_every: 0"), 19, "checkpoint_every: 2");
+  std::ofstream(dir + "/run.yaml") << config;
+  auto up = StartUp(dir + "/run.yaml", run_dir, {"--max-restarts", "2"});
+  WaitForIterations(run_dir, 3);  // past the checkpoint of iteration 2
+  std::map<std::string, pid_t> pids = Pids(run_dir);
+  REQUIRE(kill(pids["coordinator"], SIGKILL) == 0);
+  auto exit_code = up->Wait(absl::Minutes(5));
+  INFO(up->output());
+  REQUIRE(exit_code.ok());
+  CHECK(*exit_code == 0);
+  CHECK_THAT(up->output(), Catch::Contains("the coordinator died (exit status 137); restarting "
+                                           "the whole run from"));
+  CHECK_THAT(up->output(), Catch::Contains("(restart 1 of 2)"));
+  CHECK_THAT(up->output(), Catch::Contains("run finished"));
+  // Every iteration is there; those after the checkpoint it resumed from were run again.
+  std::set<int> iterations;
+  for (const nlohmann::json& line : ReadStats(run_dir)) {
+    iterations.insert(line["iteration"].get<int>());
+  }
+  CHECK(iterations.size() == 12);
+  CHECK(*iterations.rbegin() == 12);
+  CHECK(Pids(run_dir)["coordinator"] != pids["coordinator"]);
 }
 
 TEST_CASE("reinctl controls a live job: status, set, pause, checkpoint, resume, stop") {
