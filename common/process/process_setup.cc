@@ -2,6 +2,10 @@
 
 #include <malloc.h>
 
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "common/log/log.h"
 
 namespace rein {
@@ -12,6 +16,19 @@ void TuneAllocatorForLargeBuffers() {
   constexpr int kThresholdBytes = 1 << 30;
   mallopt(M_MMAP_THRESHOLD, kThresholdBytes);
   mallopt(M_TRIM_THRESHOLD, kThresholdBytes);
+}
+
+void ParseFlags(int argc, char** argv, absl::string_view usage) {
+  absl::SetProgramUsageMessage(usage);
+  absl::FlagsUsageConfig config;
+  // By default --help lists only flags of a file named like the binary; Rein's flags live in
+  // main.cc and the shared worker runtime.
+  config.contains_help_flags = [](absl::string_view file) {
+    return !absl::StrContains(file, "absl/");
+  };
+  config.contains_helpshort_flags = config.contains_help_flags;
+  absl::SetFlagsUsageConfig(config);
+  absl::ParseCommandLine(argc, argv);
 }
 
 void InitProcess(absl::string_view process_name) {

@@ -6,6 +6,11 @@
 
 namespace rein {
 
+// Parses the command line with absl flags. `--help` lists every flag the binary defines (Rein's
+// own files, not Abseil's internals) under `usage`, one line saying what the binary does and
+// how it is called, and exits.
+void ParseFlags(int argc, char** argv, absl::string_view usage);
+
 // Names the process in log lines and tunes the allocator for Rein's traffic (see
 // TuneAllocatorForLargeBuffers).
 void InitProcess(absl::string_view process_name);

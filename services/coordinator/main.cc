@@ -309,7 +309,8 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
 
 int main(int argc, char** argv) {
   auto shutdown = rein::rpc::ShutdownSignal::Install();
-  absl::ParseCommandLine(argc, argv);
+  rein::ParseFlags(argc, argv,
+                   "rein-coordinator --config run.yaml [--port 0] [--start] [--exit_when_done] [--run_dir DIR] [--resume CHECKPOINT]: serves the run's control plane and schedules its iterations");
   rein::InitProcess("coordinator");
   if (absl::GetFlag(FLAGS_config).empty()) {
     REIN_LOG(ERROR, "main") << "--config is required";

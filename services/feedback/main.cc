@@ -23,7 +23,8 @@ absl::Status Run(rpc::ShutdownSignal& shutdown) {
 
 int main(int argc, char** argv) {
   auto shutdown = rein::rpc::ShutdownSignal::Install();
-  absl::ParseCommandLine(argc, argv);
+  rein::ParseFlags(argc, argv,
+                   "rein-feedback --config run.yaml [--port 0] [--coordinator host:port]: collects judgements (gRPC admin API, annotator page and HTTP API)");
   rein::InitProcess("feedback");
   absl::Status status = rein::feedback::Run(*shutdown);
   if (!status.ok()) {

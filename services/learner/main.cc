@@ -129,7 +129,8 @@ absl::Status RunLearner(rpc::ShutdownSignal& shutdown) {
 
 int main(int argc, char** argv) {
   auto shutdown = rein::rpc::ShutdownSignal::Install();
-  absl::ParseCommandLine(argc, argv);
+  rein::ParseFlags(argc, argv,
+                   "rein-learner --config run.yaml [--port 0] [--coordinator host:port] [--rank R] [--resume DIR]: trains the policy (or a round's reward or cost model)");
   rein::InitProcess("learner");
   absl::Status status = rein::learner::RunLearner(*shutdown);
   if (!status.ok()) {

@@ -34,7 +34,8 @@ absl::Status RunReference(rpc::ShutdownSignal& shutdown) {
 
 int main(int argc, char** argv) {
   auto shutdown = rein::rpc::ShutdownSignal::Install();
-  absl::ParseCommandLine(argc, argv);
+  rein::ParseFlags(argc, argv,
+                   "rein-reference --config run.yaml [--port 0] [--coordinator host:port]: log-probs of the frozen reference model");
   rein::InitProcess("reference");
   absl::Status status = rein::reference::RunReference(*shutdown);
   if (!status.ok()) {

@@ -54,7 +54,8 @@ absl::Status RunReward(rpc::ShutdownSignal& shutdown) {
 
 int main(int argc, char** argv) {
   auto shutdown = rein::rpc::ShutdownSignal::Install();
-  absl::ParseCommandLine(argc, argv);
+  rein::ParseFlags(argc, argv,
+                   "rein-reward --config run.yaml [--port 0] [--coordinator host:port]: scores responses with the reward (and cost) model and rules");
   rein::InitProcess("reward");
   absl::Status status = rein::reward::RunReward(*shutdown);
   if (!status.ok()) {

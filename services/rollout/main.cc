@@ -68,7 +68,8 @@ absl::Status RunRollout(rpc::ShutdownSignal& shutdown) {
 
 int main(int argc, char** argv) {
   auto shutdown = rein::rpc::ShutdownSignal::Install();
-  absl::ParseCommandLine(argc, argv);
+  rein::ParseFlags(argc, argv,
+                   "rein-rollout --config run.yaml [--port 0] [--coordinator host:port] [--capacity N]: samples responses from the policy");
   rein::InitProcess("rollout");
   absl::Status status = rein::rollout::RunRollout(*shutdown);
   if (!status.ok()) {
