@@ -1,6 +1,7 @@
 #include "services/rollout/policy_weights.h"
 
 #include <ATen/core/grad_mode.h>
+#include <ATen/ops/isfinite.h>
 #include <c10/util/Exception.h>
 
 #include <map>
@@ -37,6 +38,12 @@ absl::Status CheckMatchesModel(const model::CausalLM& model, const tensor::Tenso
     if (!at::isFloatingType(tensor.scalar_type())) {
       return absl::InvalidArgumentError(absl::StrCat("weights v", set.policy_version, ": tensor ",
                                                      name, " is not floating point"));
+    }
+    // A diverged learner's NaN or infinity would make every later sample garbage.
+    if (!at::isfinite(tensor).all().item<bool>()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "weights v", set.policy_version, ": tensor ", name,
+          " holds NaN or infinite values; the policy in use stays"));
     }
     ++matched;
   }

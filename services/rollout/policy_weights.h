@@ -17,8 +17,8 @@
 
 namespace rein::rollout {
 
-// INVALID_ARGUMENT naming the first tensor that is missing, unexpected, of another shape or not
-// floating point.
+// INVALID_ARGUMENT naming the first tensor that is missing, unexpected, of another shape, not
+// floating point, or holding a NaN or infinite value.
 absl::Status CheckMatchesModel(const model::CausalLM& model, const tensor::TensorSet& set);
 
 // Copies every tensor of `set` (which CheckMatchesModel accepted) into `model`. INTERNAL if a

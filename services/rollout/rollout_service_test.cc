@@ -4,8 +4,10 @@
 #include <prometheus/registry.h>
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -346,6 +348,20 @@ TEST_CASE("LoadWeights swaps in a newer policy, then Generate reports and uses i
     CHECK(replica.service->policy_version() == 3);
     auto older = weightsync::PushWeights(*replica.stub, replica.client, 2, scaled.tensors, push);
     CHECK(older.status().code() == absl::StatusCode::kFailedPrecondition);
+  }
+  SECTION("weights with a NaN or an infinity are refused before anything is installed") {
+    for (const float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+      std::vector<tensor::NamedTensor> poisoned = scaled.tensors;
+      poisoned.back().second = poisoned.back().second.clone();
+      poisoned.back().second.view(-1)[7] = bad;
+      auto refused = weightsync::PushWeights(*replica.stub, replica.client, 4, poisoned, push);
+      CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
+      CHECK(std::string(refused.status().message()).find("NaN or infinite") != std::string::npos);
+      CHECK(replica.service->policy_version() == 3);
+    }
+    rein::v1::GenerateResponse still;
+    REQUIRE(replica.Generate(greedy, &still).ok());
+    CHECK(Tokens(still.completions(0)) == Tokens(after.completions(0)));
   }
   SECTION("a set that does not fit the policy is refused and the weights stay") {
     std::vector<tensor::NamedTensor> missing(scaled.tensors.begin() + 1, scaled.tensors.end());
