@@ -1,6 +1,7 @@
 #include "services/coordinator/coordinator_service.h"
 
 #include <chrono>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
@@ -52,6 +53,14 @@ void CoordinatorService::StartRun() {
 grpc::Status CoordinatorService::Register(grpc::ServerContext*,
                                           const rein::v1::RegisterRequest* request,
                                           rein::v1::RegisterResponse* response) {
+  if (probe_) {
+    const std::optional<Worker> current = registry_.FindActive(request->worker_id());
+    if (current && current->address != request->address() && probe_(current->address)) {
+      return ToGrpcStatus(absl::AlreadyExistsError(absl::StrCat(
+          "worker_id ", request->worker_id(), " is registered by a live worker at ",
+          current->address, "; give this one another --worker_id (or stop that one first)")));
+    }
+  }
   absl::StatusOr<int> count = registry_.Register(*request);
   if (!count.ok()) return ToGrpcStatus(count.status());
   REIN_LOG(INFO, "coordinator") << "registered " << request->worker_id() << " ("

@@ -27,6 +27,12 @@ class CoordinatorService final : public rein::v1::Coordinator::Service {
                      std::function<void(const absl::Status&)> on_finished = nullptr);
   ~CoordinatorService() override;
 
+  // Whether a worker answers at `address` (its health service). With a probe set, a Register
+  // under the id of an active worker at another address is refused while the old one still
+  // answers: one request must not evict a live worker. Without one (tests), it replaces it.
+  using LivenessProbe = std::function<bool(const std::string& address)>;
+  void SetLivenessProbe(LivenessProbe probe) { probe_ = std::move(probe); }
+
   // Starts the loop if it has not started; what the Start RPC does.
   void StartRun();
 
@@ -58,6 +64,7 @@ class CoordinatorService final : public rein::v1::Coordinator::Service {
   RunState& run_;
   RunLoop& loop_;
   const std::function<void(const absl::Status&)> on_finished_;
+  LivenessProbe probe_;
   absl::Mutex mu_;
   std::thread loop_thread_ ABSL_GUARDED_BY(mu_);
 };

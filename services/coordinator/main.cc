@@ -14,6 +14,7 @@
 #include "common/data/training_examples.h"
 #include "common/log/log.h"
 #include "common/process/process_setup.h"
+#include "common/rpc/client.h"
 #include "common/rpc/config_options.h"
 #include "common/rpc/serve.h"
 #include "common/status/status_macros.h"
@@ -293,6 +294,11 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
       outcome = status;
     }
     if (absl::GetFlag(FLAGS_exit_when_done)) shutdown.RequestShutdown();
+  });
+  // A worker id taken over by a second process is refused while the first still answers.
+  service.SetLivenessProbe([client](const std::string& address) {
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = rpc::CreateChannel(address, client);
+    return channel.ok() && rpc::CheckHealth(**channel, client, "", absl::Seconds(2)).ok();
   });
   RETURN_IF_ERROR(rpc::Serve(serve, {rpc::Bind<rein::v1::Coordinator>(&service)}, metrics,
                              shutdown, [&](const rpc::Server&) {

@@ -58,6 +58,13 @@ absl::StatusOr<int> WorkerRegistry::Register(const rein::v1::RegisterRequest& re
   return ActiveCount(request.role());
 }
 
+std::optional<Worker> WorkerRegistry::FindActive(const std::string& worker_id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end() || it->second.excluded) return std::nullopt;
+  return it->second.worker;
+}
+
 std::vector<Worker> WorkerRegistry::Active(rein::v1::Role role) const {
   absl::ReaderMutexLock lock(&mu_);
   std::vector<Worker> active;

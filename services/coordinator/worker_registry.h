@@ -6,6 +6,7 @@
 #define REIN_SERVICES_COORDINATOR_WORKER_REGISTRY_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,9 @@ class WorkerRegistry {
   // INVALID_ARGUMENT naming the field for an unspecified role, empty id, an address that is
   // not host:port, or capacity < 1.
   absl::StatusOr<int> Register(const rein::v1::RegisterRequest& request);
+
+  // The active (not excluded) worker registered as `worker_id`, if any.
+  std::optional<Worker> FindActive(const std::string& worker_id) const;
 
   // Workers of `role` that have not been excluded, ordered by id (learners by rank).
   std::vector<Worker> Active(rein::v1::Role role) const;

@@ -65,14 +65,60 @@ TEST_CASE("the coordinator process runs its iterations through registered worker
   CHECK(cluster.learner0.service.pushes.size() == 3);
 }
 
-TEST_CASE("the coordinator serves registration, the key-value store and run control") {
-  auto process = testing::Subprocess::Start({testing::BuiltBinary("rein-coordinator"),
-                                             "--config=" + WriteRun(1)});
+// A rein-coordinator process (run not started) and a stub to it.
+struct Coordinator {
+  std::unique_ptr<testing::Subprocess> process;
+  std::unique_ptr<rein::v1::Coordinator::Stub> stub;
+};
+
+Coordinator StartCoordinator(const std::string& config) {
+  auto process =
+      testing::Subprocess::Start({testing::BuiltBinary("rein-coordinator"), "--config=" + config});
   REQUIRE(process.ok());
   auto address = (*process)->WaitForLine(rpc::kListeningMarker, absl::Seconds(60));
   REQUIRE(address.ok());
+  return {*std::move(process),
+          rein::v1::Coordinator::NewStub(*rpc::CreateChannel(*address, rpc::ClientOptions{}))};
+}
+
+grpc::Status RegisterAs(rein::v1::Coordinator::Stub& stub, const std::string& id,
+                        const std::string& address) {
+  rein::v1::RegisterRequest request;
+  request.set_worker_id(id);
+  request.set_role(rein::v1::ROLE_ROLLOUT);
+  request.set_address(address);
+  request.set_capacity(4);
+  rein::v1::RegisterResponse response;
+  auto context = rpc::NewCallContext(rpc::ClientOptions{});
+  return stub.Register(context.get(), request, &response);
+}
+
+TEST_CASE("a second process cannot take over the id of a live worker, only of a gone one") {
+  Cluster cluster;  // rollout-0 and rollout-1 answer health checks
+  Coordinator coordinator = StartCoordinator(WriteRun(1));
+  auto& process = coordinator.process;
+  auto& stub = coordinator.stub;
   rpc::ClientOptions options;
-  auto stub = rein::v1::Coordinator::NewStub(*rpc::CreateChannel(*address, options));
+  const std::string live = cluster.registry.Active(rein::v1::ROLE_ROLLOUT)[0].address;
+  REQUIRE(RegisterAs(*stub, "rollout-0", live).ok());
+  REQUIRE(RegisterAs(*stub, "rollout-0", live).ok());  // the same worker again: idempotent
+  const std::string other = cluster.registry.Active(rein::v1::ROLE_ROLLOUT)[1].address;
+  grpc::Status taken = RegisterAs(*stub, "rollout-0", other);
+  CHECK(taken.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  CHECK(taken.error_message().find("registered by a live worker at " + live) !=
+        std::string::npos);
+  // Once the first one is gone, a restarted worker may register under its id.
+  cluster.rollout0.server->Shutdown();
+  CHECK(RegisterAs(*stub, "rollout-0", other).ok());
+  REQUIRE(process->Signal(SIGTERM).ok());
+  CHECK(process->Wait(absl::Seconds(60)).value_or(-1) == 0);
+}
+
+TEST_CASE("the coordinator serves registration, the key-value store and run control") {
+  Coordinator coordinator = StartCoordinator(WriteRun(1));
+  auto& process = coordinator.process;
+  auto& stub = coordinator.stub;
+  rpc::ClientOptions options;
 
   rein::v1::KvSetRequest set;
   set.set_key("gloo/rank0");
@@ -108,8 +154,8 @@ TEST_CASE("the coordinator serves registration, the key-value store and run cont
   context = rpc::NewCallContext(options);
   CHECK(stub->Set(context.get(), change, &status).error_code() ==
         grpc::StatusCode::INVALID_ARGUMENT);
-  REQUIRE((*process)->Signal(SIGTERM).ok());
-  CHECK((*process)->Wait(absl::Seconds(60)).value_or(-1) == 0);
+  REQUIRE(process->Signal(SIGTERM).ok());
+  CHECK(process->Wait(absl::Seconds(60)).value_or(-1) == 0);
 }
 
 }  // namespace
