@@ -7,6 +7,7 @@
 #include "common/process/process_setup.h"
 #include "common/status/status_macros.h"
 #include "services/reference/reference_service.h"
+#include "services/worker/token_sequences.h"
 #include "services/worker/worker_model.h"
 #include "services/worker/worker_runtime.h"
 
@@ -23,8 +24,10 @@ absl::Status RunReference(rpc::ShutdownSignal& shutdown) {
                    worker::LoadWorkerModel(c.model, c.model.ReferencePath(), model::Heads::kLm,
                                            "reference"));
   auto registry = std::make_shared<prometheus::Registry>();
+  ReferenceServiceOptions options;
+  options.max_sequences_per_call = worker::kRequestCapacityFactor * capacity;
   ASSIGN_OR_RETURN(std::unique_ptr<ReferenceService> service,
-                   ReferenceService::Create(std::move(model), {}, *registry));
+                   ReferenceService::Create(std::move(model), options, *registry));
   return worker::ServeWorker(setup, rein::v1::ROLE_REFERENCE, capacity,
                              {rpc::Bind<rein::v1::Reference>(service.get())}, registry, shutdown);
 }

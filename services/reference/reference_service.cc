@@ -66,6 +66,7 @@ absl::StatusOr<rein::v1::LogProbsResponse> ReferenceService::RunLogProbs(
   limits.vocab_size = model_->config().vocab_size;
   limits.max_length = model_->config().max_position_embeddings;
   limits.require_prompt = true;
+  limits.max_sequences = options_.max_sequences_per_call;
   RETURN_IF_ERROR(worker::ValidateSequences(request.sequences(), limits));
 
   std::vector<std::vector<int64_t>> full;

@@ -26,6 +26,8 @@ namespace rein::reference {
 struct ReferenceServiceOptions {
   // Batching of the forward passes. Default: ScoringOptions' defaults.
   model::ScoringOptions scoring;
+  // Most sequences per LogProbs call (RESOURCE_EXHAUSTED beyond); 0 = unlimited. Default: 0.
+  int64_t max_sequences_per_call = 0;
 };
 
 class ReferenceService final : public rein::v1::Reference::Service {

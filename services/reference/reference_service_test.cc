@@ -28,9 +28,10 @@ struct ReferenceServer {
   std::unique_ptr<rein::v1::Reference::Stub> stub;
   rpc::ClientOptions client;
 
-  ReferenceServer() {
+  explicit ReferenceServer(int64_t max_sequences_per_call = 0) {
     ReferenceServiceOptions options;
     options.scoring.max_batch_tokens = 16;  // Several forward passes per call.
+    options.max_sequences_per_call = max_sequences_per_call;
     auto created = ReferenceService::Create(TinyModel(), options, registry);
     REQUIRE(created.ok());
     service = *std::move(created);
@@ -85,6 +86,19 @@ TEST_CASE("LogProbs gives one teacher-forced log-prob per response token") {
     }
   }
   CHECK(response.stats().values().at("tokens/scored") == 12);
+}
+
+TEST_CASE("a LogProbs call over the replica's sequence limit is refused before any work") {
+  ReferenceServer server(/*max_sequences_per_call=*/2);
+  rein::v1::LogProbsRequest request;
+  for (uint64_t i = 0; i < 3; ++i) *request.add_sequences() = Sequence(i, {1, 2}, {3});
+  rein::v1::LogProbsResponse response;
+  grpc::Status refused = server.LogProbs(request, &response);
+  CHECK(refused.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK(refused.error_message().find("3 in one call; this replica takes at most 2") !=
+        std::string::npos);
+  request.mutable_sequences()->RemoveLast();
+  CHECK(server.LogProbs(request, &response).ok());
 }
 
 TEST_CASE("malformed LogProbs requests are INVALID_ARGUMENT, and serving goes on") {

@@ -10,6 +10,7 @@
 #include "common/process/process_setup.h"
 #include "common/status/status_macros.h"
 #include "services/reward/reward_service.h"
+#include "services/worker/token_sequences.h"
 #include "services/worker/worker_model.h"
 #include "services/worker/worker_runtime.h"
 
@@ -31,6 +32,7 @@ absl::Status RunReward(rpc::ShutdownSignal& shutdown) {
   options.model_dir = c.model.reward_model;
   options.cost_model_dir = c.model.cost_model;
   options.await_reload = c.rounds.count > 0;
+  options.max_sequences_per_call = worker::kRequestCapacityFactor * capacity;
   const config::ModelConfig model_config = c.model;
   options.loader = [model_config](const std::string& dir)
       -> absl::StatusOr<std::unique_ptr<RewardModel>> {

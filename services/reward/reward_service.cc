@@ -151,6 +151,7 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
     const int64_t cost_context = cost_model->model().config().max_position_embeddings;
     if (limits.max_length == 0 || cost_context < limits.max_length) limits.max_length = cost_context;
   }
+  limits.max_sequences = options_.max_sequences_per_call;
   RETURN_IF_ERROR(worker::ValidateSequences(request.sequences(), limits));
 
   std::vector<float> model_scores, costs;

@@ -57,6 +57,8 @@ struct RewardServiceOptions {
   // Start without a reward model and without rules, waiting for the first Reload (a run with
   // rounds trains its first reward model in round 1). Until then Score is FAILED_PRECONDITION.
   bool await_reload = false;
+  // Most sequences per Score call (RESOURCE_EXHAUSTED beyond); 0 = unlimited. Default: 0.
+  int64_t max_sequences_per_call = 0;
   // Id range when there is no reward model (ids are checked against the model's vocabulary
   // otherwise). Default: the tokenizer's vocab_size.
   int64_t vocab_size = 0;

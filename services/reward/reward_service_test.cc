@@ -404,6 +404,22 @@ TEST_CASE("no Score call sees a half-loaded model while Reload swaps models unde
   }
 }
 
+TEST_CASE("a Score call over the replica's sequence limit is refused before any work") {
+  RewardServiceOptions options;
+  options.model_dir = MakeRewardModelDir(5);
+  options.loader = LoadRewardModel;
+  options.max_sequences_per_call = 2;
+  RewardServer server(options);
+  rein::v1::ScoreRequest request;
+  for (uint64_t i = 0; i < 3; ++i) *request.add_sequences() = Sequence(i, {1, 2}, {3});
+  rein::v1::ScoreResponse scored;
+  grpc::Status refused = server.Score(request, &scored);
+  CHECK(refused.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK(refused.error_message().find("this replica takes at most 2") != std::string::npos);
+  request.mutable_sequences()->RemoveLast();
+  CHECK(server.Score(request, &scored).ok());
+}
+
 TEST_CASE("Reload with cost_model swaps the cost model and numbers it apart") {
   RewardServiceOptions options;
   options.model_dir = MakeRewardModelDir(5);

@@ -17,6 +17,7 @@
 #include "common/status/status_macros.h"
 #include "common/tokenizer/tokenizer.h"
 #include "services/rollout/rollout_service.h"
+#include "services/worker/token_sequences.h"
 #include "services/worker/worker_model.h"
 #include "services/worker/worker_runtime.h"
 
@@ -36,6 +37,7 @@ absl::Status RunRollout(rpc::ShutdownSignal& shutdown) {
                    worker::LoadWorkerModel(c.model, c.model.policy, model::Heads::kLm, "policy"));
   RolloutServiceOptions options;
   options.max_batch_size = capacity;
+  options.max_sequences_per_call = worker::kRequestCapacityFactor * capacity;
   options.max_sequence_length =
       int64_t{c.data.max_prompt_tokens} + int64_t{c.rollout.sampling.max_new_tokens};
   // A chunk must fit in one gRPC message.

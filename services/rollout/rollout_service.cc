@@ -133,6 +133,13 @@ absl::Status RolloutService::Validate(const rein::v1::GenerateRequest& request) 
   if (request.samples_per_prompt() == 0) {
     return absl::InvalidArgumentError("samples_per_prompt must be >= 1");
   }
+  const int64_t sequences =
+      int64_t{request.prompts_size()} * int64_t{request.samples_per_prompt()};
+  if (options_.max_sequences_per_call > 0 && sequences > options_.max_sequences_per_call) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "prompts x samples_per_prompt = ", sequences, " sequences in one call; this replica "
+        "takes at most ", options_.max_sequences_per_call));
+  }
   const rein::v1::SamplingParams& s = request.sampling();
   if (s.max_new_tokens() <= 0) {
     return absl::InvalidArgumentError(

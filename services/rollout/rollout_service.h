@@ -47,6 +47,9 @@ struct RolloutServiceOptions {
   // Ids the tokenizer knows (a checkpoint may pad its vocabulary past them); no other id is
   // ever sampled. Default (0): the model's whole vocabulary.
   int64_t sampleable_vocab_size = 0;
+  // Most prompts x samples_per_prompt per Generate call (RESOURCE_EXHAUSTED beyond); 0 =
+  // unlimited. Default: 0.
+  int64_t max_sequences_per_call = 0;
   // Limits on the incoming weight stream. Default: AssemblerOptions' defaults.
   tensor::AssemblerOptions assembler;
   // Earlier policies Generate may sample from (GenerateRequest.policy_dir); the generator

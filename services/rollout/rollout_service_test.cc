@@ -178,6 +178,25 @@ TEST_CASE("Generate refuses policy folders outside the replica's snapshot roots"
   REQUIRE(replica.Generate(SampleRequest(), &response).ok());  // still serving
 }
 
+TEST_CASE("a Generate call over the replica's sequence limit is refused before any work") {
+  prometheus::Registry registry;
+  RolloutServiceOptions options;
+  options.max_batch_size = 4;
+  options.max_sequences_per_call = 3;
+  auto service = RolloutService::Create(TinyPolicy(), options, registry);
+  REQUIRE(service.ok());
+  rein::v1::GenerateRequest request = SampleRequest();  // 2 prompts x 2 samples
+  auto refused = (*service)->RunGenerate(request);
+  CHECK(refused.status().code() == absl::StatusCode::kResourceExhausted);
+  CHECK(refused.status().message().find("4 sequences in one call") != std::string::npos);
+  request.set_samples_per_prompt(1);
+  CHECK((*service)->RunGenerate(request).ok());
+  // A product past 2^32 does not wrap around.
+  request.set_samples_per_prompt(4294967295u);
+  CHECK((*service)->RunGenerate(request).status().code() ==
+        absl::StatusCode::kResourceExhausted);
+}
+
 TEST_CASE("a replica never samples an id its tokenizer does not know (padded vocabularies)") {
   prometheus::Registry registry;
   RolloutServiceOptions options;

@@ -23,6 +23,11 @@ absl::Status CheckIds(const google::protobuf::RepeatedField<int32_t>& ids, int64
 
 absl::Status ValidateSequences(const TokenSequences& sequences, const SequenceLimits& limits) {
   if (sequences.empty()) return absl::InvalidArgumentError("sequences: none given");
+  if (limits.max_sequences > 0 && sequences.size() > limits.max_sequences) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "sequences: ", sequences.size(), " in one call; this replica takes at most ",
+        limits.max_sequences, " (", kRequestCapacityFactor, " x its capacity)"));
+  }
   for (int i = 0; i < sequences.size(); ++i) {
     const rein::v1::TokenSequence& s = sequences[i];
     const std::string where = absl::StrCat("sequences[", i, "] (sequence_id ", s.sequence_id(), ")");

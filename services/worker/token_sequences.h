@@ -23,13 +23,20 @@ struct SequenceLimits {
   // The prompt must hold at least one token (teacher-forced log-probs of the first response
   // token need one). Default: false.
   bool require_prompt = false;
+  // Most sequences in one call, checked before anything else; 0 = unlimited. Default: 0.
+  int64_t max_sequences = 0;
 };
+
+// Workers take at most this many times their capacity per call: the coordinator never sends
+// more than the capacity, so a larger request is a client that would make the replica allocate
+// without bound.
+inline constexpr int64_t kRequestCapacityFactor = 4;
 
 using TokenSequences = google::protobuf::RepeatedPtrField<rein::v1::TokenSequence>;
 
-// INVALID_ARGUMENT naming the field and the sequence (index and sequence_id) for: no sequences,
-// an empty response, an empty prompt where required, an id outside the vocabulary, or a
-// sequence longer than max_length.
+// RESOURCE_EXHAUSTED for more than max_sequences sequences; INVALID_ARGUMENT naming the field
+// and the sequence (index and sequence_id) for: no sequences, an empty response, an empty
+// prompt where required, an id outside the vocabulary, or a sequence longer than max_length.
 absl::Status ValidateSequences(const TokenSequences& sequences, const SequenceLimits& limits);
 
 // prompt_ids followed by response_ids.
