@@ -20,8 +20,12 @@ class KvStore {
   static constexpr size_t kMaxKeyBytes = 1024;
   static constexpr size_t kMaxValueBytes = 1 << 20;
   static constexpr size_t kMaxKeys = 1 << 16;
+  // Keys and values together (kMaxKeys full-size values would be 64 GiB).
+  static constexpr size_t kMaxTotalBytes = 256 << 20;
 
-  // INVALID_ARGUMENT for an empty or oversized key or value; RESOURCE_EXHAUSTED when full.
+  // INVALID_ARGUMENT for an empty or oversized key or value; RESOURCE_EXHAUSTED when it would
+  // hold more than kMaxKeys keys or kMaxTotalBytes bytes. Errors quote at most the key's first
+  // 64 bytes.
   absl::Status Set(const std::string& key, std::string value);
 
   // The value of `key`, waiting up to `wait` for it to be set. NOT_FOUND when `wait` is zero
@@ -31,6 +35,7 @@ class KvStore {
  private:
   absl::Mutex mu_;
   std::map<std::string, std::string> values_ ABSL_GUARDED_BY(mu_);
+  size_t total_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace rein::coordinator

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "services/coordinator/worker_registry.h"
 
 namespace rein::coordinator {
@@ -34,6 +35,24 @@ TEST_CASE("kv: Set overwrites, and bad keys and values are refused") {
   CHECK(store.Set("", "x").code() == absl::StatusCode::kInvalidArgument);
   CHECK(store.Set("k", std::string(KvStore::kMaxValueBytes + 1, 'x')).code() ==
         absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("kv: the store's total size is bounded, overwrites free what they replace") {
+  KvStore store;
+  const std::string value(KvStore::kMaxValueBytes, 'x');
+  const size_t fit = KvStore::kMaxTotalBytes / (value.size() + 8);
+  for (size_t i = 0; i < fit; ++i) REQUIRE(store.Set(absl::StrCat("key-", 100 + i), value).ok());
+  absl::Status full = store.Set("one-too-many", value);
+  CHECK(full.code() == absl::StatusCode::kResourceExhausted);
+  CHECK(std::string(full.message()).find("more than 268435456") != std::string::npos);
+  REQUIRE(store.Set("key-100", value).ok());  // an overwrite of the same size still fits
+  REQUIRE(store.Set("key-101", "small").ok());
+  CHECK(store.Set("one-too-many", value).ok());  // the space key-101 gave back
+  // Errors quote a long key's start only.
+  const std::string long_key(1000, 'k');
+  const std::string message(store.Get(long_key, absl::ZeroDuration()).status().message());
+  CHECK(message.size() < 120);
+  CHECK(message.find("(1000 bytes)") != std::string::npos);
 }
 
 rein::v1::RegisterRequest Request(const std::string& id, rein::v1::Role role, int capacity,
