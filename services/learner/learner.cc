@@ -145,10 +145,17 @@ absl::StatusOr<rein::v1::TrainResponse> Learner::Train(const rein::v1::TrainRequ
   LearnerState& s = *state_;
   LearnerProgress& progress = s.progress();
   absl::Status refused;
+  // Iterations move forward by one per Train (a round's model learners skip a round's steps at
+  // most); a jump past this would leave no room to train on (2^64 - 1) and is a bad client.
+  constexpr uint64_t kMaxIterationJump = 1'000'000;
   if (request.iteration() <= progress.last_iteration) {
     refused = absl::FailedPreconditionError(
         absl::StrCat("iteration ", request.iteration(), " is not after the last trained one (",
                      progress.last_iteration, "); Train is not idempotent"));
+  } else if (request.iteration() - progress.last_iteration > kMaxIterationJump) {
+    refused = absl::InvalidArgumentError(absl::StrCat(
+        "iteration ", request.iteration(), " jumps more than ", kMaxIterationJump,
+        " past the last trained one (", progress.last_iteration, ")"));
   } else {
     refused = Validate(request);
   }

@@ -88,6 +88,11 @@ TEST_CASE("refused Trains change nothing and the learner keeps training") {
   CHECK(learner->Train(ToyRequest(*learner, 0)).status().code() ==
         absl::StatusCode::kFailedPrecondition);
   CHECK(REIN_LEARNER_OK(learner->Train(ToyRequest(*learner, 5))).policy_version() == 2);
+  // A jump to the end of the iteration space would leave nothing to train on: refused.
+  s = learner->Train(ToyRequest(*learner, UINT64_MAX)).status();
+  CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(s.message().find("jumps more than") != absl::string_view::npos);
+  CHECK(REIN_LEARNER_OK(learner->Train(ToyRequest(*learner, 6))).policy_version() == 3);
 }
 
 TEST_CASE("sft and reward-model Trains over the Learner") {

@@ -283,6 +283,14 @@ absl::StatusOr<rein::v1::LoadWeightsResponse> RolloutService::Install(tensor::Te
     return absl::FailedPreconditionError(absl::StrCat(
         "policy v", set.policy_version, " is not newer than the loaded v", version_));
   }
+  // A version moves forward by one per Train (from 0 to a resumed run's at most); a jump to
+  // 2^64 - 1 would refuse every later push as "not newer".
+  constexpr uint64_t kMaxVersionJump = 1'000'000;
+  if (set.policy_version - version_ > kMaxVersionJump) {
+    return absl::InvalidArgumentError(absl::StrCat("policy v", set.policy_version,
+                                                   " jumps more than ", kMaxVersionJump,
+                                                   " past the loaded v", version_));
+  }
   absl::Status copied = CopyIntoModel(*policy_, set);
   if (!copied.ok()) {
     weights_broken_ = true;

@@ -368,6 +368,13 @@ TEST_CASE("LoadWeights swaps in a newer policy, then Generate reports and uses i
     auto older = weightsync::PushWeights(*replica.stub, replica.client, 2, scaled.tensors, push);
     CHECK(older.status().code() == absl::StatusCode::kFailedPrecondition);
   }
+  SECTION("a version far past the loaded one is refused, and the weights stay") {
+    auto jump = weightsync::PushWeights(*replica.stub, replica.client, UINT64_MAX, scaled.tensors,
+                                        push);
+    CHECK(jump.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(std::string(jump.status().message()).find("jumps more than") != std::string::npos);
+    CHECK(replica.service->policy_version() == 3);
+  }
   SECTION("weights with a NaN or an infinity are refused before anything is installed") {
     for (const float bad : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
       std::vector<tensor::NamedTensor> poisoned = scaled.tensors;
