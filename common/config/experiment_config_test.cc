@@ -220,6 +220,14 @@ TEST_CASE("rounds set the run's length and check what a round needs") {
   CHECK(ParseOk("run: {iterations: 7}\n").run.iterations == 7);
 }
 
+TEST_CASE("a sampling temperature is 0 (greedy) or large enough to divide logits by") {
+  CHECK(ParseOk("rollout: {sampling: {temperature: 0}}\n").rollout.sampling.temperature == 0);
+  CHECK(ParseOk("rollout: {sampling: {temperature: 0.7}}\n").rollout.sampling.temperature == 0.7);
+  CHECK_THAT(ErrorOf("rollout: {sampling: {temperature: 0.00001}}\n"),
+             Catch::Contains("rollout.sampling.temperature") &&
+                 Catch::Contains("0 (greedy) or a number in [0.001, 1e6]"));
+}
+
 TEST_CASE("cross-field checks are skipped while single fields are wrong") {
   CHECK(ErrorOf("server:\n  tls:\n    key: k.pem\n  host: [x]\n") ==
         "run.yaml:4: server.host: expected a non-empty string, got a list");

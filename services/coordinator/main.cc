@@ -60,6 +60,8 @@ RunLoopOptions LoopOptions(const config::ExperimentConfig& c) {
   options.safety = c.safety;
   rein::v1::SamplingParams& sampling = options.sampling;
   sampling.set_temperature(static_cast<float>(c.rollout.sampling.temperature));
+  // The config's 0 is greedy; on the wire 0 means the default temperature 1.
+  sampling.set_greedy(c.rollout.sampling.temperature == 0);
   sampling.set_top_k(c.rollout.sampling.top_k);
   sampling.set_top_p(static_cast<float>(c.rollout.sampling.top_p));
   sampling.set_max_new_tokens(c.rollout.sampling.max_new_tokens);

@@ -150,6 +150,14 @@ absl::Status RolloutService::Validate(const rein::v1::GenerateRequest& request) 
       return absl::InvalidArgumentError(absl::StrCat(
           "sampling.temperature must be > 0 (0 means 1.0), got ", s.temperature()));
     }
+    // Logits divided by a tiny (or denormal) temperature overflow to infinity and the softmax
+    // to NaN: below this, sampling is greedy in all but name.
+    constexpr float kMinTemperature = 1e-3f;
+    if (s.temperature() > 0 && s.temperature() < kMinTemperature) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "sampling.temperature ", s.temperature(), " is below ", kMinTemperature,
+          "; ask for sampling.greedy instead"));
+    }
     if (!std::isfinite(s.top_p()) || s.top_p() < 0 || s.top_p() > 1) {
       return absl::InvalidArgumentError(
           absl::StrCat("sampling.top_p must be in (0, 1] (0 means 1.0), got ", s.top_p()));

@@ -72,9 +72,10 @@ void BindModel(ModelConfig* c, Binder* b) {
 
 void BindSampling(SamplingConfig* c, Binder* b) {
   b->Field("temperature", &c->temperature,
-           "Softmax temperature; 0 = greedy. Keep 1.0 for PPO so sampling matches the policy "
-           "being trained.")
-      .NonNegative();
+           "Softmax temperature; 0 = greedy, else at least 0.001. Keep 1.0 for PPO so sampling "
+           "matches the policy being trained.")
+      .Check([](double v) { return v == 0.0 || (v >= 1e-3 && v <= 1e6); },
+             "0 (greedy) or a number in [0.001, 1e6]");
   b->Field("top_k", &c->top_k, "Sample among the k most likely tokens; 0 = off.").NonNegative();
   b->Field("top_p", &c->top_p, "Nucleus sampling mass; 1.0 = off.")
       .Check([](double p) { return p > 0.0 && p <= 1.0; }, "a number in (0, 1]");
