@@ -14,14 +14,6 @@
 #include "common/status/status_macros.h"
 
 namespace rein::coordinator {
-namespace {
-
-void SetStat(rein::v1::Stats& stats, const std::string& name, double value) {
-  (*stats.mutable_values())[name] = value;
-}
-
-}  // namespace
-
 struct Evaluator::Metrics {
   explicit Metrics(prometheus::Registry& registry)
       : reward(prometheus::BuildGauge()

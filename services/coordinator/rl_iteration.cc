@@ -13,10 +13,6 @@ namespace {
 
 using hash::SplitMix64;
 
-void SetStat(rein::v1::Stats& stats, const std::string& name, double value) {
-  (*stats.mutable_values())[name] = value;
-}
-
 // Reward moments, response length and the oldest policy version of a batch.
 void AddSampleStats(const std::vector<Sample>& samples, rein::v1::Stats& stats,
                     uint64_t* oldest_version, double* tokens) {

@@ -29,6 +29,8 @@
 // reward-model learner restores the previous round's state — so a run killed in any phase
 // resumes from its last checkpoint and redoes only the unfinished phase's own work.
 //
+// The model work (training data, learners, reload) is in round_models.cc.
+//
 // Thread safety: called from the run loop's thread only.
 #ifndef REIN_SERVICES_COORDINATOR_ROUNDS_H_
 #define REIN_SERVICES_COORDINATOR_ROUNDS_H_
@@ -44,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "common/config/experiment_config.h"
 #include "common/data/prompt_dataset.h"
+#include "common/data/training_examples.h"
 #include "common/rpc/options.h"
 #include "common/tokenizer/tokenizer.h"
 #include "services/coordinator/evaluation.h"
@@ -116,7 +119,13 @@ class RoundDriver {
 
  private:
   struct Metrics;
-  struct Collected;
+  // What collection left for the reward model.
+  struct Collected {
+    std::string campaign;
+    uint32_t judgements = 0;
+  };
+  // How the round's exported lines are read (the run's prompt format and lengths).
+  data::TrainingDataOptions DataOptions() const;
   absl::StatusOr<FeedbackLink*> Feedback();
   std::string CampaignName(uint32_t round) const;
   std::string RoundDir(uint32_t round) const;

@@ -25,10 +25,6 @@ rl::KlController MakeKlController(rl::KlControllerOptions options,
   return *rl::KlController::Create({});
 }
 
-void SetStat(rein::v1::Stats& stats, const std::string& name, double value) {
-  (*stats.mutable_values())[name] = value;
-}
-
 }  // namespace
 
 RunLoop::RunLoop(const RunLoopOptions& options, StageContext stages, RunData data, RunState& run,

@@ -4,14 +4,6 @@
 #include "common/status/status_macros.h"
 
 namespace rein::coordinator {
-namespace {
-
-void SetStat(rein::v1::Stats& stats, const char* name, double value) {
-  (*stats.mutable_values())[name] = value;
-}
-
-}  // namespace
-
 absl::StatusOr<CostShaper> CostShaper::Create(const config::SafetyConfig& config,
                                               std::optional<double> restored_lambda) {
   std::optional<rl::LagrangeMultiplier> multiplier;

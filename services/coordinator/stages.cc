@@ -16,6 +16,10 @@
 
 namespace rein::coordinator {
 
+void SetStat(rein::v1::Stats& stats, const std::string& name, double value) {
+  (*stats.mutable_values())[name] = value;
+}
+
 void FillSequence(const Sample& sample, rein::v1::TokenSequence* sequence) {
   sequence->set_sequence_id(sample.sequence_id);
   sequence->mutable_prompt_ids()->Add(sample.prompt_ids.begin(), sample.prompt_ids.end());

@@ -48,6 +48,9 @@ struct Sample {
   rein::v1::FinishReason finish_reason = rein::v1::FINISH_REASON_UNSPECIFIED;
 };
 
+// Sets the statistic `name` of `stats`.
+void SetStat(rein::v1::Stats& stats, const std::string& name, double value);
+
 // `sample`'s id, prompt and response as the wire's TokenSequence.
 void FillSequence(const Sample& sample, rein::v1::TokenSequence* sequence);
 

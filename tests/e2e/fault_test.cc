@@ -18,12 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 TEST_CASE("a rollout replica killed mid-run: every iteration completes on the survivor") {
   const std::string dir = testing::MakeTempDir("rein-e2e-kill-");

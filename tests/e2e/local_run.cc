@@ -126,6 +126,13 @@ std::map<std::string, pid_t> Pids(const std::string& run_dir) {
   return pids;
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 testing::CommandResult Ctl(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {testing::BuiltBinary("reinctl")};
   argv.insert(argv.end(), args.begin(), args.end());

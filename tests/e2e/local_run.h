@@ -51,6 +51,9 @@ void WaitForIterations(const std::string& run_dir, size_t iterations);
 // The "name pid" lines reinctl up writes to <run_dir>/pids.
 std::map<std::string, pid_t> Pids(const std::string& run_dir);
 
+// The whole file at `path` ("" if it cannot be read).
+std::string ReadFile(const std::string& path);
+
 // `reinctl args...`, run to completion (at most 2 minutes).
 testing::CommandResult Ctl(const std::vector<std::string>& args);
 

@@ -57,10 +57,8 @@ std::string WriteRoundsConfig(const std::string& dir) {
 std::pair<std::string, std::string> FeedbackAddresses(const std::string& run_dir, size_t from) {
   const absl::Time deadline = absl::Now() + absl::Minutes(1);
   while (true) {
-    std::ifstream in(run_dir + "/logs/feedback-0.log");
-    std::stringstream text;
-    text << in.rdbuf();
-    const std::string log = text.str().substr(std::min(from, text.str().size()));
+    const std::string all = ReadFile(run_dir + "/logs/feedback-0.log");
+    const std::string log = all.substr(std::min(from, all.size()));
     std::string grpc, http;
     std::istringstream lines(log);
     for (std::string line; std::getline(lines, line);) {
@@ -142,12 +140,6 @@ std::vector<nlohmann::json> RoundRecords(const std::string& run_dir) {
   return records;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 TEST_CASE("two rounds through rein-feedback survive kills while collecting and while training") {
   const std::string dir = testing::MakeTempDir("rein-e2e-rounds-");
