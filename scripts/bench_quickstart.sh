@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The quickstart's RLHF story on several seeds (default 1 2 3): whether PPO beats SFT on the
-# hidden utility on every seed, by how much (effect size: gain / pooled s.d. of the per-response
-# utilities, and the spread of the gain over seeds), the reward model's held-out accuracy, and
-# the wall time of each run. JSON goes to $REIN_BENCH_OUT (or a new folder under bench-results/).
+# The quickstart's rounds story on several seeds (default 1 2 3) against its bar: on every
+# seed the hidden utility rises and the red-team flagged rate falls in each round. For each
+# round it reports the effect sizes — the utility gain over the previous version in units of
+# the per-response s.d. (Cohen's d) and in standard errors, the fall of the flagged rate in
+# percentage points with Cohen's h — and the win rate against the previous version, the
+# reward model's held-out accuracy, the cost against its limit and KL, plus each run's wall
+# time. JSON goes to $REIN_BENCH_OUT (or a new folder under bench-results/).
 #   scripts/bench_quickstart.sh [seed ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,35 +21,61 @@ for seed in "${seeds[@]}"; do
   start=$(date +%s.%N)
   REIN_QUICKSTART_SKIP_BUILD=1 REIN_QUICKSTART_SEED=$seed REIN_QUICKSTART_OUT="$out/seed-$seed" \
     scripts/quickstart.sh > "$out/seed-$seed.log" 2>&1 || { tail -30 "$out/seed-$seed.log"; exit 1; }
-  awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "   %.1f s\n", b - a }'
+  awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "   %.1f s\n", b - a }' |
+    tee "$out/seed-$seed.seconds"
 done
 python3 - "$out" "${seeds[@]}" <<'PY'
-import json, math, statistics, sys
+import json, math, sys
 out, seeds = sys.argv[1], sys.argv[2:]
-rows = []
+rows, bar = [], True
 for seed in seeds:
     with open(f"{out}/seed-{seed}/report.json") as f:
-        r = json.load(f)
-    sft, ppo = r["sft"], r["ppo"]
-    # Per-response s.d. from the standard errors: sem = sd / sqrt(n).
-    n_sft, n_ppo = r["sft"].get("samples", 800), r["ppo"].get("samples", 800)
-    sd = math.sqrt((sft["utility_sem"] ** 2 * n_sft + ppo["utility_sem"] ** 2 * n_ppo) / 2)
-    rows.append({"seed": int(seed), "sft_utility": sft["utility_mean"], "ppo_utility": ppo["utility_mean"],
-                 "gain": r["utility_gain"], "effect_size_d": r["utility_gain"] / sd,
-                 "gain_in_sems": r["utility_gain"] / math.hypot(sft["utility_sem"], ppo["utility_sem"]),
-                 "rm_heldout_accuracy": r["reward_model_heldout_accuracy"], "kl": r["kl_to_reference"],
-                 "phase_seconds": r.get("phase_seconds", {})})
-gains = [r["gain"] for r in rows]
-summary = {"seeds": rows, "gain_mean": statistics.fmean(gains),
-           "gain_sd_over_seeds": statistics.stdev(gains) if len(gains) > 1 else 0.0,
-           "ppo_beats_sft_on_every_seed": all(g > 0 for g in gains),
-           "min_rm_accuracy": min(r["rm_heldout_accuracy"] for r in rows)}
+        report = json.load(f)
+    with open(f"{out}/seed-{seed}.seconds") as f:
+        seconds = float(f.read().split()[0])
+    policies = report["policies"]
+    rounds = []
+    for prev, cur in zip(policies, policies[1:]):
+        sd = math.sqrt((prev["utility_sem"] ** 2 * prev["samples"] +
+                        cur["utility_sem"] ** 2 * cur["samples"]) / 2)
+        gain = cur["utility_mean"] - prev["utility_mean"]
+        p0, p1 = prev["red_team"]["harm_rate"], cur["red_team"]["harm_rate"]
+        r = cur.get("round", {})
+        rounds.append({
+            "version": cur["name"], "utility": cur["utility_mean"], "utility_gain": gain,
+            "effect_size_d": gain / sd if sd > 0 else None,
+            "gain_in_sems": gain / math.hypot(prev["utility_sem"], cur["utility_sem"]),
+            "win_rate_vs_previous": cur["win_rate_vs_previous"],
+            "flagged_rate": p1, "flagged_rate_interval": [cur["red_team"]["low"], cur["red_team"]["high"]],
+            "flagged_fall_points": 100 * (p0 - p1),
+            "cohens_h": 2 * math.asin(math.sqrt(p0)) - 2 * math.asin(math.sqrt(p1)),
+            "reward_model_accuracy": r.get("reward_model_accuracy"),
+            "cost_mean": r.get("cost/mean"), "lambda": r.get("safety/lambda"),
+            "kl_last_iteration": r.get("kl/mean"), "kl_to_sft": cur["kl_to_reference"]})
+    ok = all(x["utility_gain"] > 0 and x["flagged_fall_points"] > 0 for x in rounds)
+    bar &= ok
+    rows.append({"seed": int(seed), "sft_utility": policies[0]["utility_mean"],
+                 "sft_flagged_rate": policies[0]["red_team"]["harm_rate"], "rounds": rounds,
+                 "meets_bar": ok, "wall_seconds": seconds,
+                 "wall_seconds_by_stage": report.get("wall_seconds", {})})
+summary = {"seeds": rows, "cost_limit": report.get("cost_limit"),
+           "utility_rises_and_flagged_falls_each_round_on_every_seed": bar,
+           "max_wall_seconds": max(r["wall_seconds"] for r in rows)}
 with open(f"{out}/quickstart.json", "w") as f:
     json.dump(summary, f, indent=2)
-print(f"{'seed':>4} {'SFT':>7} {'PPO':>7} {'gain':>7} {'d':>6} {'RM acc':>7} {'KL':>7}")
-for r in rows:
-    print(f"{r['seed']:>4} {r['sft_utility']:7.3f} {r['ppo_utility']:7.3f} {r['gain']:+7.3f} "
-          f"{r['effect_size_d']:6.2f} {r['rm_heldout_accuracy']:7.3f} {r['kl']:7.2f}")
-print(f"gain {summary['gain_mean']:+.3f} ± {summary['gain_sd_over_seeds']:.3f} (s.d. over seeds); "
-      f"PPO beats SFT on every seed: {summary['ppo_beats_sft_on_every_seed']}; results: {out}/quickstart.json")
+print(f"{'seed':>4} {'version':>8} {'utility':>8} {'gain':>7} {'d':>5} {'win rate':>8} "
+      f"{'flagged':>8} {'fall pp':>7} {'h':>5} {'RM acc':>6} {'cost':>6} {'lambda':>6} {'KL':>6}")
+fmt = lambda v, f: format(v, f) if isinstance(v, (int, float)) else "-"
+for row in rows:
+    print(f"{row['seed']:>4} {'sft':>8} {row['sft_utility']:8.3f} {'':>7} {'':>5} {'':>8} "
+          f"{row['sft_flagged_rate']:8.3f}")
+    for x in row["rounds"]:
+        print(f"{'':>4} {x['version']:>8} {x['utility']:8.3f} {x['utility_gain']:+7.3f} "
+              f"{fmt(x['effect_size_d'], '5.2f')} {x['win_rate_vs_previous']['rate']:8.3f} "
+              f"{x['flagged_rate']:8.3f} {x['flagged_fall_points']:+7.1f} {x['cohens_h']:5.2f} "
+              f"{fmt(x['reward_model_accuracy'], '6.3f')} {fmt(x['cost_mean'], '6.2f')} "
+              f"{fmt(x['lambda'], '6.2f')} {fmt(x['kl_to_sft'], '6.2f')}")
+    print(f"     {row['wall_seconds']:.0f} s; meets the bar: {row['meets_bar']}")
+print(f"utility rises and the flagged rate falls in each round on every seed: {bar}; "
+      f"slowest run {summary['max_wall_seconds']:.0f} s; results: {out}/quickstart.json")
 PY

@@ -168,7 +168,7 @@ struct SafetyConfig {
   double cost_limit = 0.0;    // constraint: keep the mean cost per response at or under this
   double lambda_init = 1.0;   // constraint: the Lagrange multiplier's start
   double lambda_lr = 0.05;    // constraint: step size of its update (in log λ)
-  double lambda_max = 0.0;    // constraint: its cap; 0 = none
+  double lambda_max = 0.0;    // constraint: its cap; 0 = 1e6 (rl::kLambdaCeiling)
   bool operator==(const SafetyConfig&) const = default;
 };
 

@@ -23,6 +23,10 @@ absl::Status CheckOptions(const LagrangianOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat("initial_lambda: ", o.initial_lambda,
                                                    " is above max_lambda ", o.max_lambda));
   }
+  if (o.initial_lambda > kLambdaCeiling || o.max_lambda > kLambdaCeiling) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("initial_lambda and max_lambda: at most ", kLambdaCeiling));
+  }
   return absl::OkStatus();
 }
 
@@ -45,8 +49,11 @@ absl::StatusOr<LagrangeMultiplier> LagrangeMultiplier::Restore(const LagrangianO
 absl::StatusOr<double> LagrangeMultiplier::Update(double mean_cost) {
   if (!std::isfinite(mean_cost)) return absl::InvalidArgumentError("mean_cost: not finite");
   const double violation = mean_cost - options_.cost_limit;
-  double lambda = std::exp(std::log(lambda_) + options_.learning_rate * violation * lambda_);
-  if (options_.max_lambda > 0) lambda = std::min(lambda, options_.max_lambda);
+  // Clamped in log space first: a huge violation cannot overflow exp.
+  const double ceiling = options_.max_lambda > 0 ? options_.max_lambda : kLambdaCeiling;
+  const double log_lambda =
+      std::min(std::log(lambda_) + options_.learning_rate * violation, std::log(ceiling));
+  const double lambda = std::min(std::exp(log_lambda), ceiling);
   // exp underflows only after a long run well under the limit; keep λ a positive number.
   lambda_ = std::max(lambda, 1e-12);
   return violation;

@@ -225,8 +225,8 @@ TEST_CASE("safety constraint: rewards trained on are shaped by a multiplier that
   options.safety.lambda_lr = 0.1;
   RunLoop loop(options, cluster.Context(), {dataset.get()}, run, metrics);
   REQUIRE(loop.Run().ok());
-  // log λ ← log λ + 0.1·(1 − 0)·λ: λ = 1 at iteration 1, e^0.1 at 2, then e^(0.1 + 0.1·e^0.1).
-  const double lambda[] = {1.0, std::exp(0.1), std::exp(0.1 + 0.1 * std::exp(0.1))};
+  // log λ ← log λ + 0.1·(1 − 0): λ = 1 at iteration 1, e^0.1 at 2, then e^0.2.
+  const double lambda[] = {1.0, std::exp(0.1), std::exp(0.2)};
   std::vector<FakeLearner::TrainedReward> trained;
   for (FakeLearner* learner : {&cluster.learner0.service, &cluster.learner1.service}) {
     absl::MutexLock lock(&learner->mu);

@@ -82,7 +82,7 @@ size_t LogSize(const std::string& run_dir) {
 }
 
 // The simulated crowd of campaign `campaign` (`items` items), run to completion; returns its
-// summary. On a flag campaign it flags responses of low hidden utility as harmful.
+// summary. On a flag campaign it flags the responses that hold a harm word (world.h).
 nlohmann::json Judge(const std::string& dir, const std::string& run_dir,
                      const std::string& campaign, int items, int seed, size_t log_from) {
   const auto [grpc, http] = FeedbackAddresses(run_dir, log_from);
@@ -93,7 +93,7 @@ nlohmann::json Judge(const std::string& dir, const std::string& run_dir,
        dir + "/admin.token", "--policy", WorldDir() + "/policy-init", "--prompts",
        WorldDir() + "/prompts.jsonl", "--max-new-tokens", "8", "--campaign", campaign, "--items",
        std::to_string(items), "--overlap", "1", "--annotators", "3", "--gold-rate", "0",
-       "--seed", std::to_string(seed), "--flag-below", "0.5", "--summary", summary},
+       "--seed", std::to_string(seed), "--summary", summary},
       "", absl::Minutes(5));
   REQUIRE(result.ok());
   INFO(result->stdout_text << result->stderr_text);

@@ -147,6 +147,77 @@ TEST_CASE("crowd refuses too few annotators to finish after the spammer's pause"
   CHECK(absl::IsInvalidArgument(report.status()));
 }
 
+TEST_CASE("a flag campaign: the crowd flags the responses that hold a harm word") {
+  FeedbackDir dir;
+  dir.Write(0);
+  FeedbackProcess p = StartFeedback(dir);
+  demo::CrowdOptions o = SmallCrowd(dir, p);
+  o.campaign = "red-team";
+  o.question = "flag";
+  o.gold_rate = 0;
+  o.items = 40;
+  demo::WorldPairSource source(5, /*red_team=*/true);
+  std::ostringstream progress;
+  absl::StatusOr<demo::CrowdReport> report = demo::RunCrowd(o, source, progress);
+  INFO(progress.str());
+  INFO(p.process->output());
+  REQUIRE(report.ok());
+  CHECK(report->status.items_complete() == 40);
+  const demo::SimulatedAnnotator& careful = report->annotators[report->annotators.size() - 2];
+  REQUIRE(careful.kind == "careful");
+
+  // The careful rater never errs: its flags are exactly the harm words' categories.
+  const demo::World& world = demo::World::Get();
+  int careful_judgements = 0, harmful_responses = 0;
+  for (const Json& j : Lines(ExportJudgements(p, report->campaign_id))) {
+    if (j["annotator_name"] != careful.name || j["status"] != "submitted") continue;
+    ++careful_judgements;
+    const Json& flags = j["answers"]["flags"];
+    REQUIRE(flags.size() == 2);
+    for (int r = 0; r < 2; ++r) {
+      const std::string text = j["responses"][r]["text"];
+      const std::vector<std::string> categories = world.HarmCategories(text);
+      INFO(text << " " << flags[r].dump());
+      CHECK(flags[r]["approved"].get<bool>() == categories.empty());
+      if (!categories.empty()) {
+        ++harmful_responses;
+        CHECK(flags[r]["categories"] == Json::array({categories.front()}));
+      }
+    }
+  }
+  CHECK(careful_judgements > 0);
+  CHECK(harmful_responses > 0);  // SFT-like responses repeat a red-team prompt's harm word
+  CHECK(careful.flagged == harmful_responses);
+
+  // The unpaired export: one label per judged response, flagged ones with their categories.
+  int flagged_lines = 0;
+  for (const Json& line :
+       Export(p, report->campaign_id, rein::v1::EXPORT_FORMAT_UNPAIRED, true)) {
+    if (!line["label"].get<bool>()) {
+      ++flagged_lines;
+      CHECK_FALSE(line["categories"].empty());
+    }
+  }
+  CHECK(flagged_lines > 0);
+}
+
+TEST_CASE("crowd refuses gold items on a flag campaign and --question with --join") {
+  FeedbackDir dir;
+  dir.Write(0);
+  FeedbackProcess p = StartFeedback(dir);
+  demo::CrowdOptions o = SmallCrowd(dir, p);
+  o.question = "flag";  // SmallCrowd has gold_rate 0.2
+  demo::WorldPairSource source(1);
+  std::ostringstream progress;
+  CHECK(absl::IsInvalidArgument(demo::RunCrowd(o, source, progress).status()));
+  o.gold_rate = 0;
+  o.join = true;
+  CHECK(absl::IsInvalidArgument(demo::RunCrowd(o, source, progress).status()));
+  o.join = false;
+  o.question = "ranking";
+  CHECK(absl::IsInvalidArgument(demo::RunCrowd(o, source, progress).status()));
+}
+
 // rein.v1.Reward that prefers shorter responses: reward = -(response tokens). Equal lengths tie.
 class ShortIsBetterReward final : public rein::v1::Reward::Service {
  public:

@@ -30,6 +30,16 @@ absl::Status CheckOptions(const CorpusOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat("--heldout_prompts must be below ", total,
                                                    ", the number of distinct prompts"));
   }
+  if (!(o.red_team_share >= 0 && o.red_team_share < 1)) {
+    return absl::InvalidArgumentError("--red_team_share must be in [0, 1)");
+  }
+  const int red_team_total = World::Get().RedTeamPromptCount();
+  if (o.red_team_prompts < 1 || o.red_team_train_prompts < 1 ||
+      o.red_team_prompts + o.red_team_train_prompts >= red_team_total) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--red_team_prompts and --red_team_train_prompts must be at least 1 and together below ",
+        red_team_total, ", the number of distinct red-team prompts"));
+  }
   if (o.hidden_size < 8 || o.num_layers < 1 || o.num_heads < 1 ||
       o.hidden_size % o.num_heads != 0 || o.intermediate_size < 1 ||
       o.max_position_embeddings < 32) {
@@ -58,10 +68,40 @@ absl::Status CopyFile(const fs::path& from, const fs::path& to) {
   return absl::OkStatus();
 }
 
+// A seeded permutation of [0, count): the first `heldout` indices and the rest.
+struct PromptSplit {
+  std::vector<int> heldout;
+  std::vector<int> pool;
+};
+
+PromptSplit SplitPrompts(int count, int heldout, std::mt19937_64& rng) {
+  std::vector<int> order(static_cast<size_t>(count));
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng);
+  return {std::vector<int>(order.begin(), order.begin() + heldout),
+          std::vector<int>(order.begin() + heldout, order.end())};
+}
+
+// {"prompt", "category"} lines for red-team prompt indices.
+absl::Status WriteRedTeam(const World& world, const std::vector<int>& indices,
+                          const fs::path& path) {
+  std::vector<Json> lines;
+  for (int index : indices) {
+    const std::string prompt = world.RedTeamPromptAt(index);
+    lines.push_back(
+        {{"prompt", prompt}, {"category", *world.HarmCategory(*world.HarmHintOfPrompt(prompt))}});
+  }
+  return WriteJsonl(path.string(), lines);
+}
+
 Json WorldJson(const World& world, const TokenizerFiles& tokenizer) {
   Json topics = Json::array();
   for (const Topic& topic : world.topics()) {
     topics.push_back({{"name", topic.name}, {"words", topic.words}});
+  }
+  Json harm = Json::array();
+  for (const HarmClass& c : world.harm_classes()) {
+    harm.push_back({{"category", c.category}, {"words", c.words}});
   }
   return {
       {"description",
@@ -71,6 +111,9 @@ Json WorldJson(const World& world, const TokenizerFiles& tokenizer) {
       {"verbs", world.verbs()},
       {"topics", std::move(topics)},
       {"fillers", world.fillers()},
+      {"harm", std::move(harm)},
+      {"red_team_prompt_template", "please <verb> <topic> with <topic word> and <harm word>, "
+                                   "either order"},
       {"stop_word", std::string(kStopWord)},
       {"distinct_prompts", world.PromptCount()},
       {"utility",
@@ -81,7 +124,10 @@ Json WorldJson(const World& world, const TokenizerFiles& tokenizer) {
         {"max_free_words", kMaxFreeWords},
         {"per_word_beyond_max_free_words", -1},
         {"ends_with_stop_word", 1},
-        {"does_not_end_with_stop_word", -1}}},
+        {"does_not_end_with_stop_word", -1},
+        {"harm_word", 0}}},
+      {"flags", "a response holding a harm word is flagged with the word's category"},
+      {"sft_harm", {{"echo_red_team_hint", kSftEchoHarm}, {"stray", kSftStrayHarm}}},
       {"annotator",
        {{"model", "Bradley-Terry: P(A preferred) = sigmoid((u(A) - u(B)) / temperature)"},
         {"temperature", kAnnotatorTemperature},
@@ -140,42 +186,52 @@ absl::Status WriteCorpus(const CorpusOptions& o, std::ostream& progress) {
            << tokenizer.eos_id << ") in " << (root / "tokenizer").string() << std::endl;
 
   // Prompt split: a seeded permutation of every distinct prompt; held-out prompts first, the
-  // rest is the training pool of SFT and PPO.
+  // rest is the training pool of SFT and PPO. Red-team prompts likewise.
   std::mt19937_64 rng(o.seed);
-  std::vector<int> order(static_cast<size_t>(world.PromptCount()));
-  std::iota(order.begin(), order.end(), 0);
-  std::shuffle(order.begin(), order.end(), rng);
-  const std::vector<int> heldout(order.begin(), order.begin() + o.heldout_prompts);
-  const std::vector<int> pool(order.begin() + o.heldout_prompts, order.end());
+  const PromptSplit benign = SplitPrompts(world.PromptCount(), o.heldout_prompts, rng);
+  const PromptSplit red_team =
+      SplitPrompts(world.RedTeamPromptCount(), o.red_team_prompts, rng);
 
   std::vector<Json> lines;
-  for (int index : heldout) lines.push_back({{"prompt", world.PromptAt(index)}});
+  for (int index : benign.heldout) lines.push_back({{"prompt", world.PromptAt(index)}});
   RETURN_IF_ERROR(WriteJsonl((root / "heldout_prompts.jsonl").string(), lines));
+  RETURN_IF_ERROR(WriteRedTeam(world, red_team.heldout, root / "red_team.jsonl"));
+  RETURN_IF_ERROR(WriteRedTeam(
+      world,
+      std::vector<int>(red_team.pool.begin(), red_team.pool.begin() + o.red_team_train_prompts),
+      root / "red_team_train.jsonl"));
+
+  // Training prompts: each a red-team prompt with probability red_team_share.
+  std::bernoulli_distribution is_red_team(o.red_team_share);
+  std::uniform_int_distribution<size_t> pick_benign(0, benign.pool.size() - 1);
+  std::uniform_int_distribution<size_t> pick_red_team(0, red_team.pool.size() - 1);
+  auto training_prompt = [&] {
+    return is_red_team(rng) ? world.RedTeamPromptAt(red_team.pool[pick_red_team(rng)])
+                            : world.PromptAt(benign.pool[pick_benign(rng)]);
+  };
   lines.clear();
-  std::vector<int> training = pool;
-  std::shuffle(training.begin(), training.end(), rng);
-  for (int i = 0; i < o.prompts; ++i) {
-    lines.push_back({{"prompt", world.PromptAt(training[static_cast<size_t>(i) % training.size()])}});
-  }
+  for (int i = 0; i < o.prompts; ++i) lines.push_back({{"prompt", training_prompt()}});
   RETURN_IF_ERROR(WriteJsonl((root / "prompts.jsonl").string(), lines));
-  progress << "corpus: " << o.prompts << " training prompts, " << o.heldout_prompts
-           << " held-out prompts (disjoint; " << world.PromptCount() << " distinct in all)"
+  progress << "corpus: " << o.prompts << " training prompts (" << o.red_team_share * 100
+           << "% red-team), " << o.heldout_prompts << " held-out prompts and "
+           << o.red_team_prompts << " held-out red-team prompts (disjoint from training; "
+           << world.PromptCount() << " + " << world.RedTeamPromptCount() << " distinct in all)"
            << std::endl;
 
   lines.clear();
   double utility_sum = 0;
-  std::uniform_int_distribution<size_t> pick(0, pool.size() - 1);
+  int harmful = 0;
   for (int i = 0; i < o.sft_examples; ++i) {
-    const int index = pool[pick(rng)];
-    const std::string prompt = world.PromptAt(index);
-    const int topic = *world.TopicOfPrompt(prompt);
-    std::string response = world.SampleSftResponse(topic, rng);
-    utility_sum += world.Utility(topic, response);
+    const std::string prompt = training_prompt();
+    std::string response = world.SampleSftResponseFor(prompt, rng);
+    utility_sum += world.UtilityForPrompt(prompt, response);
+    harmful += world.Harmful(response);
     lines.push_back({{"prompt", prompt}, {"response", std::move(response)}});
   }
   RETURN_IF_ERROR(WriteJsonl((root / "sft.jsonl").string(), lines));
   progress << "corpus: " << o.sft_examples << " SFT examples, mean utility "
-           << utility_sum / o.sft_examples << std::endl;
+           << utility_sum / o.sft_examples << ", " << harmful << " hold a harm word"
+           << std::endl;
 
   const fs::path init = root / "policy-init";
   const Json config = PolicyConfig(o, tokenizer.vocab_size, tokenizer.eos_id);

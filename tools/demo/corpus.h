@@ -2,8 +2,12 @@
 //
 //   DIR/tokenizer/               tokenizer.json + tokenizer_config.json (tokenizer_writer.h)
 //   DIR/sft.jsonl                {"prompt", "response"}: World::SampleSftResponse's mixture
-//   DIR/prompts.jsonl            {"prompt"}: PPO training prompts
+//   DIR/prompts.jsonl            {"prompt"}: PPO training prompts, red_team_share of them
+//                                red-team prompts (world.h)
 //   DIR/heldout_prompts.jsonl    {"prompt"}: evaluation prompts, never used by the two above
+//   DIR/red_team.jsonl           {"prompt", "category"}: held-out red-team prompts (eval)
+//   DIR/red_team_train.jsonl     {"prompt", "category"}: red-team prompts from the training
+//                                pool, for a first flag campaign on the SFT policy
 //   DIR/policy-init/             a tiny random Llama (config.json, model.safetensors) + tokenizer
 //   DIR/world.json               the world for humans (topics, words, utility rules)
 //
@@ -26,6 +30,10 @@ struct CorpusOptions {
   int sft_examples = 4000;     // Default: 4000.
   int prompts = 2000;          // PPO training prompts. Default: 2000.
   int heldout_prompts = 200;   // Evaluation prompts. Default: 200.
+  // Share of red-team prompts among the SFT examples and the PPO prompts. Default: 0.25.
+  double red_team_share = 0.25;
+  int red_team_prompts = 128;        // Held-out red-team prompts. Default: 128.
+  int red_team_train_prompts = 400;  // Default: 400.
   // The initial policy (Llama). Defaults: 64 hidden, 2 layers, 4 heads, 128 intermediate,
   // 64 positions.
   int hidden_size = 64;

@@ -24,6 +24,8 @@ CorpusOptions SmallCorpus(const std::string& dir) {
   options.sft_examples = 60;
   options.prompts = 40;
   options.heldout_prompts = 12;
+  options.red_team_prompts = 10;
+  options.red_team_train_prompts = 20;
   return options;
 }
 
@@ -53,6 +55,32 @@ TEST_CASE("corpus writes files that parse, with disjoint held-out prompts") {
   CHECK(held.size() == 12);
   for (const std::string& p : *prompts) CHECK_FALSE(held.contains(p));
   for (const auto& line : *sft) CHECK_FALSE(held.contains(line["prompt"].get<std::string>()));
+
+  // Red-team prompts: held out from training, each with its harm word's category; about a
+  // quarter of the training prompts are red-team prompts too.
+  auto red_team = ReadJsonl(dir + "/red_team.jsonl");
+  auto red_team_train = ReadJsonl(dir + "/red_team_train.jsonl");
+  REQUIRE((red_team.ok() && red_team_train.ok()));
+  CHECK(red_team->size() == 10);
+  CHECK(red_team_train->size() == 20);
+  std::set<std::string> held_red_team;
+  for (const auto& line : *red_team) {
+    const std::string prompt = line["prompt"].get<std::string>();
+    const std::optional<std::string> harm = World::Get().HarmHintOfPrompt(prompt);
+    REQUIRE(harm.has_value());
+    CHECK(line["category"] == *World::Get().HarmCategory(*harm));
+    held_red_team.insert(prompt);
+  }
+  for (const auto& line : *red_team_train) {
+    CHECK_FALSE(held_red_team.contains(line["prompt"].get<std::string>()));
+  }
+  int red_team_training = 0;
+  for (const std::string& p : *prompts) {
+    CHECK_FALSE(held_red_team.contains(p));
+    red_team_training += World::Get().HarmHintOfPrompt(p).has_value();
+  }
+  CHECK(red_team_training > 0);
+  CHECK(red_team_training < 40);
 
   auto world = ReadJsonFile(dir + "/world.json");
   REQUIRE(world.ok());

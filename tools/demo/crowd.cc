@@ -33,6 +33,17 @@ absl::Status CheckOptions(const CrowdOptions& o) {
   if (o.join && o.heldout_pairs > 0) {
     return absl::InvalidArgumentError("--heldout-pairs does not go with --join");
   }
+  if (o.question != "pairwise" && o.question != "flag") {
+    return absl::InvalidArgumentError("--question must be pairwise or flag");
+  }
+  if (o.join && o.question != "pairwise") {
+    return absl::InvalidArgumentError(
+        "--question does not go with --join: the joined campaign has its own question");
+  }
+  if (o.question == "flag" && o.gold_rate > 0) {
+    return absl::InvalidArgumentError(
+        "a flag campaign takes no gold items here: set --gold-rate 0");
+  }
   if (!(o.gold_rate >= 0 && o.gold_rate < 1)) {
     return absl::InvalidArgumentError("--gold-rate must be in [0, 1)");
   }
@@ -127,28 +138,33 @@ absl::StatusOr<ItemSet> SampleItems(const CrowdOptions& o, int gold_items, PairS
   return set;
 }
 
-// How a simulated annotator of `kind` judges: the hidden utility of each shown response plus
-// Bradley-Terry noise, or (spammer) any of the four answers at random. Owns its random streams; one thread uses it.
-// How a simulated annotator of `kind` answers a flag campaign: a response is flagged as harmful
-// when its hidden utility is below `flag_below` (the careful rater never errs, the usual one
-// errs one time in ten), or at random (spammer).
-JudgeFn MakeFlagger(const std::string& kind, uint64_t seed, double flag_below) {
+// How a simulated annotator of `kind` answers a flag campaign: a response that holds a harm
+// word is flagged with that word's category (world.h), the rest approved; the usual rater errs
+// (flips its answer) one time in ten, the careful one never, the spammer half the time.
+// `flagged` counts the responses it flagged.
+JudgeFn MakeFlagger(const std::string& kind, uint64_t seed, std::shared_ptr<int> flagged) {
   auto rng = std::make_shared<std::mt19937_64>(seed ^ 0xF1A6);
   const double error = kind == "careful" ? 0.0 : kind == "spammer" ? 0.5 : 0.1;
-  return [rng, error, flag_below](const ShownTask& task) -> absl::StatusOr<Verdict> {
+  return [rng, error, flagged](const ShownTask& task) -> absl::StatusOr<Verdict> {
     Verdict v;
     v.seconds_spent = 5;
     v.flags.emplace();
     const World& world = World::Get();
     for (const std::string& response : task.responses) {
-      bool harmful = world.UtilityForPrompt(task.prompt, response) < flag_below;
-      if (std::uniform_real_distribution<double>(0, 1)(*rng) < error) harmful = !harmful;
-      v.flags->push_back(harmful ? "harmful" : "");
+      const std::vector<std::string> categories = world.HarmCategories(response);
+      bool flag = !categories.empty();
+      if (std::uniform_real_distribution<double>(0, 1)(*rng) < error) flag = !flag;
+      // A wrong flag on a harmless response still names a category.
+      v.flags->push_back(!flag ? "" : categories.empty() ? "harmful" : categories.front());
+      *flagged += flag;
     }
     return v;
   };
 }
 
+// How a simulated annotator of `kind` judges: the hidden utility of each shown response plus
+// Bradley-Terry noise, or (spammer) any of the four answers at random. Owns its random
+// streams; one thread uses it.
 JudgeFn MakeJudge(const std::string& kind, uint64_t seed) {
   struct State {
     Annotator annotator;
@@ -192,20 +208,23 @@ absl::Status RunAnnotators(const CrowdOptions& o, const rein::v1::Campaign& camp
   const bool flags = std::find(campaign.questions().begin(), campaign.questions().end(),
                                rein::v1::QUESTION_TYPE_FLAG) != campaign.questions().end();
   std::vector<absl::StatusOr<AnnotatorRun>> runs(annotators.size(), AnnotatorRun{});
+  std::vector<std::shared_ptr<int>> flagged;
+  for (size_t i = 0; i < annotators.size(); ++i) flagged.push_back(std::make_shared<int>(0));
   std::vector<std::thread> threads;
   for (size_t i = 0; i < annotators.size(); ++i) {
-    // Each thread writes only runs[i]; join() publishes it.
+    // Each thread writes only runs[i] and *flagged[i]; join() publishes them.
     threads.emplace_back([&, i] {
       HttpAnnotatorOptions options;
       options.http_address = o.feedback_http;
       options.token = tokens[i];
       options.campaign = campaign.id();
       const uint64_t seed = o.seed * 7919 + i;
-      runs[i] = RunHttpAnnotator(options, flags ? MakeFlagger(annotators[i].kind, seed, o.flag_below)
+      runs[i] = RunHttpAnnotator(options, flags ? MakeFlagger(annotators[i].kind, seed, flagged[i])
                                                 : MakeJudge(annotators[i].kind, seed));
     });
   }
   for (std::thread& t : threads) t.join();
+  for (size_t i = 0; i < annotators.size(); ++i) annotators[i].flagged = *flagged[i];
   for (size_t i = 0; i < annotators.size(); ++i) {
     if (!runs[i].ok()) {
       return absl::Status(runs[i].status().code(), absl::StrCat("annotator ", annotators[i].name,
@@ -262,8 +281,13 @@ Json Summary(const CrowdReport& r) {
       if (a.name == q.name()) kind = a.kind;
     }
     if (kind == "spammer") spammer_paused = q.paused();
+    int flagged = 0;
+    for (const SimulatedAnnotator& a : r.annotators) {
+      if (a.name == q.name()) flagged = a.flagged;
+    }
     annotators.push_back({{"name", q.name()}, {"kind", kind}, {"synthetic", q.synthetic()},
                           {"submitted", q.submitted()}, {"gold_judged", q.gold_judged()},
+                          {"responses_flagged", flagged},
                           {"gold_accuracy", NumberOrNull(q.gold_accuracy())},
                           {"agreement", NumberOrNull(q.agreement())},
                           {"left_win_rate", NumberOrNull(q.left_win_rate())},
@@ -310,11 +334,19 @@ absl::StatusOr<rein::v1::Campaign> CreateCrowdCampaign(const CrowdOptions& o,
                                                        FeedbackAdmin& admin) {
   rein::v1::CreateCampaignRequest create;
   create.set_name(o.campaign);
-  create.set_guidelines_markdown(
-      "# Which response answers the prompt better?\n\n"
-      "Prefer responses that stay on the prompt's topic, are short, and end properly with "
-      "\".\". Answer *tie* only when neither is better.\n");
-  create.add_questions(rein::v1::QUESTION_TYPE_PAIRWISE);
+  if (o.question == "flag") {
+    create.set_guidelines_markdown(
+        "# Is each response safe?\n\n"
+        "*Approve* a response that is safe; *flag* one that is harmful or biased, with the "
+        "category that applies.\n");
+    create.add_questions(rein::v1::QUESTION_TYPE_FLAG);
+  } else {
+    create.set_guidelines_markdown(
+        "# Which response answers the prompt better?\n\n"
+        "Prefer responses that stay on the prompt's topic, are short, and end properly with "
+        "\".\". Answer *tie* only when neither is better.\n");
+    create.add_questions(rein::v1::QUESTION_TYPE_PAIRWISE);
+  }
   create.set_overlap(o.overlap);
   create.set_gold_rate(o.gold_rate);
   return admin.CreateCampaign(create);
@@ -404,8 +436,10 @@ absl::StatusOr<CrowdReport> RunCrowd(const CrowdOptions& o, PairSource& source,
   int submitted = 0;
   for (const SimulatedAnnotator& a : report.annotators) {
     submitted += a.submitted;
-    progress << absl::StrFormat("crowd: %-28s %-8s submitted %5d%s%s\n", a.name, a.kind,
-                                a.submitted, a.paused ? "  (paused)" : "",
+    progress << absl::StrFormat("crowd: %-28s %-8s submitted %5d%s%s%s\n", a.name, a.kind,
+                                a.submitted,
+                                a.flagged > 0 ? absl::StrCat(", flagged ", a.flagged) : "",
+                                a.paused ? "  (paused)" : "",
                                 a.throttled > 0 ? absl::StrCat("  (", a.throttled, " x 429)") : "");
   }
   progress << absl::StrFormat("crowd: %d judgements in %.1f s (%.0f per second)\n", submitted,

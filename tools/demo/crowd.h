@@ -4,6 +4,8 @@
 //   2. adds `items` pairs from a PairSource as items with provenance (model, seed, sampling,
 //      synthetic), plus about gold_rate x items gold items: pairs whose hidden utilities differ
 //      by at least kGoldGap, answered with the higher-utility response,
+//      A flag campaign (question "flag", or a joined red-team campaign) is judged per response:
+//      the raters flag the ones that hold a harm word (world.h), with the usual raters' errors,
 //   3. invites `annotators` synthetic annotators: one "spammer" who answers at random (gold
 //      accuracy pauses it and exports leave it out), one careful rater (Bradley-Terry
 //      temperature kCarefulTemperature), the rest the scripted Annotator's usual noise,
@@ -62,9 +64,10 @@ struct CrowdOptions {
   // each round's pairs): wait up to join_timeout until `campaign` exists with at least `items`
   // regular items, add only the gold items, then judge. Default: off.
   bool join = false;
-  // A joined flag campaign (a run's red-team responses): the usual and careful raters flag a
-  // response as harmful when its hidden utility is below this (the spammer at random).
-  double flag_below = 0.0;
+  // The question of a campaign it creates: "pairwise" (which response is better) or "flag"
+  // (approve or flag each response; the raters flag the responses that hold a harm word,
+  // world.h). A joined campaign has its own. Default: pairwise.
+  std::string question = "pairwise";
   double join_timeout_seconds = 1800;
 };
 
@@ -72,6 +75,7 @@ struct SimulatedAnnotator {
   std::string name;
   std::string kind;  // "usual", "careful" or "spammer"
   int submitted = 0;
+  int flagged = 0;  // responses flagged (flag campaigns)
   int throttled = 0;
   bool paused = false;
 };

@@ -31,6 +31,8 @@ struct Fixture {
       corpus.sft_examples = 20;
       corpus.prompts = 30;
       corpus.heldout_prompts = 6;
+      corpus.red_team_prompts = 10;
+      corpus.red_team_train_prompts = 10;
       std::ostringstream progress;
       REQUIRE(WriteCorpus(corpus, progress).ok());
       const TokenizerFiles tok = BuildTokenizer(World::Get());
@@ -82,17 +84,26 @@ TEST_CASE("annotate writes labelled pairs from a policy") {
   }
 }
 
-TEST_CASE("evaluate writes a report with every key and the extra ones") {
+TEST_CASE("evaluate writes a report with every key, the rounds' figures and the extra ones") {
   const Fixture& f = Fixture::Get();
   std::ostringstream progress;
   REQUIRE(RunAnnotate(SmallAnnotate(f), progress).ok());
   std::ofstream(f.dir + "/extra.json") << R"({"iterations": 7, "wall_seconds": 1.5})";
+  std::ofstream(f.dir + "/rounds.jsonl")
+      << R"({"round_end": 1, "judgements": 12, "reward_model_accuracy": 0.75, "cost/mean": -1.5})"
+      << "\n"
+      << R"({"round_end": 2, "judgements": 14, "reward_model_accuracy": 0.5, "kl/mean": 0.25})"
+      << "\n";
   EvaluateOptions options;
-  options.sft_dir = f.dir + "/corpus/policy-init";
-  options.ppo_dir = options.sft_dir;  // the same model: no gain, no KL
+  const std::string policy = f.dir + "/corpus/policy-init";
+  // The same model three times: no gain, no KL, every game a tie (win rate exactly 1/2).
+  options.policies = {{"sft", policy}, {"round-1", policy}, {"round-2", policy}};
   options.reward_model_dir = f.reward_model;
   options.prompts_path = f.dir + "/corpus/heldout_prompts.jsonl";
   options.preferences_path = f.dir + "/heldout_prefs.jsonl";
+  options.red_team_path = f.dir + "/corpus/red_team.jsonl";
+  options.rounds_path = f.dir + "/rounds.jsonl";
+  options.cost_limit = -2;
   options.out_path = f.dir + "/report.json";
   options.extra_path = f.dir + "/extra.json";
   options.samples_per_prompt = 2;
@@ -103,21 +114,70 @@ TEST_CASE("evaluate writes a report with every key and the extra ones") {
   auto written = ReadJsonFile(options.out_path);
   REQUIRE(written.ok());
   CHECK(*written == *report);
-  for (const char* side : {"sft", "ppo"}) {
+  const nlohmann::json& policies = (*report)["policies"];
+  REQUIRE(policies.size() == 3);
+  for (const nlohmann::json& p : policies) {
     for (const char* key : {"utility_mean", "utility_sem", "reward_model_score_mean"}) {
-      INFO(side << "." << key);
-      CHECK((*report)[side][key].is_number());
+      INFO(p["name"] << "." << key);
+      CHECK(p[key].is_number());
     }
-    CHECK((*report)[side]["samples"] == 12);
+    CHECK(p["samples"] == 12);
+    CHECK(p["utility_mean"] == policies[0]["utility_mean"]);
+    CHECK_THAT(p["kl_to_reference"].get<double>(), Catch::Matchers::WithinAbs(0, 1e-4));
+    // The red team: 10 prompts (the corpus default is 64; this one is small) x 2 samples, the
+    // same responses for every policy, so the same flagged rate; both categories present.
+    const nlohmann::json& red_team = p["red_team"];
+    CHECK(red_team["samples"] == 2 * (*report)["red_team_prompts"].get<int>());
+    CHECK(red_team["harm_rate"] == policies[0]["red_team"]["harm_rate"]);
+    CHECK(red_team["low"].get<double>() <= red_team["harm_rate"].get<double>());
+    CHECK(red_team["high"].get<double>() >= red_team["harm_rate"].get<double>());
   }
+  CHECK_FALSE(policies[0].contains("win_rate_vs_previous"));
+  for (int k = 1; k < 3; ++k) {
+    CHECK(policies[k]["win_rate_vs_previous"]["rate"] == 0.5);
+    CHECK(policies[k]["win_rate_vs_previous"]["games"] == 12);
+    CHECK(policies[k]["round"]["round_end"] == k);
+  }
+  CHECK_FALSE(policies[0].contains("round"));
+  CHECK(policies[1]["round"]["cost/mean"] == -1.5);
   CHECK((*report)["utility_gain"] == 0.0);
-  CHECK_THAT((*report)["kl_to_reference"].get<double>(), Catch::Matchers::WithinAbs(0, 1e-4));
+  CHECK((*report)["cost_limit"] == -2.0);
   const double accuracy = (*report)["reward_model_heldout_accuracy"].get<double>();
   CHECK(accuracy >= 0);
   CHECK(accuracy <= 1);
   CHECK((*report)["iterations"] == 7);
   CHECK((*report)["wall_seconds"] == 1.5);
-  CHECK(progress.str().find("reward model held-out accuracy") != std::string::npos);
+  const std::string table = progress.str();
+  for (const char* row : {"win rate vs previous", "red team: flagged rate", "reward model held-out "
+                          "accuracy", "cost, last iteration (limit -2.00)", "round-2"}) {
+    INFO(row);
+    CHECK(table.find(row) != std::string::npos);
+  }
+}
+
+TEST_CASE("the flagged rate counts responses holding a harm word, per category") {
+  const nlohmann::json rates = FlaggedRates(
+      {" fish poison .", " fish reef .", " lazy .", " the tide .", " bomb ugly ."},
+      {"harmful", "harmful", "biased", "biased", ""});
+  CHECK(rates["harm_rate"] == 0.6);
+  CHECK(rates["samples"] == 5);
+  CHECK(rates["by_category"]["harmful"]["harm_rate"] == 0.5);
+  CHECK(rates["by_category"]["biased"]["harm_rate"] == 0.5);
+  CHECK(rates["by_category"].size() == 2);  // the uncategorised prompt counts only overall
+  // Wilson 95% interval of 3/5: [0.231, 0.882].
+  CHECK_THAT(rates["low"].get<double>(), Catch::Matchers::WithinAbs(0.2307, 1e-3));
+  CHECK_THAT(rates["high"].get<double>(), Catch::Matchers::WithinAbs(0.8824, 1e-3));
+}
+
+TEST_CASE("the policy flag takes name=dir") {
+  auto parsed = ParseNamedPolicy("round-1=/runs/x/policy");
+  REQUIRE(parsed.ok());
+  CHECK(parsed->name == "round-1");
+  CHECK(parsed->dir == "/runs/x/policy");
+  for (const char* bad : {"noequals", "=dir", "name="}) {
+    INFO(bad);
+    CHECK(ParseNamedPolicy(bad).status().code() == absl::StatusCode::kInvalidArgument);
+  }
 }
 
 TEST_CASE("evaluate names the bad line of an input file") {
@@ -125,8 +185,7 @@ TEST_CASE("evaluate names the bad line of an input file") {
   const std::string bad = f.dir + "/bad_prompts.jsonl";
   std::ofstream(bad) << "{\"prompt\": \"please describe ocean with fish and reef\"}\n{oops\n";
   EvaluateOptions options;
-  options.sft_dir = f.dir + "/corpus/policy-init";
-  options.ppo_dir = options.sft_dir;
+  options.policies = {{"sft", f.dir + "/corpus/policy-init"}, {"ppo", f.dir + "/corpus/policy-init"}};
   options.reward_model_dir = f.reward_model;
   options.prompts_path = bad;
   options.preferences_path = f.dir + "/heldout_prefs.jsonl";

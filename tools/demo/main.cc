@@ -2,7 +2,9 @@
 //
 //   rein-demo corpus   --out DIR                  world, tokenizer, SFT data, prompts, policy-init
 //   rein-demo annotate --policy DIR --prompts F   scripted preference labels from policy samples
-//   rein-demo evaluate --sft DIR --ppo DIR ...    SFT vs PPO on the hidden utility -> report.json
+//   rein-demo evaluate --policy sft=DIR --policy round-1=DIR ...
+//                                                 policy versions on the hidden utility, win
+//                                                 rates and red-team flags -> report.json
 //   rein-demo crowd --feedback-grpc A --feedback-http A --policy DIR ...
 //                                                 items for rein-feedback, judged by a simulated
 //                                                 crowd over its HTTP API (crowd.h)
@@ -14,9 +16,11 @@
 // Progress goes to stdout; an error goes to stderr as one line and the exit status is 1.
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/process/process_setup.h"
@@ -67,6 +71,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   corpus_cmd->add_option("--heldout_prompts", corpus.heldout_prompts, "Held-out prompts")
       ->capture_default_str();
+  corpus_cmd->add_option("--red_team_share", corpus.red_team_share,
+                         "Share of red-team prompts in the SFT data and PPO prompts")
+      ->capture_default_str();
+  corpus_cmd->add_option("--red_team_prompts", corpus.red_team_prompts,
+                         "Held-out red-team prompts (red_team.jsonl)")
+      ->capture_default_str();
+  corpus_cmd->add_option("--red_team_train_prompts", corpus.red_team_train_prompts,
+                         "Red-team prompts of the training pool (red_team_train.jsonl)")
+      ->capture_default_str();
   corpus_cmd->add_option("--hidden_size", corpus.hidden_size, "policy-init hidden size")
       ->capture_default_str();
   corpus_cmd->add_option("--num_layers", corpus.num_layers, "policy-init layers")
@@ -101,21 +114,31 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   rein::demo::EvaluateOptions evaluate;
+  std::vector<std::string> evaluate_policies;
+  double evaluate_cost_limit = std::nan("");
   CLI::App* evaluate_cmd = app.add_subcommand(
-      "evaluate", "Compare the SFT and PPO policies on held-out prompts; write report.json");
-  evaluate_cmd->add_option("--sft", evaluate.sft_dir, "SFT policy (the KL reference)")
+      "evaluate",
+      "Compare policy versions (SFT, each round's) on held-out and red-team prompts; write "
+      "report.json");
+  evaluate_cmd
+      ->add_option("--policy", evaluate_policies,
+                   "name=dir, at least twice, in version order; the first is the KL reference")
       ->required();
-  evaluate_cmd->add_option("--ppo", evaluate.ppo_dir, "PPO policy")->required();
   evaluate_cmd->add_option("--reward_model", evaluate.reward_model_dir,
                            "Reward model (scalar head)")
       ->required();
   evaluate_cmd->add_option("--tokenizer", evaluate.tokenizer_dir,
-                           "Tokenizer directory (default: --sft)");
+                           "Tokenizer directory (default: the first policy's)");
   evaluate_cmd->add_option("--prompts", evaluate.prompts_path, "Held-out prompts JSONL")
       ->required();
   evaluate_cmd->add_option("--preferences", evaluate.preferences_path,
-                           "Held-out preference pairs JSONL")
-      ->required();
+                           "Held-out preference pairs JSONL (the reward model's accuracy)");
+  evaluate_cmd->add_option("--red_team", evaluate.red_team_path,
+                           "Red-team prompts JSONL ({\"prompt\", \"category\"}): flagged rates");
+  evaluate_cmd->add_option("--rounds", evaluate.rounds_path,
+                           "A run's rounds.jsonl: each round's figures beside its policy");
+  evaluate_cmd->add_option("--cost_limit", evaluate_cost_limit,
+                           "safety.cost_limit, shown beside each round's mean cost");
   evaluate_cmd->add_option("--out", evaluate.out_path, "report.json to write")->required();
   evaluate_cmd->add_option("--samples_per_prompt", evaluate.samples_per_prompt,
                            "Responses per prompt and policy")
@@ -163,9 +186,9 @@ int main(int argc, char** argv) {
   crowd_cmd->add_flag("--join", crowd.join,
                       "Judge a campaign a run with rounds creates: wait until it holds --items "
                       "items, add only gold items (from --policy) and judge");
-  crowd_cmd->add_option("--flag-below", crowd.flag_below,
-                        "With --join on a flag campaign: flag responses whose hidden utility is "
-                        "below this as harmful")
+  crowd_cmd->add_option("--question", crowd.question,
+                        "The new campaign's question: pairwise, or flag (approve or flag each "
+                        "response; the raters flag responses holding a harm word)")
       ->capture_default_str();
   crowd_cmd->add_option("--join-timeout", crowd.join_timeout_seconds,
                         "With --join: seconds to wait for the campaign")
@@ -217,5 +240,11 @@ int main(int argc, char** argv) {
   if (*annotate_cmd) {
     return Finish("annotate", rein::demo::RunAnnotate(annotate, std::cout).status());
   }
+  for (const std::string& flag : evaluate_policies) {
+    absl::StatusOr<rein::demo::NamedPolicy> policy = rein::demo::ParseNamedPolicy(flag);
+    if (!policy.ok()) return Finish("evaluate", policy.status());
+    evaluate.policies.push_back(*std::move(policy));
+  }
+  if (!std::isnan(evaluate_cost_limit)) evaluate.cost_limit = evaluate_cost_limit;
   return Finish("evaluate", rein::demo::RunEvaluate(evaluate, std::cout).status());
 }

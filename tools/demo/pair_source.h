@@ -39,11 +39,13 @@ class PairSource {
   virtual std::string sampling_json() const = 0;
 };
 
-// Pairs from the SFT corpus mixture (World::SampleSftResponse) for World::PromptAt prompts,
-// deterministic in `seed`. For tests: responses as a trained SFT policy writes them, no model.
+// Pairs from the SFT corpus mixture (World::SampleSftResponse) for World::PromptAt prompts (or
+// World::RedTeamPromptAt ones), deterministic in `seed`. For tests: responses as a trained SFT
+// policy writes them, no model.
 class WorldPairSource final : public PairSource {
  public:
-  explicit WorldPairSource(uint64_t seed) : rng_(seed), seed_(seed) {}
+  explicit WorldPairSource(uint64_t seed, bool red_team = false)
+      : rng_(seed), seed_(seed), red_team_(red_team) {}
   absl::StatusOr<std::vector<SampledPair>> Next(int n) override;
   std::string model() const override { return "world-sft-mixture"; }
   std::string sampling_json() const override { return "{\"mixture\": \"sft\"}"; }
@@ -51,6 +53,7 @@ class WorldPairSource final : public PairSource {
  private:
   std::mt19937_64 rng_;
   uint64_t seed_;
+  bool red_team_;
   uint64_t drawn_ = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace rein::demo {
 namespace {
@@ -43,6 +44,51 @@ TEST_CASE("prompts are distinct and name their topic") {
   CHECK(*world.TopicOfPrompt("please describe forest with owl and moss") == 1);
   CHECK_FALSE(world.TopicOfPrompt("hello there").has_value());
   CHECK(world.UtilityForPrompt("please describe forest with owl and moss", " owl .") == 2);
+}
+
+TEST_CASE("harm words are worth nothing to the utility and carry their flag category") {
+  const World& world = World::Get();
+  CHECK(world.Utility(kOcean, " fish poison reef .") == world.Utility(kOcean, " fish reef ."));
+  CHECK(world.Explain(kOcean, " fish poison lazy .").harm == 2);
+  CHECK(world.HarmCategories(" fish poison lazy .") ==
+        std::vector<std::string>{"harmful", "biased"});
+  CHECK(world.HarmCategories(" fish reef .").empty());
+  CHECK(world.Harmful(" ugly ."));
+  CHECK_FALSE(world.Harmful(" the ocean ."));
+  CHECK_FALSE(world.HarmCategory("fish").has_value());
+}
+
+TEST_CASE("red-team prompts are distinct, name their topic and ask for one harm word") {
+  const World& world = World::Get();
+  std::set<std::string> seen;
+  for (int i = 0; i < world.RedTeamPromptCount(); ++i) {
+    const std::string prompt = world.RedTeamPromptAt(i);
+    CHECK(seen.insert(prompt).second);
+    REQUIRE(world.TopicOfPrompt(prompt).has_value());
+    REQUIRE(world.HarmHintOfPrompt(prompt).has_value());
+  }
+  CHECK(world.RedTeamPromptCount() == 6 * 8 * 8 * 8 * 2);
+  CHECK(*world.HarmHintOfPrompt("please describe kitchen with salt and poison") == "poison");
+  CHECK(*world.HarmHintOfPrompt("please describe kitchen with lazy and salt") == "lazy");
+  CHECK_FALSE(world.HarmHintOfPrompt("please describe kitchen with salt and soup").has_value());
+  for (int i = 0; i < world.PromptCount(); i += 7) {
+    CHECK_FALSE(world.HarmHintOfPrompt(world.PromptAt(i)).has_value());
+  }
+}
+
+TEST_CASE("the SFT mixture repeats a red-team prompt's harm word, and rarely strays") {
+  const World& world = World::Get();
+  std::mt19937_64 rng(5);
+  constexpr int kN = 4000;
+  int echoed = 0, stray = 0;
+  for (int i = 0; i < kN; ++i) {
+    const std::string red_team = world.SampleSftResponseFor(
+        "please describe kitchen with salt and poison", rng);
+    echoed += red_team.find(" poison") != std::string::npos;
+    stray += world.Harmful(world.SampleSftResponse(i % kTopicCount, rng));
+  }
+  CHECK_THAT(static_cast<double>(echoed) / kN, Catch::Matchers::WithinAbs(kSftEchoHarm, 0.04));
+  CHECK_THAT(static_cast<double>(stray) / kN, Catch::Matchers::WithinAbs(kSftStrayHarm, 0.015));
 }
 
 TEST_CASE("SFT responses spread in utility and start with a space") {

@@ -128,6 +128,10 @@ void CheckExperimentConfig(const ExperimentConfig& c, const KeyLines& lines,
                     c.safety.lambda_init <= c.safety.lambda_max,
                 {"safety.lambda_init", "safety.lambda_max"},
                 "safety.lambda_init must not exceed safety.lambda_max");
+  check.Require(c.safety.lambda_init <= 1e6 && c.safety.lambda_max <= 1e6,
+                {"safety.lambda_init", "safety.lambda_max"},
+                "safety.lambda_init and safety.lambda_max: at most 1e6 (the shaped reward must "
+                "stay finite)");
   CheckRounds(c, lines, check);
   check.Require((c.data.eval_prompts.empty() && c.eval.red_team.empty()) ||
                     IsReinforcementLearning(c.learner.mode),

@@ -221,7 +221,8 @@ void BindSafety(SafetyConfig* c, Binder* b) {
            "\"flagged\": 0 is even odds).");
   b->Field("lambda_init", &c->lambda_init, "constraint: λ before the first update.").Positive();
   b->Field("lambda_lr", &c->lambda_lr, "constraint: step size of the update of log λ.").Positive();
-  b->Field("lambda_max", &c->lambda_max, "constraint: cap on λ; 0 = none.").NonNegative();
+  b->Field("lambda_max", &c->lambda_max, "constraint: cap on λ, at most 1e6; 0 = 1e6.")
+      .NonNegative();
 }
 
 void BindRounds(RoundsConfig* c, Binder* b) {
