@@ -5,6 +5,8 @@
 #include <httplib.h>
 #include <prometheus/text_serializer.h>
 
+#include "common/metrics/process_metrics.h"
+
 namespace rein {
 namespace {
 
@@ -28,7 +30,10 @@ void InstallRoutes(httplib::Server& server, std::shared_ptr<prometheus::Registry
   // Patterns match the path without its query, so "/metrics?x=1" is a scrape too.
   server.Get("/metrics", [registry = std::move(registry)](const httplib::Request&,
                                                           httplib::Response& response) {
-    response.set_content(prometheus::TextSerializer().Serialize(registry->Collect()),
+    // The process's own figures come with every scrape, whoever built the registry.
+    std::vector<prometheus::MetricFamily> families = registry->Collect();
+    for (auto& family : metrics::CollectProcessMetrics()) families.push_back(std::move(family));
+    response.set_content(prometheus::TextSerializer().Serialize(families),
                          "text/plain; version=0.0.4; charset=utf-8");
   });
   server.Get(".*", [](const httplib::Request&, httplib::Response& response) {

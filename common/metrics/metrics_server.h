@@ -12,8 +12,8 @@
 // which glibc refuses (EINVAL) in any process that loads LibTorch, whose static TLS alone is
 // larger. cpp-httplib's threads are std::threads with the default stack.
 //
-// GET (or HEAD) /metrics → 200 text/plain; version=0.0.4 with the registry's text; other
-// paths → 404; other methods → 405. Malformed requests get httplib's 400, and a scrape that
+// GET (or HEAD) /metrics → 200 text/plain; version=0.0.4 with the registry's text and the
+// process metrics (process_metrics.h); other paths → 404; other methods → 405. Malformed requests get httplib's 400, and a scrape that
 // throws (e.g. out of memory while rendering) a 500; no exception leaves the server.
 //
 // Threading: one listener thread and two workers, so a slow scraper does not block another

@@ -39,6 +39,8 @@ TEST_CASE("the metrics server answers /metrics with the registry's text, other p
   CHECK(scraped->status_code == 200);
   CHECK(scraped->content_type == "text/plain; version=0.0.4; charset=utf-8");
   CHECK_THAT(scraped->body, Catch::Contains("rein_test_events_total{kind=\"a\"} 3"));
+  CHECK_THAT(scraped->body, Catch::Contains("# TYPE process_resident_memory_bytes gauge"));
+  CHECK_THAT(scraped->body, Catch::Contains("# TYPE process_cpu_seconds_total counter"));
   auto with_query = testing::HttpGet("127.0.0.1", (*server)->port(), "/metrics?name[]=x");
   REQUIRE(with_query.ok());
   CHECK(with_query->status_code == 200);

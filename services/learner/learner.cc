@@ -222,6 +222,7 @@ absl::StatusOr<rein::v1::TrainResponse> Learner::Train(const rein::v1::TrainRequ
     stats["policy/lag_max"] = static_cast<double>(lag);
     metrics_.last_kl.Set(outcome->kl);
     metrics_.last_reward.Set(outcome->reward);
+    metrics_.SetDiagnostics(outcome->stats);
   }
   metrics_.train_seconds.Observe(seconds);
   metrics_.train_steps.Increment();

@@ -1,8 +1,10 @@
 #include "services/learner/learner_metrics.h"
 
+#include <limits>
 #include <string>
 
 #include "common/metrics/families.h"
+#include "services/learner/step_outcome.h"
 
 namespace rein::learner {
 namespace {
@@ -33,6 +35,18 @@ LearnerMetrics::LearnerMetrics(prometheus::Registry& r)
       last_kl(AddGauge(r, "rein_learner_last_kl_nats",
                     "Mean per-sequence KL to the reference of the last RL Train, in nats.")),
       last_reward(AddGauge(r, "rein_learner_last_reward", "Mean reward of the last RL Train.")),
+      last_clip_fraction(AddGauge(r, "rein_learner_last_clip_fraction",
+                                  "Fraction of response tokens whose ratio was clipped, last RL "
+                                  "Train.")),
+      last_entropy(AddGauge(r, "rein_learner_last_entropy",
+                            "Mean policy entropy per response token (nats), last RL Train.")),
+      last_value_loss(AddGauge(r, "rein_learner_last_value_loss",
+                               "Critic loss of the last RL Train (NaN without a critic).")),
+      last_grad_norm(AddGauge(r, "rein_learner_last_grad_norm",
+                              "Policy gradient norm before clipping, last RL Train.")),
+      last_approx_kl(AddGauge(r, "rein_learner_last_approx_kl",
+                              "Approximate KL between the old and the updated policy per token, "
+                              "last RL Train.")),
       policy_version(AddGauge(r, "rein_learner_policy_version", "Current policy version.")),
       weight_push_seconds(Seconds(r, "rein_learner_weight_push_seconds",
                                     "Wall time of each weight push to all replicas, in "
@@ -40,5 +54,17 @@ LearnerMetrics::LearnerMetrics(prometheus::Registry& r)
       weight_push_bytes(AddCounter(r, "rein_learner_weight_push_bytes_total",
                                 "Tensor bytes pushed to rollout replicas, summed over "
                                 "replicas.")) {}
+
+void LearnerMetrics::SetDiagnostics(const std::map<std::string, double>& stats) {
+  auto set = [&](prometheus::Gauge& gauge, const char* stat) {
+    auto it = stats.find(stat);
+    gauge.Set(it == stats.end() ? std::numeric_limits<double>::quiet_NaN() : it->second);
+  };
+  set(last_clip_fraction, "clip_fraction");
+  set(last_entropy, "entropy");
+  set(last_value_loss, "loss/value");
+  set(last_grad_norm, kStatGradNorm);
+  set(last_approx_kl, "approx_kl");
+}
 
 }  // namespace rein::learner

@@ -8,6 +8,11 @@
 //   rein_learner_last_loss                gauge      headline loss of the last Train
 //   rein_learner_last_kl_nats             gauge      mean per-sequence KL of the last RL Train
 //   rein_learner_last_reward              gauge      mean reward of the last RL Train
+//   rein_learner_last_clip_fraction       gauge      PPO diagnostics of the last RL Train: the
+//   rein_learner_last_entropy             gauge        fraction of tokens clipped, mean entropy
+//   rein_learner_last_value_loss          gauge        (nats/token), critic loss (NaN without
+//   rein_learner_last_grad_norm           gauge        a critic), policy gradient norm before
+//   rein_learner_last_approx_kl           gauge        clipping, approximate KL to old policy
 //   rein_learner_policy_version           gauge      current policy version
 //   rein_learner_weight_push_seconds      histogram  wall time of each PushWeights (all replicas)
 //   rein_learner_weight_push_bytes_total  counter    tensor bytes pushed, summed over replicas
@@ -21,12 +26,17 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <map>
+#include <string>
+
 namespace rein::learner {
 
 class LearnerMetrics {
  public:
   // Registers the families on `registry`, which must outlive this object.
   explicit LearnerMetrics(prometheus::Registry& registry);
+  // Sets the PPO diagnostic gauges from an RL Train's stats; one the stats lack is NaN.
+  void SetDiagnostics(const std::map<std::string, double>& stats);
   LearnerMetrics(const LearnerMetrics&) = delete;
   LearnerMetrics& operator=(const LearnerMetrics&) = delete;
 
@@ -38,6 +48,11 @@ class LearnerMetrics {
   prometheus::Gauge& last_loss;
   prometheus::Gauge& last_kl;
   prometheus::Gauge& last_reward;
+  prometheus::Gauge& last_clip_fraction;
+  prometheus::Gauge& last_entropy;
+  prometheus::Gauge& last_value_loss;
+  prometheus::Gauge& last_grad_norm;
+  prometheus::Gauge& last_approx_kl;
   prometheus::Gauge& policy_version;
   prometheus::Histogram& weight_push_seconds;
   prometheus::Counter& weight_push_bytes;

@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <memory>
+#include <string>
 
 #include "common/testing/subprocess.h"
 #include "services/learner/learner_test_util.h"
@@ -43,6 +45,17 @@ TEST_CASE("Train bumps the policy version and reports every stat") {
   }
   CHECK(stats.at("learning_rate") == Approx(2e-3));
   CHECK(stats.at("policy/lag_max") == 0);  // made by version 0, trained into version 1
+  // The PPO diagnostics are also the learner's gauges.
+  std::map<std::string, double> gauges;
+  for (const auto& family : registry.Collect()) {
+    if (family.type == prometheus::MetricType::Gauge) gauges[family.name] = family.metric[0].gauge.value;
+  }
+  CHECK(gauges.at("rein_learner_last_clip_fraction") == stats.at("clip_fraction"));
+  CHECK(gauges.at("rein_learner_last_entropy") == stats.at("entropy"));
+  CHECK(gauges.at("rein_learner_last_value_loss") == stats.at("loss/value"));
+  CHECK(gauges.at("rein_learner_last_grad_norm") == stats.at("grad_norm"));
+  CHECK(gauges.at("rein_learner_last_approx_kl") == stats.at("approx_kl"));
+  CHECK(gauges.at("rein_learner_last_entropy") > 0);
   learner->InspectState([](LearnerState& s) {
     CHECK(s.progress().kl_coef == 0.1);
     CHECK(s.progress().peak_learning_rate == 2e-3);
