@@ -37,7 +37,8 @@ absl::Status Serve(const ServeOptions& options, std::vector<ServiceBinding> serv
       return started;
     }
   }
-  shutdown.Wait();
+  const int signal = shutdown.Wait();
+  if (options.before_stop) options.before_stop(signal);
   server->Shutdown();
   REIN_LOG(INFO, "serve") << "stopped";
   return absl::OkStatus();

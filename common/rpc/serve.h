@@ -36,6 +36,10 @@ struct ServeOptions {
   std::string name = "rein";
   ServerOptions server;
   MetricsServerOptions metrics;
+  // Optional: runs when `shutdown` fires (with the signal number, 0 for RequestShutdown) and
+  // before the servers stop, so they still answer meanwhile: the coordinator finishes its
+  // iteration and final checkpoint here, a draining worker waits for its coordinator.
+  std::function<void(int signal)> before_stop;
 };
 
 // Starts the gRPC and metrics servers, announces them, blocks until `shutdown` fires, then

@@ -50,6 +50,11 @@ void CoordinatorService::StartRun() {
   });
 }
 
+bool CoordinatorService::started() {
+  absl::MutexLock lock(&mu_);
+  return loop_thread_.joinable();
+}
+
 grpc::Status CoordinatorService::Register(grpc::ServerContext*,
                                           const rein::v1::RegisterRequest* request,
                                           rein::v1::RegisterResponse* response) {

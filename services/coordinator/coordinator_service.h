@@ -35,6 +35,8 @@ class CoordinatorService final : public rein::v1::Coordinator::Service {
 
   // Starts the loop if it has not started; what the Start RPC does.
   void StartRun();
+  // Whether the loop has been started (and so will call on_finished).
+  bool started() ABSL_LOCKS_EXCLUDED(mu_);
 
   grpc::Status Register(grpc::ServerContext*, const rein::v1::RegisterRequest* request,
                         rein::v1::RegisterResponse* response) override;

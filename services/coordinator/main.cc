@@ -1,17 +1,22 @@
 // rein-coordinator: serves the run's control plane and schedules its iterations.
 //
 //   rein-coordinator --config run.yaml [--port 0] [--start] [--exit_when_done]
-//                    [--run_dir DIR] [--resume CHECKPOINT_DIR]
+//                    [--run_dir DIR] [--resume CHECKPOINT_DIR | RUN_DIR]
 // Workers register themselves; with --start the run begins as soon as the configured numbers
 // of workers have registered (otherwise on `reinctl start`). With `rounds:` the run also waits
 // for a rein-feedback and a reward-model learner (rein-learner --reward_model_learner).
 // Checkpoints and stats.jsonl go under --run_dir (default <run.output_dir>/<run.name>).
+// --resume takes a checkpoint or a run folder (its newest checkpoint; none: a fresh start).
+// SIGTERM stops the run after its current iteration and writes the final checkpoint while the
+// server still answers (workers with a drain grace wait for that), then the process exits.
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/config/experiment_config.h"
 #include "common/data/prompt_dataset.h"
 #include "common/data/training_examples.h"
+#include "common/files/run_folder.h"
 #include "common/log/log.h"
 #include "common/process/process_setup.h"
 #include "common/rpc/client.h"
@@ -30,10 +35,14 @@ ABSL_FLAG(bool, exit_when_done, false, "Exit when the run has finished or failed
 ABSL_FLAG(std::string, run_dir, "",
           "Folder for checkpoints and stats.jsonl; default <run.output_dir>/<run.name>.");
 ABSL_FLAG(std::string, resume, "",
-          "Checkpoint folder to resume from (its learner/ part goes to learner --resume).");
+          "Checkpoint folder to resume from (its learner/ part goes to learner --resume), or a "
+          "run folder: its newest complete checkpoint, a fresh start if it has none.");
 
 namespace rein::coordinator {
 namespace {
+
+// How long a signalled coordinator waits for the iteration in flight and the final checkpoint.
+constexpr absl::Duration kStopTimeout = absl::Minutes(10);
 
 data::PromptFormat ToDataFormat(config::PromptFormat format) {
   switch (format) {
@@ -224,8 +233,14 @@ std::unique_ptr<Evaluator> MakeEvaluator(const config::ExperimentConfig& c,
 
 // The checkpoint to resume from, checked against the config.
 absl::StatusOr<std::optional<CoordinatorState>> ResumeState(const config::ExperimentConfig& c) {
-  const std::string dir = absl::GetFlag(FLAGS_resume);
-  if (dir.empty()) return std::nullopt;
+  const std::string given = absl::GetFlag(FLAGS_resume);
+  ASSIGN_OR_RETURN(const std::string dir, files::ResolveResume(given));
+  if (dir.empty()) {
+    if (!given.empty()) {
+      REIN_LOG(INFO, "coordinator") << "no checkpoint in " << given << " yet: starting afresh";
+    }
+    return std::nullopt;
+  }
   ASSIGN_OR_RETURN(CoordinatorState state, ReadRunCheckpoint(dir));
   if (state.mode != config::EnumName(c.learner.mode)) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -290,13 +305,28 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
   }
   absl::Status outcome;
   absl::Mutex outcome_mu;
+  absl::Notification ended;
   CoordinatorService service(registry, store, run, loop, [&](const absl::Status& status) {
     {
       absl::MutexLock lock(&outcome_mu);
       outcome = status;
     }
+    ended.Notify();
     if (absl::GetFlag(FLAGS_exit_when_done)) shutdown.RequestShutdown();
   });
+  // A signal stops the run as `reinctl run stop` does, and the server answers until the loop
+  // has written its final checkpoint and status: workers draining on the same signal (a
+  // scancel reaches every process of the job) keep serving that long.
+  serve.before_stop = [&](int signal) {
+    if (signal == 0 || !service.started()) return;
+    REIN_LOG(INFO, "coordinator") << "signal " << signal
+                                  << ": stopping after the current iteration";
+    run.Stop();
+    if (!ended.WaitForNotificationWithTimeout(kStopTimeout)) {
+      REIN_LOG(WARNING, "coordinator") << "the run did not stop within "
+                                       << absl::FormatDuration(kStopTimeout) << "; exiting";
+    }
+  };
   // A worker id taken over by a second process is refused while the first still answers.
   service.SetLivenessProbe([client](const std::string& address) {
     absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = rpc::CreateChannel(address, client);

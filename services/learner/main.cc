@@ -21,6 +21,7 @@
 // RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT and GLOO_SOCKET_IFNAME are read in
 // common/dist/rendezvous.cc only. The group forms (weights broadcast from rank 0) before the
 // server starts; every collective fails after --collective_timeout instead of hanging.
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,7 @@
 #include "absl/flags/parse.h"
 #include "absl/time/time.h"
 #include "common/dist/rendezvous.h"
+#include "common/files/run_folder.h"
 #include "common/log/log.h"
 #include "common/process/process_setup.h"
 #include "common/rpc/shutdown_signal.h"
@@ -46,8 +48,9 @@ ABSL_FLAG(std::string, gloo_hostname, "",
           "Data-parallel ranks (Gloo): host name or address peers reach this rank's Gloo "
           "sockets at; empty uses GLOO_SOCKET_IFNAME, else this host's name.");
 ABSL_FLAG(std::string, resume, "",
-          "Checkpoint folder (from SaveCheckpoint) to continue from; empty starts from "
-          "model.policy.");
+          "Checkpoint folder (from SaveCheckpoint) to continue from, or a run folder (the "
+          "learner/ part of its newest checkpoint; none: start from model.policy); empty starts "
+          "from model.policy.");
 
 ABSL_FLAG(bool, reward_model_learner, false,
           "Train the reward model of each round of a run with rounds (not the policy).");
@@ -56,6 +59,19 @@ ABSL_FLAG(bool, cost_model_learner, false,
 
 namespace rein::learner {
 namespace {
+
+// --resume as a learner checkpoint (its manifest.json), or as what files::ResolveResume takes
+// (a run checkpoint, whose learner/ part this is, or a run folder); "" for a fresh start.
+absl::StatusOr<std::string> ResumeFolder() {
+  const std::string given = absl::GetFlag(FLAGS_resume);
+  std::error_code error;
+  if (given.empty() || std::filesystem::exists(given + "/manifest.json", error)) return given;
+  ASSIGN_OR_RETURN(std::string folder, files::ResolveResume(given, "learner"));
+  if (folder.empty()) {
+    REIN_LOG(INFO, "learner") << "no checkpoint in " << given << " yet: starting from model.policy";
+  }
+  return folder;
+}
 
 absl::Status RunLearner(rpc::ShutdownSignal& shutdown) {
   ASSIGN_OR_RETURN(worker::WorkerSetup setup, worker::LoadWorkerSetup("learner"));
@@ -75,7 +91,7 @@ absl::Status RunLearner(rpc::ShutdownSignal& shutdown) {
                                  : cost_learner ? CostLearnerOptionsFromConfig(setup.config)
                                                 : LearnerOptionsFromConfig(setup.config);
   RETURN_IF_ERROR(CheckLearnerOptions(options));
-  const std::string resume = absl::GetFlag(FLAGS_resume);
+  ASSIGN_OR_RETURN(const std::string resume, ResumeFolder());
   std::unique_ptr<LearnerState> state;
   if (resume.empty()) {
     ASSIGN_OR_RETURN(state, LearnerState::Create(options));

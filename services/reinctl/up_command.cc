@@ -15,10 +15,9 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/files/run_folder.h"
 #include "common/rpc/client.h"
 #include "common/rpc/config_options.h"
 #include "common/rpc/serve.h"
@@ -258,27 +257,6 @@ Watched WatchCluster(LocalCluster& cluster, const config::ExperimentConfig& c,
   return watched;
 }
 
-// The newest complete checkpoint folder of the run (coordinator.json present); empty if none.
-std::string LatestCheckpoint(const std::string& run_dir) {
-  std::error_code error;
-  int64_t latest = -1;
-  std::string found;
-  for (const auto& entry : fs::directory_iterator(fs::path(run_dir) / "checkpoints", error)) {
-    const std::string name = entry.path().filename().string();
-    int64_t iteration = 0;
-    if (!absl::StartsWith(name, "iter-") ||
-        !absl::SimpleAtoi(absl::string_view(name).substr(5), &iteration) ||
-        !fs::exists(entry.path() / "coordinator.json")) {
-      continue;
-    }
-    if (iteration > latest) {
-      latest = iteration;
-      found = entry.path().string();
-    }
-  }
-  return found;
-}
-
 int RunUp(const UpFlags& flags) {
   absl::StatusOr<config::ExperimentConfig> c = config::LoadExperimentConfig(flags.config);
   if (!c.ok()) {
@@ -326,7 +304,7 @@ int RunUp(const UpFlags& flags) {
       }
       break;
     }
-    const std::string latest = LatestCheckpoint(run_dir);
+    const std::string latest = files::NewestCheckpoint(run_dir);
     if (!latest.empty()) options.resume = latest;
     // On stdout with the progress: it is what the run did, and logs capture it there.
     std::printf("the coordinator died (exit status %d); restarting the whole run from %s "

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
@@ -14,26 +16,77 @@
 ABSL_FLAG(std::string, config, "", "Experiment config file (YAML). Required.");
 ABSL_FLAG(int, port, 0, "gRPC port; 0 picks a free one (announced on stdout).");
 ABSL_FLAG(std::string, coordinator, "",
-          "Coordinator host:port to register with; empty serves standalone.");
-ABSL_FLAG(std::string, worker_id, "", "Stable id of this worker; default <role>-<pid>.");
+          "Coordinator host:port to register with; default $REIN_COORDINATOR; empty serves "
+          "standalone.");
+ABSL_FLAG(std::string, worker_id, "", "Stable id of this worker; default <role>-<host>-<pid>.");
 ABSL_FLAG(int, capacity, 0, "Sequences per call; 0 takes the config's value for the role.");
 ABSL_FLAG(int, rank, 0, "Learner rank (0 .. ranks-1); ignored by other roles.");
 ABSL_FLAG(int, metrics_port, -1, "Port of /metrics; -1 takes server.metrics_port (0 = free).");
 ABSL_FLAG(std::string, advertise_host, "",
-          "Host the coordinator should dial; default server.host, or this machine's host name "
-          "when server.host is a wildcard (0.0.0.0).");
+          "Host the coordinator should dial; default $REIN_ADVERTISE_HOST, else server.host, or "
+          "this machine's host name when server.host is a wildcard (0.0.0.0).");
+ABSL_FLAG(absl::Duration, drain_grace, absl::ZeroDuration(),
+          "On SIGTERM, keep serving until the coordinator stops answering, at most this long "
+          "(for schedulers that signal every process at once); default $REIN_DRAIN_GRACE, else "
+          "0 (stop at once).");
 
 namespace rein::worker {
 namespace {
 
-// The host peers dial: a wildcard bind address is not dialable, the host name is.
-std::string AdvertisedHost(const std::string& bind_host) {
-  const std::string flag = absl::GetFlag(FLAGS_advertise_host);
+// A flag's value, or the environment variable standing in for it when the flag is empty.
+std::string FlagOrEnv(const std::string& flag, const char* variable) {
   if (!flag.empty()) return flag;
-  if (bind_host != "0.0.0.0" && bind_host != "::" && bind_host != "[::]") return bind_host;
+  const char* value = std::getenv(variable);
+  return value == nullptr ? "" : value;
+}
+
+std::string HostName() {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0') return name;
-  return bind_host;
+  return "localhost";
+}
+
+// The host peers dial: a wildcard bind address is not dialable, the host name is.
+std::string AdvertisedHost(const std::string& bind_host) {
+  const std::string chosen =
+      FlagOrEnv(absl::GetFlag(FLAGS_advertise_host), "REIN_ADVERTISE_HOST");
+  if (!chosen.empty()) return chosen;
+  if (bind_host != "0.0.0.0" && bind_host != "::" && bind_host != "[::]") return bind_host;
+  return HostName();
+}
+
+absl::StatusOr<absl::Duration> DrainGrace() {
+  absl::Duration grace = absl::GetFlag(FLAGS_drain_grace);
+  const char* env = std::getenv("REIN_DRAIN_GRACE");
+  if (grace == absl::ZeroDuration() && env != nullptr && *env != '\0' &&
+      !absl::ParseDuration(env, &grace)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("REIN_DRAIN_GRACE must be a duration such as 60s, not '",
+                     absl::string_view(env).substr(0, 32), "'"));
+  }
+  if (grace < absl::ZeroDuration() || grace > absl::Hours(1)) {
+    return absl::InvalidArgumentError("--drain_grace must be between 0 and 1h");
+  }
+  return grace;
+}
+
+// On SIGTERM with a grace: serve on while the coordinator answers (it is finishing its
+// iteration and final checkpoint, which needs this worker), then let the server stop.
+void DrainWhileCoordinatorLives(const WorkerSetup& setup, int signal) {
+  if (signal == 0 || setup.coordinator.empty() || setup.drain_grace <= absl::ZeroDuration()) {
+    return;
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      rpc::CreateChannel(setup.coordinator, setup.client);
+  if (!channel.ok()) return;
+  REIN_LOG(INFO, "worker") << "signal " << signal << ": serving until coordinator "
+                           << setup.coordinator << " stops answering (at most "
+                           << absl::FormatDuration(setup.drain_grace) << ")";
+  const absl::Time give_up = absl::Now() + setup.drain_grace;
+  while (absl::Now() < give_up &&
+         rpc::CheckHealth(**channel, setup.client, "", absl::Seconds(2)).ok()) {
+    absl::SleepFor(absl::Milliseconds(250));
+  }
 }
 
 }  // namespace
@@ -44,8 +97,12 @@ absl::StatusOr<WorkerSetup> LoadWorkerSetup(absl::string_view role_name) {
   WorkerSetup setup;
   ASSIGN_OR_RETURN(setup.config, config::LoadExperimentConfig(config_path));
   setup.worker_id = absl::GetFlag(FLAGS_worker_id);
-  if (setup.worker_id.empty()) setup.worker_id = absl::StrCat(role_name, "-", getpid());
-  setup.coordinator = absl::GetFlag(FLAGS_coordinator);
+  // The host name keeps ids unique across the machines of a cluster.
+  if (setup.worker_id.empty()) {
+    setup.worker_id = absl::StrCat(role_name, "-", HostName(), "-", getpid());
+  }
+  setup.coordinator = FlagOrEnv(absl::GetFlag(FLAGS_coordinator), "REIN_COORDINATOR");
+  ASSIGN_OR_RETURN(setup.drain_grace, DrainGrace());
   setup.capacity_override = absl::GetFlag(FLAGS_capacity);
   if (setup.capacity_override < 0) return absl::InvalidArgumentError("--capacity must be >= 0");
   setup.rank = absl::GetFlag(FLAGS_rank);
@@ -98,7 +155,9 @@ absl::Status ServeWorker(const WorkerSetup& setup, rein::v1::Role role, int capa
                          std::vector<rpc::ServiceBinding> services,
                          std::shared_ptr<prometheus::Registry> registry,
                          rpc::ShutdownSignal& shutdown) {
-  return rpc::Serve(setup.serve, std::move(services), std::move(registry), shutdown,
+  rpc::ServeOptions serve = setup.serve;
+  serve.before_stop = [&setup](int signal) { DrainWhileCoordinatorLives(setup, signal); };
+  return rpc::Serve(serve, std::move(services), std::move(registry), shutdown,
                     [&](const rpc::Server& server) -> absl::Status {
                       if (setup.coordinator.empty()) return absl::OkStatus();
                       const std::string address =

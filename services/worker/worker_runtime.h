@@ -3,11 +3,19 @@
 // and register with the coordinator once the server is up.
 //
 //   rein-reward --config run.yaml [--port 0] [--coordinator 127.0.0.1:4000]
-//               [--worker_id reward-0] [--capacity N] [--rank R]
+//               [--worker_id reward-0] [--capacity N] [--rank R] [--advertise_host HOST]
+//               [--drain_grace 60s]
 //
 // Without --coordinator the worker serves standalone (tests, ad-hoc use). With it, the worker
 // registers (role, host:port, capacity, rank) and keeps retrying until the coordinator answers
 // or --register_timeout passes; a refused registration stops the worker with the reason.
+//
+// Cluster launchers set the environment rather than per-process flags: REIN_COORDINATOR,
+// REIN_ADVERTISE_HOST and REIN_DRAIN_GRACE stand in for the flags of the same meaning when
+// those are not given. --drain_grace is for schedulers that signal every process of a job at
+// once (scancel, a deleted Kubernetes Job): on SIGTERM the worker keeps serving until its
+// coordinator, which finishes its iteration and final checkpoint first, stops answering, or
+// the grace has passed.
 #ifndef REIN_SERVICES_WORKER_WORKER_RUNTIME_H_
 #define REIN_SERVICES_WORKER_WORKER_RUNTIME_H_
 
@@ -32,8 +40,9 @@ namespace rein::worker {
 // The flags and config every worker reads, resolved into options.
 struct WorkerSetup {
   config::ExperimentConfig config;
-  std::string worker_id;       // --worker_id, default "<role>-<pid>"
+  std::string worker_id;       // --worker_id, default "<role>-<host>-<pid>"
   std::string coordinator;     // --coordinator host:port; empty = standalone
+  absl::Duration drain_grace;  // --drain_grace; zero stops at once on SIGTERM
   int capacity_override = 0;   // --capacity; 0 = the config's value for the role
   int rank = 0;                // --rank (learners)
   rpc::ServeOptions serve;     // name, server (port from --port) and metrics options

@@ -170,5 +170,36 @@ TEST_CASE("Ctrl-C stops the whole local cluster cleanly") {
   }
 }
 
+// What a scancel (or deleting a Kubernetes Job) does: SIGTERM to every process of the job at
+// once. With a drain grace the workers serve on until the coordinator has finished its
+// iteration and written the final checkpoint; without one the learner would be gone before it.
+TEST_CASE("SIGTERM to every process at once: workers drain, the run stops with a final checkpoint") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-scancel-");
+  const std::string run_dir = dir + "/run";
+  auto up = StartUp(WriteConfig(dir, 200), run_dir, {}, {"REIN_DRAIN_GRACE=60s"});
+  WaitForIterations(run_dir, 2);
+  std::map<std::string, pid_t> pids = Pids(run_dir);
+  REQUIRE(pids.size() == 6);
+  for (const auto& [name, pid] : pids) REQUIRE(kill(pid, SIGTERM) == 0);
+  auto exit_code = up->Wait(absl::Minutes(2));
+  INFO(up->output());
+  REQUIRE(exit_code.ok());
+  CHECK(*exit_code == 0);
+  CHECK_THAT(up->output(), Catch::Contains("run stopped"));
+  const nlohmann::json status = nlohmann::json::parse(ReadFile(run_dir + "/status.json"));
+  CHECK(status["state"] == "RUN_STATE_STOPPED");
+  const int last = ReadStats(run_dir).back()["iteration"].get<int>();
+  CHECK(last < 200);
+  const std::string final_checkpoint = run_dir + "/checkpoints/iter-" + std::to_string(last);
+  CHECK(fs::exists(final_checkpoint + "/coordinator.json"));
+  CHECK(fs::exists(final_checkpoint + "/learner/manifest.json"));
+  CHECK_THAT(ReadFile(run_dir + "/logs/learner-0.log"),
+             Catch::Contains("serving until coordinator"));
+  for (const auto& [name, pid] : pids) {
+    INFO(name);
+    CHECK(kill(pid, 0) == -1);
+  }
+}
+
 }  // namespace
 }  // namespace rein::e2e

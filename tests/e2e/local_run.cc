@@ -100,9 +100,17 @@ std::vector<nlohmann::json> ReadEvaluations(const std::string& run_dir) {
 }
 
 std::unique_ptr<testing::Subprocess> StartUp(const std::string& config, const std::string& run_dir,
-                                             const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {testing::BuiltBinary("reinctl"), "up", "--config", config,
-                                   "--run-dir", run_dir};
+                                             const std::vector<std::string>& extra,
+                                             const std::vector<std::string>& env) {
+  std::vector<std::string> argv;
+  if (!env.empty()) {
+    argv.push_back("/usr/bin/env");
+    argv.insert(argv.end(), env.begin(), env.end());
+  }
+  for (const std::string& arg : {testing::BuiltBinary("reinctl"), std::string("up"),
+                                 std::string("--config"), config, std::string("--run-dir"), run_dir}) {
+    argv.push_back(arg);
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto up = testing::Subprocess::Start(argv);
   REQUIRE(up.ok());

@@ -41,9 +41,11 @@ std::vector<nlohmann::json> ReadEvaluations(const std::string& run_dir);
 // records, which have no "iteration", are left out).
 std::vector<nlohmann::json> ReadStats(const std::string& run_dir);
 
-// `reinctl up --config config --run-dir run_dir [extra...]`, running.
+// `reinctl up --config config --run-dir run_dir [extra...]`, running, with the environment
+// variables `env` ("NAME=value") added for it and its children.
 std::unique_ptr<testing::Subprocess> StartUp(const std::string& config, const std::string& run_dir,
-                                             const std::vector<std::string>& extra = {});
+                                             const std::vector<std::string>& extra = {},
+                                             const std::vector<std::string>& env = {});
 
 // Waits (at most 4 minutes) until stats.jsonl holds at least `iterations` iteration lines.
 void WaitForIterations(const std::string& run_dir, size_t iterations);
