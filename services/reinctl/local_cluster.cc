@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/rpc/serve.h"
 #include "common/status/status_macros.h"
@@ -41,14 +43,37 @@ std::vector<WorkerKind> WorkersOf(const config::ExperimentConfig& c, const std::
   return kinds;
 }
 
+bool Selected(const LocalClusterOptions& options, const WorkerKind& kind, int index) {
+  if (!options.roles.empty() &&
+      std::find(options.roles.begin(), options.roles.end(), kind.name) == options.roles.end()) {
+    return false;
+  }
+  if (kind.name != "learner" || options.first_rank < 0) return true;
+  return index >= options.first_rank && index <= options.last_rank;
+}
+
 }  // namespace
+
+std::vector<std::string> WorkerRoleNames() {
+  return {"rollout", "reward", "reference", "learner", "feedback", "reward-learner",
+          "cost-learner"};
+}
 
 absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
     const config::ExperimentConfig& c, const LocalClusterOptions& options) {
   std::unique_ptr<LocalCluster> cluster(new LocalCluster());
+  if (!options.coordinator.empty()) {
+    cluster->coordinator_address_ = options.coordinator;
+    RETURN_IF_ERROR(cluster->StartWorkers(c, options));
+    if (cluster->workers_.empty()) {
+      return absl::InvalidArgumentError(
+          "no worker to start here: --roles and --ranks select none of the config's workers");
+    }
+    return cluster;
+  }
   std::vector<std::string> argv = {absl::StrCat(options.binary_dir, "/rein-coordinator"),
                                    "--config=" + options.config_path,
-                                   "--port=0",
+                                   absl::StrCat("--port=", options.coordinator_port),
                                    "--start",
                                    "--exit_when_done",
                                    "--run_dir=" + options.run_dir};
@@ -72,14 +97,21 @@ absl::Status LocalCluster::StartWorkers(const config::ExperimentConfig& c,
                                         const LocalClusterOptions& options) {
   for (const WorkerKind& kind : WorkersOf(c, options.run_dir)) {
     for (int i = 0; i < kind.replicas; ++i) {
+      if (!Selected(options, kind, i)) continue;
       const std::string name = absl::StrCat(kind.name, "-", i);
       std::vector<std::string> argv = {absl::StrCat(options.binary_dir, "/rein-", kind.binary),
                                        "--config=" + options.config_path, "--port=0",
                                        "--coordinator=" + coordinator_address_,
                                        "--worker_id=" + name};
       argv.insert(argv.end(), kind.flags.begin(), kind.flags.end());
+      if (!options.advertise_host.empty() && kind.name != "feedback") {
+        argv.push_back("--advertise_host=" + options.advertise_host);
+      }
       if (kind.name == "learner") {
         argv.push_back(absl::StrCat("--rank=", i));
+        if (!options.advertise_host.empty()) {
+          argv.push_back("--gloo_hostname=" + options.advertise_host);
+        }
         if (!options.resume.empty()) argv.push_back("--resume=" + options.resume + "/learner");
       }
       ASSIGN_OR_RETURN(auto worker,
@@ -92,21 +124,31 @@ absl::Status LocalCluster::StartWorkers(const config::ExperimentConfig& c,
 }
 
 int LocalCluster::Stop(absl::Duration grace) {
-  coordinator_->Signal(SIGTERM);
-  std::optional<int> code = coordinator_->Wait(grace);
-  if (!code) {
-    coordinator_->Signal(SIGKILL);
-    code = coordinator_->Wait(absl::Seconds(5));
+  std::optional<int> code = 0;
+  if (coordinator_ != nullptr) {
+    coordinator_->Signal(SIGTERM);
+    code = coordinator_->Wait(grace);
+    if (!code) {
+      coordinator_->Signal(SIGKILL);
+      code = coordinator_->Wait(absl::Seconds(5));
+    }
   }
+  bool workers_ok = true;
   for (auto& worker : workers_) worker->Signal(SIGTERM);
   for (auto& worker : workers_) {
-    if (!worker->Wait(absl::Seconds(30))) worker->Signal(SIGKILL);
+    std::optional<int> exited = worker->Wait(absl::Seconds(30));
+    if (!exited) {
+      worker->Signal(SIGKILL);
+      worker->Wait(absl::Seconds(5));
+    }
+    workers_ok = workers_ok && exited == 0;
   }
+  if (coordinator_ == nullptr) return workers_ok ? 0 : 1;
   return code.value_or(137);
 }
 
 void LocalCluster::Kill() {
-  coordinator_->Signal(SIGKILL);
+  if (coordinator_ != nullptr) coordinator_->Signal(SIGKILL);
   for (auto& worker : workers_) worker->Signal(SIGKILL);
 }
 

@@ -15,7 +15,9 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/files/run_folder.h"
 #include "common/rpc/client.h"
@@ -37,7 +39,31 @@ struct UpFlags {
   std::string run_dir;
   std::string resume;
   int max_restarts = 3;
+  // Several machines by hand (LocalClusterOptions).
+  bool workers_only = false;
+  std::string coordinator;
+  int coordinator_port = 0;
+  std::vector<std::string> roles;
+  std::string ranks;  // "A-B" or "A"
+  std::string advertise_host;
 };
+
+// --ranks "A-B" (or "A") into options.first_rank/last_rank.
+absl::Status ParseRanks(const std::string& ranks, int world_size, LocalClusterOptions& options) {
+  if (ranks.empty()) return absl::OkStatus();
+  std::pair<std::string, std::string> parts = absl::StrSplit(ranks, absl::MaxSplits('-', 1));
+  if (parts.second.empty()) parts.second = parts.first;
+  int first = 0, last = 0;
+  if (!absl::SimpleAtoi(parts.first, &first) || !absl::SimpleAtoi(parts.second, &last) ||
+      first < 0 || last < first || last >= world_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--ranks must be A-B with 0 <= A <= B < learner.ranks (", world_size, "), not '",
+        absl::string_view(ranks).substr(0, 32), "'"));
+  }
+  options.first_rank = first;
+  options.last_rank = last;
+  return absl::OkStatus();
+}
 
 std::atomic<int> interrupts{0};
 
@@ -99,7 +125,8 @@ class ProgressPrinter {
     if (!stub_) return;
     auto context = rpc::NewCallContext(options_, absl::Seconds(5));
     rein::v1::RunStatus status;
-    if (!stub_->Status(context.get(), rein::v1::StatusRequest(), &status).ok()) return;
+    reachable_ = stub_->Status(context.get(), rein::v1::StatusRequest(), &status).ok();
+    if (!reachable_) return;
     last_ = status;
     const std::string line = FormatRunStatus(status, /*with_ratings=*/false);
     if (tty_) {
@@ -116,12 +143,15 @@ class ProgressPrinter {
     if (tty_) std::printf("\n");
   }
   const std::optional<rein::v1::RunStatus>& last() const { return last_; }
+  // Whether the last Update reached the coordinator.
+  bool reachable() const { return reachable_; }
 
  private:
   rpc::ClientOptions options_;
   bool tty_;
   std::unique_ptr<rein::v1::Coordinator::Stub> stub_;
   std::optional<rein::v1::RunStatus> last_;
+  bool reachable_ = false;
   uint64_t printed_iteration_ = UINT64_MAX;
   rein::v1::RunState printed_state_ = rein::v1::RUN_STATE_UNSPECIFIED;
 };
@@ -189,6 +219,38 @@ struct Watched {
   bool interrupted = false;      // Ctrl-C asked for the stop
 };
 
+// Workers joined to a coordinator on another machine: shows its progress and stops the
+// workers here once it is gone (the run ended there) or on Ctrl-C; a worker that exits is
+// reported. Returns reinctl's exit status.
+int WatchWorkersOnly(LocalCluster& cluster, const rpc::ClientOptions& client) {
+  ProgressPrinter progress(cluster.coordinator_address(), client);
+  std::set<std::string> reported;
+  absl::Time last_seen = absl::Now();
+  bool seen = false;
+  while (true) {
+    if (interrupts.load() > 0) {
+      std::fprintf(stderr, "\nstopping the workers on this machine\n");
+      break;
+    }
+    ReportExitedWorkers(cluster, reported, progress);
+    if (reported.size() == cluster.workers().size()) break;
+    progress.Update();
+    if (progress.reachable()) {
+      seen = true;
+      last_seen = absl::Now();
+    } else if (seen && absl::Now() - last_seen > absl::Seconds(10)) {
+      std::printf("\ncoordinator %s is gone (the run ended there); stopping the workers here\n",
+                  cluster.coordinator_address().c_str());
+      break;
+    }
+    absl::SleepFor(absl::Seconds(1));
+  }
+  progress.Finish();
+  const int code = cluster.Stop(absl::Seconds(30));
+  std::printf("workers stopped (%s)\n", code == 0 ? "all exited cleanly" : "some failed");
+  return code;
+}
+
 // Starts the cluster and notes its processes in the run folder (pids, coordinator.address).
 absl::StatusOr<std::unique_ptr<LocalCluster>> StartCluster(const config::ExperimentConfig& c,
                                                            const LocalClusterOptions& options) {
@@ -196,13 +258,18 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> StartCluster(const config::Experim
   const std::string& run_dir = options.run_dir;
   std::ofstream(run_dir + "/coordinator.address") << cluster->coordinator_address() << "\n";
   std::ofstream pids(run_dir + "/pids");  // "name pid" per process, for operators and tests
-  pids << "coordinator " << cluster->coordinator().pid() << "\n";
+  if (cluster->owns_coordinator()) pids << "coordinator " << cluster->coordinator().pid() << "\n";
   for (const auto& worker : cluster->workers()) {
     pids << worker->name() << " " << worker->pid() << "\n";
   }
-  std::printf("coordinator on %s; %zu workers starting (reinctl status --run %s)\n",
-              cluster->coordinator_address().c_str(), cluster->workers().size(),
-              run_dir.c_str());
+  if (cluster->owns_coordinator()) {
+    std::printf("coordinator on %s; %zu workers starting (reinctl status --run %s)\n",
+                cluster->coordinator_address().c_str(), cluster->workers().size(),
+                run_dir.c_str());
+  } else {
+    std::printf("%zu workers starting, joining coordinator %s\n", cluster->workers().size(),
+                cluster->coordinator_address().c_str());
+  }
   std::fflush(stdout);
   return cluster;
 }
@@ -270,7 +337,8 @@ int RunUp(const UpFlags& flags) {
   }
   const bool default_dir = flags.run_dir.empty();
   const std::string run_dir = default_dir ? FreshRunDir(*c) : flags.run_dir;
-  if (absl::Status prepared = PrepareRunDir(*c, run_dir, default_dir); !prepared.ok()) {
+  if (absl::Status prepared = PrepareRunDir(*c, run_dir, default_dir && !flags.workers_only);
+      !prepared.ok()) {
     std::fprintf(stderr, "%s\n", std::string(prepared.message()).c_str());
     return 2;
   }
@@ -280,9 +348,29 @@ int RunUp(const UpFlags& flags) {
     std::error_code error;
     fs::remove(LiveTargetsFile(c->run.output_dir, run_dir), error);
   };
-  LocalClusterOptions options{flags.config, run_dir, flags.resume, BinaryDir()};
+  LocalClusterOptions options;
+  options.config_path = flags.config;
+  options.run_dir = run_dir;
+  options.resume = flags.resume;
+  options.binary_dir = BinaryDir();
+  options.coordinator = flags.coordinator;
+  options.coordinator_port = flags.coordinator_port;
+  options.roles = flags.roles;
+  options.advertise_host = flags.advertise_host;
+  if (absl::Status ranks = ParseRanks(flags.ranks, c->learner.ranks, options); !ranks.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(ranks.message()).c_str());
+    return 2;
+  }
   std::printf("run folder: %s (logs in %s/logs)\n", run_dir.c_str(), run_dir.c_str());
   std::fflush(stdout);
+  if (flags.workers_only) {
+    absl::StatusOr<std::unique_ptr<LocalCluster>> cluster = StartCluster(*c, options);
+    if (!cluster.ok()) {
+      std::fprintf(stderr, "reinctl up: %s\n", std::string(cluster.status().message()).c_str());
+      return 1;
+    }
+    return WatchWorkersOnly(**cluster, *client);
+  }
   int seen_interrupts = 0;
   Watched watched;
   for (int restarts = 0;; ++restarts) {
@@ -330,17 +418,39 @@ int RunUp(const UpFlags& flags) {
 void AddUpCommand(CLI::App& app) {
   auto flags = std::make_shared<UpFlags>();
   CLI::App* up = app.add_subcommand(
-      "up", "Run a whole cluster (coordinator and every worker) on this machine");
+      "up", "Run a whole cluster (coordinator and every worker) on this machine, or part of one "
+      "spread over several machines (--workers-only, --roles, --ranks)");
   up->add_option("--config", flags->config, "Experiment config (YAML)")->required();
   up->add_option("--run-dir", flags->run_dir,
                  "Run folder; default <run.output_dir>/<run.name> (made unique)");
-  up->add_option("--resume", flags->resume, "Checkpoint folder to resume from");
+  up->add_option("--resume", flags->resume, "Checkpoint folder, or run folder (its newest checkpoint), to resume from");
   up->add_option("--max-restarts", flags->max_restarts,
                  "Times a coordinator that dies is restarted, with every worker, from the newest "
                  "checkpoint")
       ->capture_default_str()
       ->check(CLI::Range(0, 100));
-  up->callback([flags] { ExitWith(RunUp(*flags)); });
+  // Several machines without a scheduler: one runs the coordinator (and maybe some workers),
+  // the others join it with --workers-only.
+  up->add_flag("--workers-only", flags->workers_only,
+               "Start no coordinator: only workers, joining --coordinator on another machine");
+  up->add_option("--coordinator", flags->coordinator,
+                 "HOST:PORT of the coordinator to join (with --workers-only)");
+  up->add_option("--coordinator-port", flags->coordinator_port,
+                 "Port of the coordinator started here; 0 = a free one")
+      ->check(CLI::Range(0, 65535));
+  up->add_option("--roles", flags->roles,
+                 "Worker kinds to start here (default: every kind the config asks for)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(WorkerRoleNames()));
+  up->add_option("--ranks", flags->ranks, "Learner ranks to start here, A-B or A (default all)");
+  up->add_option("--advertise-host", flags->advertise_host,
+                 "Address other machines reach this machine's workers at");
+  up->callback([flags] {
+    if (flags->workers_only == flags->coordinator.empty()) {
+      throw CLI::ValidationError("--workers-only and --coordinator go together");
+    }
+    ExitWith(RunUp(*flags));
+  });
 }
 
 }  // namespace rein::reinctl
