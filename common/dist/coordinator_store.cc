@@ -31,7 +31,7 @@ class CoordinatorStore final : public c10d::Store {
     request.set_key(Key(key));
     request.set_value(std::string(value.begin(), value.end()));
     rein::v1::KvSetResponse response;
-    auto context = rpc::NewCallContext(options_.client, FromMillis(timeout_));
+    auto context = Context(FromMillis(timeout_));
     Check(stub_->KvSet(context.get(), request, &response), "KvSet", key);
   }
 
@@ -45,7 +45,7 @@ class CoordinatorStore final : public c10d::Store {
       rein::v1::KvGetRequest request;
       request.set_key(Key(key));
       rein::v1::KvGetResponse response;
-      auto context = rpc::NewCallContext(options_.client, absl::Seconds(30));
+      auto context = Context(absl::Seconds(30));
       grpc::Status status = stub_->KvGet(context.get(), request, &response);
       if (status.error_code() == grpc::StatusCode::NOT_FOUND) return false;
       Check(status, "KvGet", key);
@@ -68,6 +68,14 @@ class CoordinatorStore final : public c10d::Store {
   int64_t getNumKeys() override { Unsupported("getNumKeys", ""); }
 
  private:
+  // Wait-for-ready: a rank started before the coordinator (a cluster launcher starts every
+  // process at once) waits for it until the call's deadline instead of failing at once.
+  std::unique_ptr<grpc::ClientContext> Context(absl::Duration deadline) const {
+    auto context = rpc::NewCallContext(options_.client, deadline);
+    context->set_wait_for_ready(true);
+    return context;
+  }
+
   std::string Key(const std::string& key) const {
     return absl::StrCat(options_.group_id, "/", key);
   }
@@ -81,7 +89,7 @@ class CoordinatorStore final : public c10d::Store {
     rein::v1::KvGetResponse response;
     // The call outlives the wait a little, so that the server's answer (found or
     // DEADLINE_EXCEEDED) arrives before the client gives up.
-    auto context = rpc::NewCallContext(options_.client, wait + absl::Seconds(10));
+    auto context = Context(wait + absl::Seconds(10));
     Check(stub_->KvGet(context.get(), request, &response), "KvGet", key);
     return std::move(*response.mutable_value());
   }

@@ -7,10 +7,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <prometheus/registry.h>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/dist/dist_test_util.h"
 #include "common/rpc/server.h"
 #include "common/status/grpc_status.h"
@@ -52,8 +54,11 @@ struct Coordinator {
   FakeKvCoordinator service;
   prometheus::Registry registry;
   std::unique_ptr<rpc::Server> server;
-  Coordinator() {
-    auto created = rpc::Server::Create({}, {rpc::Bind<rein::v1::Coordinator>(&service)}, registry);
+  explicit Coordinator(int port = 0) {
+    rpc::ServerOptions options;
+    options.port = port;
+    auto created =
+        rpc::Server::Create(options, {rpc::Bind<rein::v1::Coordinator>(&service)}, registry);
     REQUIRE(created.ok());
     server = *std::move(created);
   }
@@ -86,6 +91,29 @@ TEST_CASE("The coordinator store sets, waits for and gets keys under its group i
   auto other = ConnectCoordinatorStore(StoreOptions(coordinator, "g2", absl::Seconds(1)));
   REQUIRE(other.ok());
   CHECK_FALSE((*other)->check({"a"}));
+}
+
+TEST_CASE("a rank that starts before the coordinator waits for it instead of failing") {
+  int port = 0;
+  CoordinatorStoreOptions options;
+  {
+    Coordinator earlier;  // only to find a free port
+    port = earlier.server->port();
+    options = StoreOptions(earlier, "g", absl::Seconds(30));
+  }
+  auto store = ConnectCoordinatorStore(options);
+  REQUIRE(store.ok());
+  absl::Notification set;
+  std::thread rank([&] {
+    (*store)->set("joined/0", {7});
+    set.Notify();
+  });
+  // Not while there is no coordinator.
+  CHECK_FALSE(set.WaitForNotificationWithTimeout(absl::Milliseconds(300)));
+  Coordinator coordinator(port);
+  CHECK(set.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  rank.join();
+  CHECK((*store)->get("joined/0") == std::vector<uint8_t>{7});
 }
 
 TEST_CASE("Two Gloo ranks rendezvous through the coordinator's key-value store") {
