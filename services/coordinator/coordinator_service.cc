@@ -1,9 +1,13 @@
 #include "services/coordinator/coordinator_service.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <optional>
+#include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
 
@@ -27,12 +31,24 @@ void LogControl(const grpc::ServerContext& context, absl::string_view what,
                                 << (outcome.ok() ? "done" : outcome.ToString());
 }
 
+// Unique per process start: the pid alone repeats across containers (often 1), the time alone
+// across a fast restart on two machines.
+std::string NewIncarnation() {
+  std::random_device random;
+  return absl::StrCat(getpid(), "-", absl::ToUnixMicros(absl::Now()), "-", random());
+}
+
 }  // namespace
 
 CoordinatorService::CoordinatorService(WorkerRegistry& registry, KvStore& store, RunState& run,
                                        RunLoop& loop,
                                        std::function<void(const absl::Status&)> on_finished)
-    : registry_(registry), store_(store), run_(run), loop_(loop), on_finished_(std::move(on_finished)) {}
+    : registry_(registry),
+      store_(store),
+      run_(run),
+      loop_(loop),
+      on_finished_(std::move(on_finished)),
+      incarnation_(NewIncarnation()) {}
 
 CoordinatorService::~CoordinatorService() {
   run_.Stop();
@@ -72,6 +88,7 @@ grpc::Status CoordinatorService::Register(grpc::ServerContext*,
                                 << rein::v1::Role_Name(request->role()) << ") at "
                                 << request->address() << ", capacity " << request->capacity();
   response->set_workers_in_role(static_cast<uint32_t>(*count));
+  response->set_coordinator_incarnation(incarnation_);
   return grpc::Status::OK;
 }
 
@@ -85,6 +102,7 @@ grpc::Status CoordinatorService::Start(grpc::ServerContext*, const rein::v1::Sta
 grpc::Status CoordinatorService::Status(grpc::ServerContext*, const rein::v1::StatusRequest*,
                                         rein::v1::RunStatus* response) {
   *response = run_.Snapshot();
+  response->set_coordinator_incarnation(incarnation_);
   return grpc::Status::OK;
 }
 

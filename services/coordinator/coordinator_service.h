@@ -67,6 +67,7 @@ class CoordinatorService final : public rein::v1::Coordinator::Service {
   RunLoop& loop_;
   const std::function<void(const absl::Status&)> on_finished_;
   LivenessProbe probe_;
+  const std::string incarnation_;
   absl::Mutex mu_;
   std::thread loop_thread_ ABSL_GUARDED_BY(mu_);
 };

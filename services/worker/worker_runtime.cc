@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,7 @@
 #include "common/rpc/config_options.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
+#include "services/worker/coordinator_watch.h"
 #include "rein/v1/coordinator.grpc.pb.h"
 
 ABSL_FLAG(std::string, config, "", "Experiment config file (YAML). Required.");
@@ -25,6 +27,10 @@ ABSL_FLAG(int, metrics_port, -1, "Port of /metrics; -1 takes server.metrics_port
 ABSL_FLAG(std::string, advertise_host, "",
           "Host the coordinator should dial; default $REIN_ADVERTISE_HOST, else server.host, or "
           "this machine's host name when server.host is a wildcard (0.0.0.0).");
+ABSL_FLAG(absl::Duration, coordinator_lost, absl::ZeroDuration(),
+          "Stop with an error when the coordinator was restarted or has not answered this long "
+          "(for launchers that restart processes, e.g. Kubernetes); default $REIN_COORDINATOR_LOST, "
+          "else 0 (never).");
 ABSL_FLAG(absl::Duration, drain_grace, absl::ZeroDuration(),
           "On SIGTERM, keep serving until the coordinator stops answering, at most this long "
           "(for schedulers that signal every process at once); default $REIN_DRAIN_GRACE, else "
@@ -55,19 +61,21 @@ std::string AdvertisedHost(const std::string& bind_host) {
   return HostName();
 }
 
-absl::StatusOr<absl::Duration> DrainGrace() {
-  absl::Duration grace = absl::GetFlag(FLAGS_drain_grace);
-  const char* env = std::getenv("REIN_DRAIN_GRACE");
-  if (grace == absl::ZeroDuration() && env != nullptr && *env != '\0' &&
-      !absl::ParseDuration(env, &grace)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("REIN_DRAIN_GRACE must be a duration such as 60s, not '",
-                     absl::string_view(env).substr(0, 32), "'"));
+// A duration flag, or the environment variable standing in for it when the flag is zero;
+// between 0 and 1 hour.
+absl::StatusOr<absl::Duration> DurationFlagOrEnv(absl::Duration flag, const char* flag_name,
+                                                 const char* variable) {
+  absl::Duration value = flag;
+  const char* env = std::getenv(variable);
+  if (value == absl::ZeroDuration() && env != nullptr && *env != '\0' &&
+      !absl::ParseDuration(env, &value)) {
+    return absl::InvalidArgumentError(absl::StrCat(variable, " must be a duration such as 60s, not '",
+                                                   absl::string_view(env).substr(0, 32), "'"));
   }
-  if (grace < absl::ZeroDuration() || grace > absl::Hours(1)) {
-    return absl::InvalidArgumentError("--drain_grace must be between 0 and 1h");
+  if (value < absl::ZeroDuration() || value > absl::Hours(1)) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag_name, " must be between 0 and 1h"));
   }
-  return grace;
+  return value;
 }
 
 // On SIGTERM with a grace: serve on while the coordinator answers (it is finishing its
@@ -102,7 +110,11 @@ absl::StatusOr<WorkerSetup> LoadWorkerSetup(absl::string_view role_name) {
     setup.worker_id = absl::StrCat(role_name, "-", HostName(), "-", getpid());
   }
   setup.coordinator = FlagOrEnv(absl::GetFlag(FLAGS_coordinator), "REIN_COORDINATOR");
-  ASSIGN_OR_RETURN(setup.drain_grace, DrainGrace());
+  ASSIGN_OR_RETURN(setup.drain_grace, DurationFlagOrEnv(absl::GetFlag(FLAGS_drain_grace),
+                                                        "drain_grace", "REIN_DRAIN_GRACE"));
+  ASSIGN_OR_RETURN(setup.coordinator_lost,
+                   DurationFlagOrEnv(absl::GetFlag(FLAGS_coordinator_lost), "coordinator_lost",
+                                     "REIN_COORDINATOR_LOST"));
   setup.capacity_override = absl::GetFlag(FLAGS_capacity);
   if (setup.capacity_override < 0) return absl::InvalidArgumentError("--capacity must be >= 0");
   setup.rank = absl::GetFlag(FLAGS_rank);
@@ -118,8 +130,9 @@ absl::StatusOr<WorkerSetup> LoadWorkerSetup(absl::string_view role_name) {
   return setup;
 }
 
-absl::Status RegisterWithCoordinator(const WorkerSetup& setup, rein::v1::Role role,
-                                     const std::string& address, int capacity) {
+absl::StatusOr<std::string> RegisterWithCoordinator(const WorkerSetup& setup,
+                                                    rein::v1::Role role,
+                                                    const std::string& address, int capacity) {
   ASSIGN_OR_RETURN(auto channel, rpc::CreateChannel(setup.coordinator, setup.client));
   auto stub = rein::v1::Coordinator::NewStub(channel);
   rein::v1::RegisterRequest request;
@@ -139,7 +152,7 @@ absl::Status RegisterWithCoordinator(const WorkerSetup& setup, rein::v1::Role ro
       REIN_LOG(INFO, "worker") << "registered with coordinator " << setup.coordinator << " as "
                                << setup.worker_id << " (" << response.workers_in_role()
                                << " in role)";
-      return absl::OkStatus();
+      return response.coordinator_incarnation();
     }
     const bool transient = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
                            status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
@@ -157,13 +170,35 @@ absl::Status ServeWorker(const WorkerSetup& setup, rein::v1::Role role, int capa
                          rpc::ShutdownSignal& shutdown) {
   rpc::ServeOptions serve = setup.serve;
   serve.before_stop = [&setup](int signal) { DrainWhileCoordinatorLives(setup, signal); };
-  return rpc::Serve(serve, std::move(services), std::move(registry), shutdown,
-                    [&](const rpc::Server& server) -> absl::Status {
-                      if (setup.coordinator.empty()) return absl::OkStatus();
-                      const std::string address =
-                          absl::StrCat(AdvertisedHost(setup.config.server.host), ":", server.port());
-                      return RegisterWithCoordinator(setup, role, address, capacity);
-                    });
+  std::unique_ptr<CoordinatorWatch> watch;
+  absl::Mutex lost_mu;
+  std::optional<std::string> lost;  // why the watch stopped the worker ("" = the run ended)
+  absl::Status served =
+      rpc::Serve(serve, std::move(services), std::move(registry), shutdown,
+                 [&](const rpc::Server& server) -> absl::Status {
+                   if (setup.coordinator.empty()) return absl::OkStatus();
+                   const std::string address = absl::StrCat(
+                       AdvertisedHost(setup.config.server.host), ":", server.port());
+                   ASSIGN_OR_RETURN(std::string incarnation,
+                                    RegisterWithCoordinator(setup, role, address, capacity));
+                   if (setup.coordinator_lost <= absl::ZeroDuration()) return absl::OkStatus();
+                   watch = std::make_unique<CoordinatorWatch>(
+                       setup.coordinator, setup.client, std::move(incarnation),
+                       setup.coordinator_lost, [&](const std::string& reason) {
+                         {
+                           absl::MutexLock lock(&lost_mu);
+                           lost = reason;
+                         }
+                         REIN_LOG(WARNING, "worker")
+                             << (reason.empty() ? "the run ended; stopping" : reason);
+                         shutdown.RequestShutdown();
+                       });
+                   return absl::OkStatus();
+                 });
+  watch.reset();
+  absl::MutexLock lock(&lost_mu);
+  if (served.ok() && lost && !lost->empty()) return absl::UnavailableError(*lost);
+  return served;
 }
 
 }  // namespace rein::worker

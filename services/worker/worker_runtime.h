@@ -15,7 +15,10 @@
 // those are not given. --drain_grace is for schedulers that signal every process of a job at
 // once (scancel, a deleted Kubernetes Job): on SIGTERM the worker keeps serving until its
 // coordinator, which finishes its iteration and final checkpoint first, stops answering, or
-// the grace has passed.
+// the grace has passed. REIN_COORDINATOR_LOST / --coordinator_lost (e.g. 30s) is for
+// launchers that restart processes by themselves (Kubernetes): the worker stops with an error
+// when its coordinator was restarted or has not answered that long (coordinator_watch.h), and
+// its restart registers with the new coordinator.
 #ifndef REIN_SERVICES_WORKER_WORKER_RUNTIME_H_
 #define REIN_SERVICES_WORKER_WORKER_RUNTIME_H_
 
@@ -43,6 +46,7 @@ struct WorkerSetup {
   std::string worker_id;       // --worker_id, default "<role>-<host>-<pid>"
   std::string coordinator;     // --coordinator host:port; empty = standalone
   absl::Duration drain_grace;  // --drain_grace; zero stops at once on SIGTERM
+  absl::Duration coordinator_lost;  // --coordinator_lost; zero never gives the coordinator up
   int capacity_override = 0;   // --capacity; 0 = the config's value for the role
   int rank = 0;                // --rank (learners)
   rpc::ServeOptions serve;     // name, server (port from --port) and metrics options
@@ -56,12 +60,14 @@ struct WorkerSetup {
 absl::StatusOr<WorkerSetup> LoadWorkerSetup(absl::string_view role_name);
 
 // Registers with the coordinator at setup.coordinator, retrying UNAVAILABLE until
-// setup.register_timeout. Any other error (e.g. INVALID_ARGUMENT) is returned at once.
-absl::Status RegisterWithCoordinator(const WorkerSetup& setup, rein::v1::Role role,
+// setup.register_timeout. Any other error (e.g. INVALID_ARGUMENT) is returned at once. Returns
+// the coordinator's incarnation.
+absl::StatusOr<std::string> RegisterWithCoordinator(const WorkerSetup& setup, rein::v1::Role role,
                                      const std::string& address, int capacity);
 
 // Serves `services` until SIGTERM/SIGINT, registering with the coordinator (if any) once the
-// server is up. The address registered is <advertised host>:<chosen port>.
+// server is up. The address registered is <advertised host>:<chosen port>. UNAVAILABLE when
+// the worker stopped because its coordinator was lost (setup.coordinator_lost).
 absl::Status ServeWorker(const WorkerSetup& setup, rein::v1::Role role, int capacity,
                          std::vector<rpc::ServiceBinding> services,
                          std::shared_ptr<prometheus::Registry> registry,

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <sstream>
 
 #include "common/rpc/client.h"
 #include "common/rpc/serve.h"
@@ -69,7 +70,15 @@ TEST_CASE("the coordinator process runs its iterations through registered worker
 struct Coordinator {
   std::unique_ptr<testing::Subprocess> process;
   std::unique_ptr<rein::v1::Coordinator::Stub> stub;
+  int port = 0;
 };
+
+std::string ReadLog(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 Coordinator StartCoordinator(const std::string& config) {
   auto process =
@@ -78,7 +87,8 @@ Coordinator StartCoordinator(const std::string& config) {
   auto address = (*process)->WaitForLine(rpc::kListeningMarker, absl::Seconds(60));
   REQUIRE(address.ok());
   return {*std::move(process),
-          rein::v1::Coordinator::NewStub(*rpc::CreateChannel(*address, rpc::ClientOptions{}))};
+          rein::v1::Coordinator::NewStub(*rpc::CreateChannel(*address, rpc::ClientOptions{})),
+          std::stoi(address->substr(address->rfind(':') + 1))};
 }
 
 grpc::Status RegisterAs(rein::v1::Coordinator::Stub& stub, const std::string& id,
@@ -112,6 +122,56 @@ TEST_CASE("a second process cannot take over the id of a live worker, only of a 
   CHECK(RegisterAs(*stub, "rollout-0", other).ok());
   REQUIRE(process->Signal(SIGTERM).ok());
   CHECK(process->Wait(absl::Seconds(60)).value_or(-1) == 0);
+}
+
+// A rein-reward registered with the coordinator at `port`, giving it up after `lost`; its log
+// goes to `log`.
+std::unique_ptr<testing::Subprocess> StartWatchingWorker(const std::string& config, int port,
+                                                         const std::string& lost,
+                                                         const std::string& log) {
+  auto worker = testing::Subprocess::Start(
+      {"/bin/sh", "-c",
+       "exec " + testing::BuiltBinary("rein-reward") + " --config=" + config +
+           " --port=0 --coordinator=127.0.0.1:" + std::to_string(port) +
+           " --coordinator_lost=" + lost + " 2>" + log});
+  REQUIRE(worker.ok());
+  for (absl::Time give_up = absl::Now() + absl::Seconds(60);
+       ReadLog(log).find("registered with coordinator") == std::string::npos;) {
+    REQUIRE(absl::Now() < give_up);
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return *std::move(worker);
+}
+
+TEST_CASE("a worker watching its coordinator stops when the coordinator is restarted or gone") {
+  const std::string config = WriteRun(1);
+  const std::string dir = config.substr(0, config.rfind('/'));
+  // Rule rewards only: no model to load.
+  std::ofstream(config, std::ios::app)
+      << "reward:\n  model_weight: 0\n  rules:\n    length_penalty:\n      weight: 1.0\n"
+         "      target_tokens: 4\n";
+  Coordinator first = StartCoordinator(config);
+  const int port = first.port;
+  auto restarted = StartWatchingWorker(config, port, "60s", dir + "/restarted.log");
+
+  // Killed and restarted on the same port at once: the new coordinator answers (no timeout
+  // passes), but it is another process, and a worker registered with the old one must go.
+  REQUIRE(first.process->Signal(SIGKILL).ok());
+  REQUIRE(first.process->Wait(absl::Seconds(10)).ok());
+  auto second = testing::Subprocess::Start(
+      {testing::BuiltBinary("rein-coordinator"), "--config=" + config,
+       "--port=" + std::to_string(port)});
+  REQUIRE(second.ok());
+  CHECK(restarted->Wait(absl::Seconds(30)).value_or(0) != 0);
+  CHECK_THAT(ReadLog(dir + "/restarted.log"),
+             Catch::Contains("coordinator 127.0.0.1:" + std::to_string(port) + " was restarted"));
+
+  // A worker of the second coordinator, which then is gone for good: with a short timeout the
+  // worker gives up.
+  auto gone = StartWatchingWorker(config, port, "2s", dir + "/gone.log");
+  REQUIRE((*second)->Signal(SIGKILL).ok());
+  CHECK(gone->Wait(absl::Seconds(30)).value_or(0) != 0);
+  CHECK_THAT(ReadLog(dir + "/gone.log"), Catch::Contains("has not answered for 2s"));
 }
 
 TEST_CASE("the coordinator serves registration, the key-value store and run control") {
