@@ -26,6 +26,9 @@ struct LearnerOptions {
   // run.iterations: with the optimizer steps per iteration, the length of the learning-rate
   // schedule (see LearnerState). Default 1000.
   int64_t iterations = 1000;
+  // With model.device cuda: the GPU this rank trains on, its LOCAL_RANK (the device its NCCL
+  // communicator uses). Default 0.
+  int cuda_device = 0;
 };
 
 // The options of one learner rank from an experiment config.

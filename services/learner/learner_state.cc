@@ -37,13 +37,15 @@ rl::AdamWOptions AdamOptions(const config::LearnerConfig& c) {
 // with a fresh head.
 absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadScalarModel(const config::ModelConfig& m,
                                                                  const std::string& dir,
-                                                                 uint64_t head_seed) {
+                                                                 uint64_t head_seed,
+                                                                 int cuda_device) {
   ASSIGN_OR_RETURN(checkpoint::HfCheckpoint ckpt, checkpoint::LoadHfCheckpoint(dir));
   const bool has_head = ckpt.tensors.count("score.weight") != 0;
   ASSIGN_OR_RETURN(std::unique_ptr<model::CausalLM> lm,
                    model::CausalLM::FromCheckpoint(
                        ckpt, ModelOptionsFromConfig(
-                                 m, has_head ? model::Heads::kScalar : model::Heads::kNone)));
+                                 m, has_head ? model::Heads::kScalar : model::Heads::kNone,
+                                 cuda_device)));
   if (!has_head) RETURN_IF_ERROR(lm->AddScalarHead(head_seed));
   REIN_LOG(INFO, "learner") << "scalar model from " << dir
                             << (has_head ? " (its score head)" : " (fresh score head)");
@@ -52,10 +54,13 @@ absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadScalarModel(const config::M
 
 }  // namespace
 
-model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& m, model::Heads heads) {
+model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& m, model::Heads heads,
+                                           int cuda_device) {
   model::ModelOptions options;
   options.heads = heads;
-  if (m.device == config::Device::kCuda) options.device = c10::Device(c10::kCUDA, 0);
+  if (m.device == config::Device::kCuda) {
+    options.device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(cuda_device));
+  }
   switch (m.dtype) {
     case config::DType::kAuto: break;
     case config::DType::kF32: options.dtype = at::kFloat; break;
@@ -121,14 +126,16 @@ absl::StatusOr<std::unique_ptr<LearnerState>> LearnerState::Create(const Learner
   const config::ModelConfig& m = options.model;
   std::unique_ptr<model::CausalLM> policy, critic;
   if (config::TrainsScalarHead(options.learner.mode)) {
-    ASSIGN_OR_RETURN(policy, LoadScalarModel(m, m.policy, options.seed + kRewardHeadSeedOffset));
+    ASSIGN_OR_RETURN(policy, LoadScalarModel(m, m.policy, options.seed + kRewardHeadSeedOffset,
+                                             options.cuda_device));
   } else {
     ASSIGN_OR_RETURN(policy,
-                     model::CausalLM::Load(m.policy, ModelOptionsFromConfig(m, model::Heads::kLm)));
+                     model::CausalLM::Load(m.policy, ModelOptionsFromConfig(m, model::Heads::kLm,
+                                                                           options.cuda_device)));
   }
   if (options.learner.mode == config::LearnerMode::kPpo) {
     if (options.learner.critic_init == config::CriticInit::kRewardModel) {
-      ASSIGN_OR_RETURN(critic, LoadScalarModel(m, m.reward_model, 0));
+      ASSIGN_OR_RETURN(critic, LoadScalarModel(m, m.reward_model, 0, options.cuda_device));
       if (critic->config().vocab_size != policy->config().vocab_size) {
         return absl::InvalidArgumentError(absl::StrCat(
             "model.reward_model: vocabulary of ", critic->config().vocab_size,
@@ -137,7 +144,8 @@ absl::StatusOr<std::unique_ptr<LearnerState>> LearnerState::Create(const Learner
       }
     } else {
       ASSIGN_OR_RETURN(critic, model::CausalLM::Load(
-                                   m.policy, ModelOptionsFromConfig(m, model::Heads::kNone)));
+                                   m.policy, ModelOptionsFromConfig(m, model::Heads::kNone,
+                                                                    options.cuda_device)));
       RETURN_IF_ERROR(critic->AddScalarHead(options.seed + kCriticHeadSeedOffset));
     }
   }

@@ -138,9 +138,10 @@ class LearnerState {
   std::unique_ptr<dist::GradientSync> critic_sync_;
 };
 
-// The device and dtype the config asks for.
-model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& model,
-                                           model::Heads heads);
+// The device and dtype the config asks for; on CUDA, GPU `cuda_device` (the rank's LOCAL_RANK,
+// which its NCCL communicator uses too).
+model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& model, model::Heads heads,
+                                           int cuda_device = 0);
 
 }  // namespace rein::learner
 

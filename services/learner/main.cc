@@ -87,10 +87,14 @@ absl::Status RunLearner(rpc::ShutdownSignal& shutdown) {
     return absl::InvalidArgumentError(
         "--reward_model_learner and --cost_model_learner are two processes");
   }
-  const LearnerOptions options = reward_learner ? RewardLearnerOptionsFromConfig(setup.config)
-                                 : cost_learner ? CostLearnerOptionsFromConfig(setup.config)
-                                                : LearnerOptionsFromConfig(setup.config);
+  LearnerOptions options = reward_learner ? RewardLearnerOptionsFromConfig(setup.config)
+                           : cost_learner ? CostLearnerOptionsFromConfig(setup.config)
+                                          : LearnerOptionsFromConfig(setup.config);
   RETURN_IF_ERROR(CheckLearnerOptions(options));
+  // The model goes on the GPU the rank's NCCL communicator uses (LOCAL_RANK). A launcher that
+  // gives each task only its own GPU sets LOCAL_RANK 0 (or leaves it unset).
+  ASSIGN_OR_RETURN(const dist::LauncherEnv launcher, dist::ReadLauncherEnv());
+  options.cuda_device = launcher.local_rank.value_or(0);
   ASSIGN_OR_RETURN(const std::string resume, ResumeFolder());
   std::unique_ptr<LearnerState> state;
   if (resume.empty()) {
