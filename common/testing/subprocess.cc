@@ -1,6 +1,8 @@
 #include "common/testing/subprocess.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -245,6 +247,20 @@ std::string MakeTempDir(absl::string_view prefix) {
   std::string pattern = absl::StrCat(EnvOr("TMPDIR", "/tmp"), "/", prefix, "XXXXXX");
   char* made = ::mkdtemp(pattern.data());
   return made != nullptr ? std::string(made) : std::string();
+}
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  close(fd);
+  return ok ? ntohs(addr.sin_port) : 0;
 }
 
 }  // namespace rein::testing

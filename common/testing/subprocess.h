@@ -75,6 +75,10 @@ std::string BuiltBinary(absl::string_view name);
 // Path under the source tree (REIN_SOURCE_DIR overrides the configured source dir).
 std::string SourcePath(absl::string_view relative);
 
+// A TCP port free right now on 127.0.0.1 (bound to 0, read back, closed): for a server that
+// cannot report a port it picked itself, or must come back on the same port after a restart.
+int FreePort();
+
 // A fresh empty directory under the system temp dir, removed by the caller if it wishes.
 std::string MakeTempDir(absl::string_view prefix);
 

@@ -25,21 +25,6 @@
 
 namespace rein::testing {
 
-// A TCP port free right now on 127.0.0.1 (bound to 0, read back, closed): for a server that
-// must come back on the same port after a restart.
-inline int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  socklen_t len = sizeof(addr);
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 inline std::string CertPath(const std::string& name) {
   return SourcePath("tests/data/certs/" + name);
 }
