@@ -42,6 +42,7 @@ PACKAGES=(
   openssl
   pkg-config
   postgresql
+  procps
   prometheus
   prometheus-cpp-dev
   protobuf-compiler
