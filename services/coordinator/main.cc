@@ -18,6 +18,7 @@
 #include "common/data/training_examples.h"
 #include "common/files/run_folder.h"
 #include "common/log/log.h"
+#include "common/metrics/families.h"
 #include "common/process/process_setup.h"
 #include "common/rpc/client.h"
 #include "common/rpc/config_options.h"
@@ -290,6 +291,9 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
   initial.set_learning_rate(resumed ? resumed->learning_rate : c.learner.learning_rate);
   RunState run(static_cast<uint64_t>(c.run.iterations), resumed ? resumed->iteration + 1 : 1,
                initial);
+  run.ExportState(metrics::AddGauge(*metrics, "rein_coordinator_run_state",
+                                    "The run's state: 1 waiting for workers, 2 running, 3 paused, "
+                                    "4 stopping, 5 finished, 6 failed, 7 stopped."));
   const StageContext stages{&registry, &clients, c.server.call_timeout};
   RunLoop loop(loop_options, stages, loaded.view(), run, *metrics, resumed);
   std::unique_ptr<Evaluator> evaluator = MakeEvaluator(c, loop_options, stages, loaded, *metrics);

@@ -40,7 +40,7 @@ absl::StatusOr<rein::v1::RunStatus> RunState::Pause() {
           absl::StrCat("run is ", rein::v1::RunState_Name(state_), "; cannot pause"));
     }
     if (state_ != rein::v1::RUN_STATE_PAUSED) {
-      state_ = rein::v1::RUN_STATE_PAUSED;
+      SetState(rein::v1::RUN_STATE_PAUSED);
       paused_since_ = absl::Now();
     }
   }
@@ -56,8 +56,8 @@ absl::StatusOr<rein::v1::RunStatus> RunState::Resume() {
     }
     if (state_ == rein::v1::RUN_STATE_PAUSED) {
       paused_total_ += absl::Now() - paused_since_;
-      state_ = started_ == absl::InfinitePast() ? rein::v1::RUN_STATE_WAITING_FOR_WORKERS
-                                                : rein::v1::RUN_STATE_RUNNING;
+      SetState(started_ == absl::InfinitePast() ? rein::v1::RUN_STATE_WAITING_FOR_WORKERS
+                                                : rein::v1::RUN_STATE_RUNNING);
     }
   }
   return Snapshot();
@@ -66,7 +66,7 @@ absl::StatusOr<rein::v1::RunStatus> RunState::Resume() {
 rein::v1::RunStatus RunState::Stop() {
   {
     absl::MutexLock lock(&mu_);
-    if (!Ended(state_)) state_ = rein::v1::RUN_STATE_STOPPING;
+    if (!Ended(state_)) SetState(rein::v1::RUN_STATE_STOPPING);
   }
   return Snapshot();
 }
@@ -112,10 +112,21 @@ rein::v1::HyperParameters RunState::Parameters() const {
   return parameters_;
 }
 
+void RunState::ExportState(prometheus::Gauge& gauge) {
+  absl::MutexLock lock(&mu_);
+  state_gauge_ = &gauge;
+  gauge.Set(static_cast<double>(state_));
+}
+
+void RunState::SetState(rein::v1::RunState state) {
+  state_ = state;
+  if (state_gauge_ != nullptr) state_gauge_->Set(static_cast<double>(state));
+}
+
 void RunState::MarkRunning() {
   absl::MutexLock lock(&mu_);
   started_ = absl::Now();
-  if (state_ == rein::v1::RUN_STATE_WAITING_FOR_WORKERS) state_ = rein::v1::RUN_STATE_RUNNING;
+  if (state_ == rein::v1::RUN_STATE_WAITING_FOR_WORKERS) SetState(rein::v1::RUN_STATE_RUNNING);
   if (state_ == rein::v1::RUN_STATE_PAUSED) paused_since_ = started_;
 }
 
@@ -206,12 +217,12 @@ void RunState::Finish(const absl::Status& status) {
   }
   checkpoint_queue_.clear();
   if (!status.ok()) {
-    state_ = rein::v1::RUN_STATE_FAILED;
+    SetState(rein::v1::RUN_STATE_FAILED);
   } else {
     // A stop that arrived after the last iteration had started changed nothing: finished.
     const bool cut_short = next_iteration_ <= total_iterations_;
-    state_ = state_ == rein::v1::RUN_STATE_STOPPING && cut_short ? rein::v1::RUN_STATE_STOPPED
-                                                                 : rein::v1::RUN_STATE_FINISHED;
+    SetState(state_ == rein::v1::RUN_STATE_STOPPING && cut_short ? rein::v1::RUN_STATE_STOPPED
+                                                                 : rein::v1::RUN_STATE_FINISHED);
   }
   error_ = status.ok() ? "" : std::string(status.message());
 }

@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 
+#include <prometheus/gauge.h>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -78,8 +80,15 @@ class RunState {
   // phases of a round that wait on people (collecting) call it instead of sleeping.
   bool WaitForStop(absl::Duration timeout) const;
 
+  // Keeps `gauge` at the run's state (the rein.v1.RunState number: 3 paused, 5 finished, ...)
+  // from now on, for alerts that must tell a paused run from a stalled one.
+  void ExportState(prometheus::Gauge& gauge);
+
  private:
+  void SetState(rein::v1::RunState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
+  prometheus::Gauge* state_gauge_ ABSL_GUARDED_BY(mu_) = nullptr;
   rein::v1::RunState state_ ABSL_GUARDED_BY(mu_) = rein::v1::RUN_STATE_WAITING_FOR_WORKERS;
   const uint64_t total_iterations_;
   const uint64_t first_iteration_;

@@ -1,6 +1,8 @@
 #include "services/coordinator/run_state.h"
 
 #include <catch2/catch.hpp>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 #include <thread>
 
 namespace rein::coordinator {
@@ -117,6 +119,26 @@ TEST_CASE("run state: a checkpoint request is served by the loop even while paus
   run.Finish(absl::OkStatus());
   CHECK(run.Checkpoint("", absl::Now() + absl::Seconds(1)).status().code() ==
         absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("run state: the exported gauge follows waiting, running, paused and stopped") {
+  prometheus::Registry registry;
+  prometheus::Gauge& gauge =
+      prometheus::BuildGauge().Name("rein_test_run_state").Register(registry).Add({});
+  auto state = [&gauge] { return static_cast<int>(gauge.Value()); };
+  RunState run(10, 1, Initial());
+  run.ExportState(gauge);
+  CHECK(state() == rein::v1::RUN_STATE_WAITING_FOR_WORKERS);
+  run.MarkRunning();
+  CHECK(state() == rein::v1::RUN_STATE_RUNNING);
+  REQUIRE(run.Pause().ok());
+  CHECK(state() == rein::v1::RUN_STATE_PAUSED);
+  REQUIRE(run.Resume().ok());
+  CHECK(state() == rein::v1::RUN_STATE_RUNNING);
+  run.Stop();
+  CHECK(state() == rein::v1::RUN_STATE_STOPPING);
+  run.Finish(absl::OkStatus());
+  CHECK(state() == rein::v1::RUN_STATE_STOPPED);
 }
 
 }  // namespace
