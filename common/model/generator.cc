@@ -47,6 +47,7 @@ class Generator::Run {
       sampled_.resize(static_cast<size_t>(slots));
       sampled_logprobs_.resize(static_cast<size_t>(slots));
       while (queued_ < requests_.size() || !active_.empty()) {
+        if (options_.keep_going) RETURN_IF_ERROR(options_.keep_going());
         const size_t first_new = active_.size();
         while (static_cast<int64_t>(active_.size()) < slots && queued_ < requests_.size()) {
           active_.push_back({queued_++, 0, 0, false});

@@ -26,6 +26,7 @@
 #define REIN_COMMON_MODEL_GENERATOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,9 @@ struct GenerateOptions {
   std::vector<int64_t> stop_token_ids = {};
   // Also stop at config.json's eos_token_id(s). Default: true.
   bool stop_at_eos = true;
+  // Asked before every prefill and decode step; a non-OK status stops the generation, which
+  // returns it (e.g. rpc::CallerWaitsCheck: nobody waits for the answer any more). Default: none.
+  std::function<absl::Status()> keep_going = {};
 };
 
 struct GenerationRequest {

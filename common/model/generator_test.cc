@@ -216,6 +216,33 @@ TEST_CASE("ids past the sampleable vocabulary never come out") {
         absl::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("a generation asked to stop ends within one step, and the next one is unharmed") {
+  auto lm = SmallRandomModel();
+  auto generator = Generator::Create(*lm, {.max_batch_size = 4, .max_sequence_length = 32});
+  REQUIRE(generator.ok());
+  std::vector<GenerationRequest> requests;
+  for (uint64_t i = 0; i < 10; ++i) requests.push_back({{1, 2, 3, static_cast<int64_t>(i)}, i});
+  const GenerateOptions plain{.max_new_tokens = 20, .stop_at_eos = false};
+  const std::vector<GenerationResult> expected = GenerateOrDie(
+      *lm, {.max_batch_size = 4, .max_sequence_length = 32}, requests, plain);
+
+  // 10 requests in 4 slots for 20 tokens each take dozens of steps; the third check says stop.
+  int asked = 0;
+  GenerateOptions stopping = plain;
+  stopping.keep_going = [&asked]() -> absl::Status {
+    return ++asked < 3 ? absl::OkStatus() : absl::CancelledError("nobody waits");
+  };
+  auto stopped = (*generator)->Generate(requests, stopping);
+  CHECK(stopped.status().code() == absl::StatusCode::kCancelled);
+  CHECK(asked == 3);
+
+  // The stopped run's cache slots are reused; the next generation matches a fresh generator.
+  auto again = (*generator)->Generate(requests, plain);
+  REQUIRE(again.ok());
+  REQUIRE(again->size() == expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) CHECK((*again)[i].output_ids == expected[i].output_ids);
+}
+
 TEST_CASE("bad requests and options are INVALID_ARGUMENT") {
   auto lm = SmallRandomModel();
   auto generator = Generator::Create(*lm, {.max_batch_size = 2, .max_sequence_length = 16});

@@ -117,6 +117,7 @@ absl::StatusOr<std::vector<std::vector<float>>> ScoreSequences(
   std::vector<std::vector<float>> result(sequences.size());
   size_t begin = 0;
   while (begin < sequences.size()) {
+    if (options.keep_going) RETURN_IF_ERROR(options.keep_going());
     if (sequences[begin].empty()) {
       return absl::InvalidArgumentError(absl::StrCat("sequence ", begin, " is empty"));
     }

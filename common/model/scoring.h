@@ -17,6 +17,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -30,6 +31,9 @@ struct ScoringOptions {
   int64_t max_logit_positions = 2048;
   // ScoreSequences: padded tokens (rows x longest row) per forward pass. Default: 16384.
   int64_t max_batch_tokens = 16384;
+  // ScoreSequences asks it before every forward pass and stops with its error (e.g.
+  // rpc::CallerWaitsCheck: nobody waits for the answer any more). Default: none.
+  std::function<absl::Status()> keep_going = {};
 };
 
 struct TokenLogProbs {

@@ -72,6 +72,21 @@ TEST_CASE("ragged sequences score alike in any batching") {
   CHECK(ScoreSequences(*m.lm, {{1, 2}, {}}).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("scoring asked to stop ends before its next forward pass") {
+  Loaded m = Load("tiny-qwen2");
+  // Budget 1: one sequence per forward pass, so there is a pass per prompt.
+  const std::vector<std::vector<int64_t>>& sequences = m.golden.prompts;
+  REQUIRE(sequences.size() >= 3);
+  int asked = 0;
+  ScoringOptions options{.max_batch_tokens = 1};
+  options.keep_going = [&asked]() -> absl::Status {
+    return ++asked < 2 ? absl::OkStatus() : absl::DeadlineExceededError("too late");
+  };
+  CHECK(ScoreSequences(*m.lm, sequences, options).status().code() ==
+        absl::StatusCode::kDeadlineExceeded);
+  CHECK(asked == 2);
+}
+
 TEST_CASE("scalar values are padding-invariant and taken at the last real token") {
   Loaded m = Load("tiny-llama", Heads::kNone);
   REQUIRE(m.lm->AddScalarHead(3).ok());

@@ -140,7 +140,8 @@ absl::Status Learner::Validate(const rein::v1::TrainRequest& request) const {
   return absl::InvalidArgumentError("no batch");
 }
 
-absl::StatusOr<rein::v1::TrainResponse> Learner::Train(const rein::v1::TrainRequest& request) {
+absl::StatusOr<rein::v1::TrainResponse> Learner::Train(
+    const rein::v1::TrainRequest& request, const std::function<absl::Status()>& keep_going) {
   absl::MutexLock lock(&mu_);
   LearnerState& s = *state_;
   LearnerProgress& progress = s.progress();
@@ -159,6 +160,8 @@ absl::StatusOr<rein::v1::TrainResponse> Learner::Train(const rein::v1::TrainRequ
   } else {
     refused = Validate(request);
   }
+  // A Train queued behind another whose caller gave up meanwhile is not run.
+  if (refused.ok() && keep_going) refused = keep_going();
   if (s.world_size() > 1) {
     // All ranks take the batch or none does: a rank that trained alone would wait for the
     // others' gradients until the collective timeout.
@@ -184,7 +187,9 @@ absl::StatusOr<rein::v1::TrainResponse> Learner::Train(const rein::v1::TrainRequ
         return RewardModelStep(s, request.preferences());
       case rein::v1::TrainRequest::kOfflinePreferences:
         return OfflinePreferenceStep(s, request.offline_preferences());
-      default: return RlStep(s, request.experiences());
+      default:
+        return RlStep(s, request.experiences(),
+                      s.world_size() > 1 ? std::function<absl::Status()>() : keep_going);
     }
   });
   const double seconds =
@@ -235,13 +240,29 @@ absl::StatusOr<rein::v1::TrainResponse> Learner::Train(const rein::v1::TrainRequ
   return response;
 }
 
-absl::Status Learner::WithWeights(WeightsFn fn) {
-  absl::ReaderMutexLock lock(&mu_);
-  std::vector<tensor::NamedTensor> tensors;
-  for (auto& [name, weight] : state_->policy().NamedParameters()) {
-    tensors.emplace_back(name, weight.detach());
+absl::StatusOr<std::shared_ptr<const Learner::WeightsSnapshot>> Learner::SnapshotWeights() {
+  absl::MutexLock snapshot_lock(&snapshot_mu_);
+  std::shared_ptr<const WeightsSnapshot> shared = snapshot_.lock();
+  if (shared != nullptr && shared->version == policy_version()) return shared;
+  auto copy = std::make_shared<WeightsSnapshot>();
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    copy->version = state_->progress().policy_version;
+    RETURN_IF_ERROR(GuardTorch("copying the weights", [&]() -> absl::Status {
+      for (auto& [name, weight] : state_->policy().NamedParameters()) {
+        copy->tensors.emplace_back(name, weight.detach().to(at::kCPU, /*non_blocking=*/false,
+                                                            /*copy=*/true));
+      }
+      return absl::OkStatus();
+    }));
   }
-  return fn(state_->progress().policy_version, tensors);
+  snapshot_ = copy;
+  return std::shared_ptr<const WeightsSnapshot>(std::move(copy));
+}
+
+absl::Status Learner::WithWeights(WeightsFn fn) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const WeightsSnapshot> weights, SnapshotWeights());
+  return fn(weights->version, weights->tensors);
 }
 
 absl::StatusOr<uint64_t> Learner::SaveCheckpoint(const std::string& directory) {

@@ -11,7 +11,9 @@
 // nothing. Overrides (kl_coef, learning_rate) apply from this Train on and stay.
 //
 // Thread safety: all methods are thread safe. Trains are serialised and exclusive; weight
-// readers (WithWeights) share the state with each other; Train and SaveCheckpoint are exclusive.
+// readers (WithWeights) copy the weights under a shared lock and stream the copy without it, so
+// no network write ever happens under the learner's lock; Train and SaveCheckpoint are
+// exclusive.
 // Speaks for its state's rank. With data-parallel ranks, every rank's Train is a collective:
 // the coordinator calls all ranks with their slices of one batch at once; the ranks first agree
 // that every one of them accepts its slice (else all refuse), then train in lockstep and reply
@@ -20,8 +22,10 @@
 #define REIN_SERVICES_LEARNER_LEARNER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <prometheus/registry.h>
 
@@ -46,15 +50,30 @@ class Learner {
   Learner(const Learner&) = delete;
   Learner& operator=(const Learner&) = delete;
 
-  absl::StatusOr<rein::v1::TrainResponse> Train(const rein::v1::TrainRequest& request)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // `keep_going` (e.g. rpc::CallerWaitsCheck) is asked once the Train holds the learner: a
+  // Train whose caller has gone is refused (on every rank, through the batch agreement) and
+  // changes nothing. A single-rank RL Train also asks it before its first update (RlStep).
+  absl::StatusOr<rein::v1::TrainResponse> Train(
+      const rein::v1::TrainRequest& request,
+      const std::function<absl::Status()>& keep_going = {}) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Calls `fn` with the current policy version and the policy's tensors under their Hugging
-  // Face names (views of the live weights: valid during the call only, which no Train
-  // overlaps). Returns fn's status.
+  // The policy's weights as of one version, under their Hugging Face names: a copy in host
+  // memory, immutable, taken under the learner's shared lock.
+  struct WeightsSnapshot {
+    uint64_t version = 0;
+    std::vector<tensor::NamedTensor> tensors;
+  };
+  // The current version's snapshot. Calls that overlap share one copy (it lives while anyone
+  // holds it), so concurrent pushes and streams of a version cost one copy of the weights.
+  absl::StatusOr<std::shared_ptr<const WeightsSnapshot>> SnapshotWeights()
+      ABSL_LOCKS_EXCLUDED(mu_, snapshot_mu_);
+
+  // Calls `fn` with the current policy version and its tensors (SnapshotWeights: `fn` runs
+  // without the learner's lock, so a slow or stalled consumer never blocks Train). Returns
+  // fn's status.
   using WeightsFn =
       absl::FunctionRef<absl::Status(uint64_t version, absl::Span<const tensor::NamedTensor>)>;
-  absl::Status WithWeights(WeightsFn fn) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status WithWeights(WeightsFn fn) ABSL_LOCKS_EXCLUDED(mu_, snapshot_mu_);
 
   // Writes a checkpoint (checkpoint_io.h) into `directory`; returns the step it holds.
   absl::StatusOr<uint64_t> SaveCheckpoint(const std::string& directory) ABSL_LOCKS_EXCLUDED(mu_);
@@ -81,6 +100,9 @@ class Learner {
 
   mutable absl::Mutex mu_;
   std::unique_ptr<LearnerState> state_ ABSL_GUARDED_BY(mu_);
+  // Taken before mu_, never while holding it.
+  absl::Mutex snapshot_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::weak_ptr<const WeightsSnapshot> snapshot_ ABSL_GUARDED_BY(snapshot_mu_);
   LearnerMetrics metrics_;
 };
 

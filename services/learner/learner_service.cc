@@ -1,25 +1,51 @@
 #include "services/learner/learner_service.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "common/rpc/caller_waits.h"
 #include "common/status/grpc_status.h"
 #include "services/learner/weight_push.h"
 
 namespace rein::learner {
 
-grpc::Status LearnerService::Train(grpc::ServerContext* /*context*/,
+grpc::Status LearnerService::Train(grpc::ServerContext* context,
                                    const rein::v1::TrainRequest* request,
                                    rein::v1::TrainResponse* response) {
-  absl::StatusOr<rein::v1::TrainResponse> trained = learner_.Train(*request);
+  absl::StatusOr<rein::v1::TrainResponse> trained =
+      learner_.Train(*request, rpc::CallerWaitsCheck(context));
   if (!trained.ok()) return ToGrpcStatus(trained.status());
   *response = *std::move(trained);
   return grpc::Status::OK;
 }
 
-grpc::Status LearnerService::PushWeights(grpc::ServerContext* /*context*/,
+namespace {
+
+uint64_t TotalBytes(absl::Span<const tensor::NamedTensor> tensors) {
+  uint64_t bytes = 0;
+  for (const tensor::NamedTensor& named : tensors) bytes += named.second.nbytes();
+  return bytes;
+}
+
+// The push deadline per replica: the configured one or one sized from the weights, cut so the
+// learner answers a second before its own caller would give up (with the frozen replicas named).
+absl::Duration PushDeadlineFor(absl::Duration configured, uint64_t bytes,
+                               const grpc::ServerContext& context) {
+  absl::Duration deadline = configured > absl::ZeroDuration() ? configured : PushDeadline(bytes);
+  const absl::Time caller = absl::FromChrono(context.deadline());
+  if (caller != absl::InfiniteFuture()) {
+    deadline = std::min(deadline, caller - absl::Now() - absl::Seconds(1));
+  }
+  return std::max(deadline, absl::Milliseconds(100));
+}
+
+}  // namespace
+
+grpc::Status LearnerService::PushWeights(grpc::ServerContext* context,
                                          const rein::v1::PushWeightsRequest* request,
                                          rein::v1::PushWeightsResponse* response) {
   const std::vector<std::string> addresses(request->rollout_addresses().begin(),
@@ -28,6 +54,7 @@ grpc::Status LearnerService::PushWeights(grpc::ServerContext* /*context*/,
   push.split.chunk_bytes = options_.chunk_bytes;
   absl::Status status = learner_.WithWeights(
       [&](uint64_t version, absl::Span<const tensor::NamedTensor> tensors) -> absl::Status {
+        push.deadline = PushDeadlineFor(options_.push_timeout, TotalBytes(tensors), *context);
         absl::StatusOr<PushSummary> pushed =
             PushToReplicas(addresses, options_.client, version, tensors, push);
         if (!pushed.ok()) return pushed.status();
@@ -47,6 +74,15 @@ grpc::Status LearnerService::PushWeights(grpc::ServerContext* /*context*/,
 grpc::Status LearnerService::GetWeights(grpc::ServerContext* /*context*/,
                                         const rein::v1::GetWeightsRequest* request,
                                         grpc::ServerWriter<rein::v1::TensorChunk>* writer) {
+  struct StreamSlot {
+    std::atomic<int>& streams;
+    ~StreamSlot() { streams.fetch_sub(1); }
+  } slot{weight_streams_};
+  if (weight_streams_.fetch_add(1) >= options_.max_weight_streams) {
+    return ToGrpcStatus(absl::ResourceExhaustedError(
+        absl::StrCat("GetWeights: ", options_.max_weight_streams,
+                     " weight streams are already being served; try again later")));
+  }
   tensor::SplitOptions split;
   split.chunk_bytes = options_.chunk_bytes;
   if (request->chunk_bytes() > 0) {

@@ -6,9 +6,11 @@
 #ifndef REIN_SERVICES_LEARNER_LEARNER_SERVICE_H_
 #define REIN_SERVICES_LEARNER_LEARNER_SERVICE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <utility>
 
+#include "absl/time/time.h"
 #include "common/rpc/options.h"
 #include "rein/v1/learner.grpc.pb.h"
 #include "services/learner/learner.h"
@@ -23,6 +25,13 @@ struct LearnerServiceOptions {
   // Largest chunk a GetWeights caller may ask for. Default 16 MiB (what a receiver's
   // ChunkAssembler accepts by default).
   int64_t max_chunk_bytes = int64_t{16} << 20;
+  // Deadline of a push to each replica; zero sizes it from the weights (PushDeadline in
+  // weight_push.h). Either way capped by the PushWeights caller's own deadline, so a frozen
+  // replica fails its push in time for the caller to take it out of the run. Default: zero.
+  absl::Duration push_timeout = absl::ZeroDuration();
+  // GetWeights streams served at once; more are RESOURCE_EXHAUSTED. Each holds a copy of one
+  // policy version in host memory until it ends, so this bounds that memory. Default 4.
+  int max_weight_streams = 4;
 };
 
 class LearnerService final : public rein::v1::Learner::Service {
@@ -46,6 +55,7 @@ class LearnerService final : public rein::v1::Learner::Service {
  private:
   Learner& learner_;
   const LearnerServiceOptions options_;
+  std::atomic<int> weight_streams_{0};  // GetWeights calls now streaming
 };
 
 }  // namespace rein::learner

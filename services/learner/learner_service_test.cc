@@ -2,10 +2,18 @@
 // GetWeights, SaveCheckpoint, and refusals that leave the service serving.
 #include "services/learner/learner_service.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <memory>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
 
 #include "common/rpc/client.h"
 #include "common/rpc/server.h"
@@ -28,11 +36,12 @@ struct Servers {
   std::unique_ptr<rein::v1::Learner::Stub> stub;
   rpc::ClientOptions client;
 
-  explicit Servers(config::LearnerMode mode) {
+  explicit Servers(config::LearnerMode mode, LearnerServiceOptions options = {}) {
     client.default_deadline = absl::Seconds(60);
     auto state = REIN_LEARNER_OK(LearnerState::Create(testing::TinyOptions(mode)));
     learner = REIN_LEARNER_OK(Learner::Create(std::move(state), *registry));
-    service = std::make_unique<LearnerService>(*learner, LearnerServiceOptions{.client = client});
+    options.client = client;
+    service = std::make_unique<LearnerService>(*learner, std::move(options));
     learner_server = REIN_LEARNER_OK(
         rpc::Server::Create({}, {rpc::Bind<rein::v1::Learner>(service.get())}, *registry));
     sink_server = REIN_LEARNER_OK(
@@ -85,6 +94,105 @@ TEST_CASE("Train over gRPC, then PushWeights delivers the new version to a rollo
   status = s.stub->PushWeights(again.get(), push, &pushed);
   CHECK(status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK(status.error_message().find(s.sink_server->address()) != std::string::npos);
+}
+
+// A replica frozen by SIGSTOP, as the network sees it: the kernel accepts the connection and
+// then nothing ever answers.
+class FrozenPeer {
+ public:
+  FrozenPeer() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+    REQUIRE(listen(fd_, 8) == 0);
+    socklen_t length = sizeof(address);
+    REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    address_ = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  }
+  ~FrozenPeer() { close(fd_); }
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+};
+
+TEST_CASE("a push to a frozen replica fails at its deadline naming it; the others install") {
+  LearnerServiceOptions options;
+  options.push_timeout = absl::Seconds(2);
+  Servers s(config::LearnerMode::kPpo, options);
+  rein::v1::TrainResponse reply;
+  REQUIRE(s.Train(s.ToyRequest(1), &reply).ok());
+  FrozenPeer frozen;
+  rein::v1::PushWeightsRequest push;
+  push.add_rollout_addresses(s.sink_server->address());
+  push.add_rollout_addresses(frozen.address());
+  rein::v1::PushWeightsResponse pushed;
+  auto context = rpc::NewCallContext(s.client);  // 60 s: the push's own deadline must end it
+  grpc::Status status = s.stub->PushWeights(context.get(), push, &pushed);
+  INFO(status.error_message());
+  CHECK(status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+  CHECK(status.error_message().find("1 of 2 replicas") != std::string::npos);
+  CHECK(status.error_message().find(frozen.address()) != std::string::npos);
+  CHECK(s.sink.weights().version() == 1);
+}
+
+TEST_CASE("a Train whose caller gave up while it waited is refused and changes nothing") {
+  Servers s(config::LearnerMode::kPpo);
+  const rein::v1::TrainRequest request = s.ToyRequest(1);
+  absl::Notification holding, release;
+  std::thread busy([&] {
+    s.learner->InspectState([&](LearnerState&) {  // the learner is busy meanwhile
+      holding.Notify();
+      release.WaitForNotification();
+    });
+  });
+  holding.WaitForNotification();
+  rein::v1::TrainResponse reply;
+  auto context = rpc::NewCallContext(s.client, absl::Milliseconds(500));
+  CHECK(s.stub->Train(context.get(), request, &reply).error_code() ==
+        grpc::StatusCode::DEADLINE_EXCEEDED);
+  release.Notify();
+  busy.join();
+  // The handler now gets the learner, finds its caller gone and refuses.
+  for (int i = 0; i < 3000 && s.learner->metrics().train_rejected.Value() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(s.learner->metrics().train_rejected.Value() == 1);
+  CHECK(s.learner->policy_version() == 0);
+  REQUIRE(s.Train(request, &reply).ok());  // the same iteration, asked again, trains
+  CHECK(reply.policy_version() == 1);
+}
+
+TEST_CASE("GetWeights streams past the limit are refused while one streams") {
+  LearnerServiceOptions options;
+  options.max_weight_streams = 1;
+  Servers s(config::LearnerMode::kPpo, options);
+  rein::v1::GetWeightsRequest get;
+  get.set_chunk_bytes(1 << 10);
+  auto first_context = rpc::NewCallContext(s.client);
+  auto first = s.stub->GetWeights(first_context.get(), get);
+  rein::v1::TensorChunk chunk;
+  REQUIRE(first->Read(&chunk));  // streaming now, and holding its slot
+
+  auto second_context = rpc::NewCallContext(s.client);
+  auto second = s.stub->GetWeights(second_context.get(), get);
+  CHECK_FALSE(second->Read(&chunk));
+  grpc::Status refused = second->Finish();
+  CHECK(refused.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  while (first->Read(&chunk)) {
+  }
+  REQUIRE(first->Finish().ok());
+  auto third_context = rpc::NewCallContext(s.client);
+  auto third = s.stub->GetWeights(third_context.get(), get);
+  int chunks = 0;
+  while (third->Read(&chunk)) ++chunks;
+  CHECK(third->Finish().ok());
+  CHECK(chunks > 1);
 }
 
 TEST_CASE("malformed and duplicate Trains are refused and the service keeps serving") {

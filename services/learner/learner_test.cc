@@ -6,7 +6,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "common/testing/subprocess.h"
 #include "services/learner/learner_test_util.h"
 
@@ -106,6 +108,77 @@ TEST_CASE("refused Trains change nothing and the learner keeps training") {
   CHECK(s.code() == absl::StatusCode::kInvalidArgument);
   CHECK(s.message().find("jumps more than") != absl::string_view::npos);
   CHECK(REIN_LEARNER_OK(learner->Train(ToyRequest(*learner, 6))).policy_version() == 3);
+}
+
+TEST_CASE("a Train nobody waits for any more changes nothing") {
+  prometheus::Registry registry;
+  auto learner = MakeLearner(config::LearnerMode::kPpo, registry);
+  std::vector<at::Tensor> before;
+  learner->InspectState([&](LearnerState& s) { before = testing::Snapshot(s.policy()); });
+  // Asked first when the Train holds the learner, then per no-grad micro-batch and once more
+  // before the first update: stop at each of those points in turn.
+  for (int stop_at : {1, 2, 3}) {
+    INFO("stopped at check " << stop_at);
+    int asked = 0;
+    auto keep_going = [&]() -> absl::Status {
+      return ++asked < stop_at ? absl::OkStatus() : absl::CancelledError("caller gone");
+    };
+    CHECK(learner->Train(ToyRequest(*learner, 1), keep_going).status().code() ==
+          absl::StatusCode::kCancelled);
+    CHECK(asked == stop_at);
+    learner->InspectState([&](LearnerState& state) {
+      CHECK(testing::Identical(before, testing::Snapshot(state.policy())));
+      CHECK(state.progress().policy_version == 0);
+      CHECK(state.progress().optimizer_steps == 0);
+      CHECK(state.progress().last_iteration == 0);
+    });
+  }
+  int asked = 0;
+  auto waits = [&]() -> absl::Status {
+    ++asked;
+    return absl::OkStatus();
+  };
+  CHECK(REIN_LEARNER_OK(learner->Train(ToyRequest(*learner, 1), waits)).policy_version() == 1);
+  CHECK(asked > 3);  // once at the start, per micro-batch (4 rows, 2 per micro-batch), once more
+}
+
+TEST_CASE("a stalled reader of the weights never blocks Train") {
+  prometheus::Registry registry;
+  auto learner = MakeLearner(config::LearnerMode::kPpo, registry);
+  absl::Notification reading, release;
+  std::vector<at::Tensor> streamed;
+  uint64_t streamed_version = 99;
+  std::thread reader([&] {
+    CHECK(learner
+              ->WithWeights([&](uint64_t version, absl::Span<const tensor::NamedTensor> tensors) {
+                reading.Notify();
+                release.WaitForNotification();  // a consumer that stopped reading
+                streamed_version = version;
+                for (const auto& [name, tensor] : tensors) streamed.push_back(tensor.clone());
+                return absl::OkStatus();
+              })
+              .ok());
+  });
+  reading.WaitForNotification();
+  std::vector<at::Tensor> before;
+  learner->InspectState([&](LearnerState& s) {
+    for (auto& [name, weight] : s.policy().NamedParameters()) before.push_back(weight.clone());
+  });
+  absl::Notification trained;
+  std::thread trainer([&] {
+    CHECK(learner->Train(ToyRequest(*learner, 1)).ok());
+    trained.Notify();
+  });
+  // Before the fix the Train waited for the reader's lock for as long as the reader stalled.
+  const bool train_went_on = trained.WaitForNotificationWithTimeout(absl::Seconds(60));
+  release.Notify();
+  reader.join();
+  trainer.join();
+  CHECK(train_went_on);
+  // The stalled reader still gets the version it started with, whole and unchanged.
+  CHECK(streamed_version == 0);
+  CHECK(testing::Identical(before, streamed));
+  CHECK(learner->policy_version() == 1);
 }
 
 TEST_CASE("sft and reward-model Trains over the Learner") {

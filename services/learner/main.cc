@@ -52,6 +52,11 @@ ABSL_FLAG(std::string, resume, "",
           "learner/ part of its newest checkpoint; none: start from model.policy); empty starts "
           "from model.policy.");
 
+ABSL_FLAG(absl::Duration, push_timeout, absl::ZeroDuration(),
+          "Deadline of a weight push to each rollout replica; 0 sizes it from the weights "
+          "(30 s + 1 s per 64 MiB). A replica that misses it is named in the push's error and "
+          "the coordinator takes it out of the run if it no longer answers health checks.");
+
 ABSL_FLAG(bool, reward_model_learner, false,
           "Train the reward model of each round of a run with rounds (not the policy).");
 ABSL_FLAG(bool, cost_model_learner, false,
@@ -132,7 +137,8 @@ absl::Status RunLearner(rpc::ShutdownSignal& shutdown) {
   }
   auto registry = std::make_shared<prometheus::Registry>();
   ASSIGN_OR_RETURN(std::unique_ptr<Learner> learner, Learner::Create(std::move(state), *registry));
-  LearnerService service(*learner, {.client = setup.client});
+  LearnerService service(*learner,
+                         {.client = setup.client, .push_timeout = absl::GetFlag(FLAGS_push_timeout)});
   const int capacity = setup.capacity_override > 0 ? setup.capacity_override
                                                    : setup.config.learner.micro_batch_size;
   REIN_LOG(INFO, "learner") << "mode " << config::EnumName(options.learner.mode)

@@ -38,7 +38,8 @@ absl::Status CheckFinite(const google::protobuf::RepeatedField<float>& values,
 // `fn` over the batch in micro-batches under no-grad, per-token results put back at full width.
 absl::StatusOr<at::Tensor> NoGradPerToken(
     const PackedBatch& packed, int64_t micro,
-    absl::FunctionRef<absl::StatusOr<at::Tensor>(const PackedBatch&)> fn) {
+    absl::FunctionRef<absl::StatusOr<at::Tensor>(const PackedBatch&)> fn,
+    const std::function<absl::Status()>& keep_going) {
   at::NoGradGuard no_grad;
   at::Tensor out;
   RETURN_IF_ERROR(GuardTorch("no-grad pass", [&]() -> absl::Status {
@@ -47,6 +48,7 @@ absl::StatusOr<at::Tensor> NoGradPerToken(
     return absl::OkStatus();
   }));
   for (int64_t begin = 0; begin < packed.rows(); begin += micro) {
+    if (keep_going) RETURN_IF_ERROR(keep_going());
     std::vector<int64_t> rows(std::min(micro, packed.rows() - begin));
     std::iota(rows.begin(), rows.end(), begin);
     ASSIGN_OR_RETURN(PackedBatch part, SelectRows(packed, rows));
@@ -111,7 +113,8 @@ absl::Status ValidateExperienceBatch(config::LearnerMode mode,
   return absl::OkStatus();
 }
 
-absl::StatusOr<StepOutcome> RlStep(LearnerState& state, const rein::v1::ExperienceBatch& batch) {
+absl::StatusOr<StepOutcome> RlStep(LearnerState& state, const rein::v1::ExperienceBatch& batch,
+                                   const std::function<absl::Status()>& keep_going) {
   const config::LearnerMode mode = state.mode();
   const config::PpoConfig& ppo = state.options().ppo;
   const int64_t micro = state.options().learner.micro_batch_size;
@@ -145,11 +148,11 @@ absl::StatusOr<StepOutcome> RlStep(LearnerState& state, const rein::v1::Experien
                    NoGradPerToken(packed, micro, [&](const PackedBatch& part) -> absl::StatusOr<at::Tensor> {
                      ASSIGN_OR_RETURN(PolicyForward f, RunPolicy(policy, part, false));
                      return f.logprobs;
-                   }));
+                   }, keep_going));
   if (critic != nullptr) {
     ASSIGN_OR_RETURN(in.values, NoGradPerToken(packed, micro, [&](const PackedBatch& part) {
                        return RunCritic(*critic, part);
-                     }));
+                     }, keep_going));
   }
   StepOutcome out;
   ASSIGN_OR_RETURN(at::Tensor diff, GuardTorch("logprob diff", [&]() -> absl::StatusOr<at::Tensor> {
@@ -182,7 +185,8 @@ absl::StatusOr<StepOutcome> RlStep(LearnerState& state, const rein::v1::Experien
     out.stats["value/explained_variance"] = ev;
   }
 
-  // 4. Updates.
+  // 4. Updates: from here on the step runs to its end.
+  if (keep_going) RETURN_IF_ERROR(keep_going());
   rl::PpoLossOptions loss_options;
   loss_options.policy = {.clip_low = ppo.clip_epsilon, .clip_high = ppo.clip_epsilon,
                          .dual_clip = ppo.dual_clip};

@@ -24,6 +24,8 @@
 #ifndef REIN_SERVICES_LEARNER_RL_STEP_H_
 #define REIN_SERVICES_LEARNER_RL_STEP_H_
 
+#include <functional>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "rein/v1/learner.pb.h"
@@ -40,8 +42,13 @@ absl::Status ValidateExperienceBatch(config::LearnerMode mode,
                                      const rein::v1::ExperienceBatch& batch,
                                      const SequenceLimits& limits);
 
-// Trains on a validated batch.
-absl::StatusOr<StepOutcome> RlStep(LearnerState& state, const rein::v1::ExperienceBatch& batch);
+// Trains on a validated batch. `keep_going` (single-rank learners only: with ranks, a rank
+// that stopped alone would leave the others waiting in a collective) is asked between the
+// no-grad micro-batches of step 1 and once before the first update; its error ends the step
+// with the weights and optimiser untouched. Once updates begin the step runs to the end, so a
+// policy version is never half-trained.
+absl::StatusOr<StepOutcome> RlStep(LearnerState& state, const rein::v1::ExperienceBatch& batch,
+                                   const std::function<absl::Status()>& keep_going = {});
 
 }  // namespace rein::learner
 

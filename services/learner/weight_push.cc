@@ -21,6 +21,11 @@ absl::StatusOr<rein::v1::LoadWeightsResponse> PushOne(
 
 }  // namespace
 
+absl::Duration PushDeadline(uint64_t bytes) {
+  constexpr uint64_t kMinBytesPerSecond = uint64_t{64} << 20;
+  return absl::Seconds(30) + absl::Seconds(static_cast<double>(bytes) / kMinBytesPerSecond);
+}
+
 absl::StatusOr<PushSummary> PushToReplicas(const std::vector<std::string>& addresses,
                                            const rpc::ClientOptions& client, uint64_t version,
                                            absl::Span<const tensor::NamedTensor> tensors,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "common/rpc/options.h"
 #include "common/tensor/chunking.h"
@@ -20,7 +21,12 @@ struct PushSummary {
   uint64_t total_bytes = 0;  // tensor bytes the replicas installed, summed over replicas
 };
 
-// Streams `tensors` as `version` to every address. All replicas are tried; if any fails the
+// The deadline of one replica's push of `bytes`: 30 s, plus one second per 64 MiB. A replica
+// that takes weights in slower than 64 MiB/s (loopback and datacentre links move GB/s) is
+// treated as stalled, e.g. frozen by SIGSTOP, and its push fails instead of holding the run.
+absl::Duration PushDeadline(uint64_t bytes);
+
+// Streams `tensors` as `version` to every address, each push under `options.deadline`. All replicas are tried; if any fails the
 // result is an error naming each failed address (the others did install the version). Errors:
 // INVALID_ARGUMENT for no address; otherwise the replicas' (e.g. FAILED_PRECONDITION for a
 // replica that already has this version, UNAVAILABLE for one that cannot be reached).

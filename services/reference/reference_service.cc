@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/metrics/families.h"
+#include "common/rpc/caller_waits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "services/worker/token_sequences.h"
@@ -54,7 +55,7 @@ ReferenceService::ReferenceService(std::unique_ptr<model::CausalLM> model,
 ReferenceService::~ReferenceService() = default;
 
 absl::StatusOr<rein::v1::LogProbsResponse> ReferenceService::RunLogProbs(
-    const rein::v1::LogProbsRequest& request) const {
+    const rein::v1::LogProbsRequest& request, const std::function<absl::Status()>& keep_going) const {
   metrics_->requests_in_flight.Increment();
   struct Done {
     prometheus::Gauge& gauge;
@@ -73,8 +74,10 @@ absl::StatusOr<rein::v1::LogProbsResponse> ReferenceService::RunLogProbs(
   full.reserve(static_cast<size_t>(request.sequences_size()));
   for (const rein::v1::TokenSequence& s : request.sequences())
     full.push_back(worker::FullSequence(s));
+  model::ScoringOptions scoring = options_.scoring;
+  scoring.keep_going = keep_going;
   ASSIGN_OR_RETURN(std::vector<std::vector<float>> logprobs,
-                   model::ScoreSequences(*model_, full, options_.scoring));
+                   model::ScoreSequences(*model_, full, scoring));
 
   rein::v1::LogProbsResponse response;
   int64_t tokens = 0;
@@ -102,10 +105,11 @@ absl::StatusOr<rein::v1::LogProbsResponse> ReferenceService::RunLogProbs(
   return response;
 }
 
-grpc::Status ReferenceService::LogProbs(grpc::ServerContext* /*context*/,
+grpc::Status ReferenceService::LogProbs(grpc::ServerContext* context,
                                         const rein::v1::LogProbsRequest* request,
                                         rein::v1::LogProbsResponse* response) {
-  absl::StatusOr<rein::v1::LogProbsResponse> result = RunLogProbs(*request);
+  absl::StatusOr<rein::v1::LogProbsResponse> result =
+      RunLogProbs(*request, rpc::CallerWaitsCheck(context));
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;

@@ -12,6 +12,7 @@
 #ifndef REIN_SERVICES_REFERENCE_REFERENCE_SERVICE_H_
 #define REIN_SERVICES_REFERENCE_REFERENCE_SERVICE_H_
 
+#include <functional>
 #include <memory>
 
 #include <prometheus/registry.h>
@@ -45,8 +46,10 @@ class ReferenceService final : public rein::v1::Reference::Service {
                         rein::v1::LogProbsResponse* response) override;
 
   // The handler without gRPC.
+  // `keep_going` is asked between scoring batches.
   absl::StatusOr<rein::v1::LogProbsResponse> RunLogProbs(
-      const rein::v1::LogProbsRequest& request) const;
+      const rein::v1::LogProbsRequest& request,
+      const std::function<absl::Status()>& keep_going = {}) const;
 
  private:
   struct Metrics;

@@ -50,11 +50,13 @@ absl::StatusOr<std::unique_ptr<RewardModel>> RewardModel::Create(
 }
 
 absl::StatusOr<std::vector<float>> RewardModel::Score(
-    const std::vector<std::vector<int64_t>>& sequences, int64_t max_batch_tokens) const {
+    const std::vector<std::vector<int64_t>>& sequences, int64_t max_batch_tokens,
+    const std::function<absl::Status()>& keep_going) const {
   std::vector<float> scores;
   scores.reserve(sequences.size());
   size_t begin = 0;
   while (begin < sequences.size()) {
+    if (keep_going) RETURN_IF_ERROR(keep_going());
     // Grow the batch while rows x longest row stays within max_batch_tokens (at least one row).
     size_t end = begin;
     int64_t width = 0;

@@ -6,6 +6,7 @@
 #define REIN_SERVICES_REWARD_REWARD_MODEL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,10 +25,15 @@ class RewardModel {
   RewardModel(const RewardModel&) = delete;
   RewardModel& operator=(const RewardModel&) = delete;
 
+  static constexpr int64_t kDefaultMaxBatchTokens = 16384;
+
   // The scalar head at the last token of each sequence (each non-empty), in order. Sequences are
   // right-padded into batches of at most `max_batch_tokens` padded tokens.
-  absl::StatusOr<std::vector<float>> Score(const std::vector<std::vector<int64_t>>& sequences,
-                                           int64_t max_batch_tokens = 16384) const;
+  // `keep_going` (when set) is asked before every batch; its error stops the scoring.
+  absl::StatusOr<std::vector<float>> Score(
+      const std::vector<std::vector<int64_t>>& sequences,
+      int64_t max_batch_tokens = kDefaultMaxBatchTokens,
+      const std::function<absl::Status()>& keep_going = {}) const;
 
   // XXH3-64 (hex, 16 digits) over every weight's name, dtype, shape and bytes, in name order:
   // equal for equal weights whichever folder or layout they came from.

@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "common/metrics/families.h"
 #include "common/log/log.h"
+#include "common/rpc/caller_waits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "services/worker/token_sequences.h"
@@ -119,7 +120,8 @@ std::string RewardService::model_fingerprint() const {
 }
 
 absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
-    const rein::v1::ScoreRequest& request) const {
+    const rein::v1::ScoreRequest& request,
+    const std::function<absl::Status()>& keep_going) const {
   metrics_->requests_in_flight.Increment();
   struct Done {
     prometheus::Gauge& gauge;
@@ -162,10 +164,12 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
       full.push_back(worker::FullSequence(s));
     }
     if (model != nullptr) {
-      ASSIGN_OR_RETURN(model_scores, model->Score(full));
+      ASSIGN_OR_RETURN(model_scores,
+                       model->Score(full, RewardModel::kDefaultMaxBatchTokens, keep_going));
     }
     if (cost_model != nullptr) {
-      ASSIGN_OR_RETURN(costs, cost_model->Score(full));
+      ASSIGN_OR_RETURN(costs,
+                       cost_model->Score(full, RewardModel::kDefaultMaxBatchTokens, keep_going));
     }
   }
 
@@ -285,10 +289,11 @@ absl::StatusOr<rein::v1::ReloadResponse> RewardService::RunReload(
   return response;
 }
 
-grpc::Status RewardService::Score(grpc::ServerContext* /*context*/,
+grpc::Status RewardService::Score(grpc::ServerContext* context,
                                   const rein::v1::ScoreRequest* request,
                                   rein::v1::ScoreResponse* response) {
-  absl::StatusOr<rein::v1::ScoreResponse> result = RunScore(*request);
+  absl::StatusOr<rein::v1::ScoreResponse> result =
+      RunScore(*request, rpc::CallerWaitsCheck(context));
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;

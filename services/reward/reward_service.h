@@ -83,7 +83,9 @@ class RewardService final : public rein::v1::Reward::Service {
                       rein::v1::ReloadResponse* response) override;
 
   // The handlers without gRPC.
-  absl::StatusOr<rein::v1::ScoreResponse> RunScore(const rein::v1::ScoreRequest& request) const;
+  // `keep_going` is asked between scoring batches.
+  absl::StatusOr<rein::v1::ScoreResponse> RunScore(
+      const rein::v1::ScoreRequest& request, const std::function<absl::Status()>& keep_going = {}) const;
   absl::StatusOr<rein::v1::ReloadResponse> RunReload(const rein::v1::ReloadRequest& request);
 
   // Fingerprint of the reward model in use; empty without one.

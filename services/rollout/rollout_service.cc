@@ -9,6 +9,7 @@
 #include "common/hash/stable_hash.h"
 #include "common/metrics/families.h"
 #include "common/log/log.h"
+#include "common/rpc/caller_waits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "common/weightsync/weight_stream.h"
@@ -201,7 +202,7 @@ absl::Status RolloutService::Validate(const rein::v1::GenerateRequest& request) 
 }
 
 absl::StatusOr<rein::v1::GenerateResponse> RolloutService::RunGenerate(
-    const rein::v1::GenerateRequest& request) {
+    const rein::v1::GenerateRequest& request, const std::function<absl::Status()>& keep_going) {
   InFlight in_flight(metrics_->requests_in_flight);
   RETURN_IF_ERROR(Validate(request));
   const rein::v1::SamplingParams& s = request.sampling();
@@ -216,6 +217,7 @@ absl::StatusOr<rein::v1::GenerateResponse> RolloutService::RunGenerate(
   options.max_new_tokens = s.max_new_tokens();
   options.stop_token_ids.assign(s.stop_token_ids().begin(), s.stop_token_ids().end());
   options.stop_at_eos = true;
+  options.keep_going = keep_going;
 
   std::vector<model::GenerationRequest> requests;
   requests.reserve(static_cast<size_t>(request.prompts_size()) * request.samples_per_prompt());
@@ -312,10 +314,11 @@ absl::StatusOr<rein::v1::LoadWeightsResponse> RolloutService::Install(tensor::Te
   return response;
 }
 
-grpc::Status RolloutService::Generate(grpc::ServerContext* /*context*/,
+grpc::Status RolloutService::Generate(grpc::ServerContext* context,
                                       const rein::v1::GenerateRequest* request,
                                       rein::v1::GenerateResponse* response) {
-  absl::StatusOr<rein::v1::GenerateResponse> result = RunGenerate(*request);
+  absl::StatusOr<rein::v1::GenerateResponse> result =
+      RunGenerate(*request, rpc::CallerWaitsCheck(context));
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;

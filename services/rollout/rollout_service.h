@@ -20,6 +20,7 @@
 #define REIN_SERVICES_ROLLOUT_ROLLOUT_SERVICE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include <prometheus/counter.h>
@@ -75,7 +76,9 @@ class RolloutService final : public rein::v1::Rollout::Service {
                            rein::v1::LoadWeightsResponse* response) override;
 
   // What the handlers do, without gRPC (also the seams the unit tests drive).
-  absl::StatusOr<rein::v1::GenerateResponse> RunGenerate(const rein::v1::GenerateRequest& request);
+  // `keep_going` is asked between decode steps (see model::GenerateOptions).
+  absl::StatusOr<rein::v1::GenerateResponse> RunGenerate(
+      const rein::v1::GenerateRequest& request, const std::function<absl::Status()>& keep_going = {});
   // Checks `set` against the policy and makes it current; FAILED_PRECONDITION if its version is
   // not newer than the current one.
   absl::StatusOr<rein::v1::LoadWeightsResponse> Install(tensor::TensorSet set);

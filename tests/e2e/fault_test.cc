@@ -41,6 +41,31 @@ TEST_CASE("a rollout replica killed mid-run: every iteration completes on the su
   CHECK(stats.back()["rollout/replicas_used"] == 1);
 }
 
+// SIGSTOP is the fault a kill test misses: the replica's sockets stay open and its calls just
+// never answer, so only deadlines (the generate call's, the weight push's per replica) notice.
+TEST_CASE("a rollout replica frozen mid-run is taken out and the run completes on the survivor") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-freeze-");
+  const std::string run_dir = dir + "/run";
+  auto up = StartUp(WriteConfig(dir, 8, {{"server", "  call_timeout: 8s\n"}}), run_dir);
+  WaitForIterations(run_dir, 1);
+  std::map<std::string, pid_t> pids = Pids(run_dir);
+  REQUIRE(pids.count("rollout-1") == 1);
+  REQUIRE(kill(pids["rollout-1"], SIGSTOP) == 0);
+  auto exit_code = up->Wait(absl::Minutes(4));
+  kill(pids["rollout-1"], SIGKILL);  // reinctl up kills it too; this is for a failed run
+  INFO(up->output());
+  REQUIRE(exit_code.ok());
+  CHECK(*exit_code == 0);
+  std::vector<nlohmann::json> stats = ReadStats(run_dir);
+  REQUIRE(stats.size() == 8);
+  for (const nlohmann::json& line : stats) CHECK(line["samples/count"] == 8);
+  CHECK(stats.back()["rollout/replicas_used"] == 1);
+  // Worker ids end in their pid.
+  CHECK_THAT(ReadFile(run_dir + "/logs/coordinator.log"),
+             Catch::Contains("-" + std::to_string(pids["rollout-1"]) + " (") &&
+                 Catch::Contains("taking it out of the run"));
+}
+
 TEST_CASE("a coordinator killed mid-run is restarted with the whole run from its newest checkpoint") {
   const std::string dir = testing::MakeTempDir("rein-e2e-restart-");
   const std::string run_dir = dir + "/run";
