@@ -47,8 +47,11 @@ function(rein_cc_test)
   if(NOT labels)
     set(labels unit)
   endif()
+  # --warn NoTests: a CTest name that matches no test case (a ';' in a test name is a CMake list
+  # separator, so such a name is cut short) fails instead of passing with nothing run.
   catch_discover_tests(${target}
     TEST_PREFIX "${R_NAME}: "
+    EXTRA_ARGS --warn NoTests
     PROPERTIES LABELS "${labels}" TIMEOUT 300
     ENVIRONMENT "REIN_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()

@@ -55,6 +55,9 @@ struct ModelConfig {
   std::string tokenizer;  // empty = policy
   DType dtype = DType::kAuto;
   Device device = Device::kCpu;
+  // Most bytes one model's weights may take (checked from config.json before any is loaded);
+  // 0 = three quarters of physical memory.
+  uint64_t memory_budget_bytes = 0;
 
   // The folders actually used once the "empty = policy" defaults are applied.
   const std::string& ReferencePath() const { return reference.empty() ? policy : reference; }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "common/rpc/request_limits.h"
 #include "common/status/grpc_status.h"
 
 namespace rein::coordinator {
@@ -36,6 +37,27 @@ void LogControl(const grpc::ServerContext& context, absl::string_view what,
 std::string NewIncarnation() {
   std::random_device random;
   return absl::StrCat(getpid(), "-", absl::ToUnixMicros(absl::Now()), "-", random());
+}
+
+// A worker takes at most this many sequences per call: 2^20 is beyond any accelerator's batch,
+// and the capacity becomes a shard size the coordinator allocates for.
+constexpr uint32_t kMaxWorkerCapacity = 1 << 20;
+// Learner ranks: 2^16 is beyond any data-parallel world size.
+constexpr uint32_t kMaxWorkerRank = 1 << 16;
+
+// The request's strings and numbers against rpc/request_limits.h, before any lookup.
+absl::Status CheckRegister(const rein::v1::RegisterRequest& request) {
+  if (absl::Status s = rpc::CheckId("worker_id", request.worker_id()); !s.ok()) return s;
+  if (absl::Status s = rpc::CheckAddress("address", request.address()); !s.ok()) return s;
+  if (request.capacity() > kMaxWorkerCapacity) {
+    return absl::InvalidArgumentError(absl::StrCat("capacity: ", request.capacity(),
+                                                   " is above the limit of ", kMaxWorkerCapacity));
+  }
+  if (request.rank() >= kMaxWorkerRank) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rank: ", request.rank(), " is above the limit of ", kMaxWorkerRank - 1));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -74,6 +96,7 @@ bool CoordinatorService::started() {
 grpc::Status CoordinatorService::Register(grpc::ServerContext*,
                                           const rein::v1::RegisterRequest* request,
                                           rein::v1::RegisterResponse* response) {
+  if (absl::Status checked = CheckRegister(*request); !checked.ok()) return ToGrpcStatus(checked);
   if (probe_) {
     const std::optional<Worker> current = registry_.FindActive(request->worker_id());
     if (current && current->address != request->address() && probe_(current->address)) {
@@ -137,6 +160,10 @@ grpc::Status CoordinatorService::Stop(grpc::ServerContext* context,
 grpc::Status CoordinatorService::Checkpoint(grpc::ServerContext* context,
                                             const rein::v1::CheckpointRequest* request,
                                             rein::v1::CheckpointResponse* response) {
+  if (absl::Status checked = rpc::CheckPath("directory", request->directory(), true);
+      !checked.ok()) {
+    return ToGrpcStatus(checked);
+  }
   auto written = run_.Checkpoint(request->directory(), absl::FromChrono(context->deadline()));
   LogControl(*context, absl::StrCat("checkpoint to '", request->directory(), "'"),
              written.status());
@@ -158,12 +185,18 @@ grpc::Status CoordinatorService::Set(grpc::ServerContext* context,
 
 grpc::Status CoordinatorService::KvSet(grpc::ServerContext*, const rein::v1::KvSetRequest* request,
                                        rein::v1::KvSetResponse*) {
+  if (absl::Status checked = rpc::CheckKey("key", request->key()); !checked.ok()) {
+    return ToGrpcStatus(checked);
+  }
   return ToGrpcStatus(store_.Set(request->key(), request->value()));
 }
 
 grpc::Status CoordinatorService::KvGet(grpc::ServerContext* context,
                                        const rein::v1::KvGetRequest* request,
                                        rein::v1::KvGetResponse* response) {
+  if (absl::Status checked = rpc::CheckKey("key", request->key()); !checked.ok()) {
+    return ToGrpcStatus(checked);
+  }
   absl::StatusOr<std::string> value = store_.Get(request->key(), WaitOf(*context, request->wait()));
   if (!value.ok()) return ToGrpcStatus(value.status());
   response->set_value(*std::move(value));

@@ -53,6 +53,10 @@ absl::StatusOr<int> WorkerRegistry::Register(const rein::v1::RegisterRequest& re
                 static_cast<int>(request.capacity()), static_cast<int>(request.rank())};
   std::string id = worker.id;
   absl::MutexLock lock(&mu_);
+  if (workers_.size() >= kMaxWorkers && workers_.find(id) == workers_.end()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("worker_id: ", kMaxWorkers, " workers are registered, the limit"));
+  }
   workers_[id] = Entry{std::move(worker), false};
   Publish(request.role());
   return ActiveCount(request.role());

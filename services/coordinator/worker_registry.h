@@ -38,9 +38,14 @@ class WorkerRegistry {
   // `metrics` (may be null: no metrics) must outlive the registry.
   explicit WorkerRegistry(prometheus::Registry* metrics = nullptr);
 
+  // Workers (distinct ids, excluded ones included) one run holds: far beyond any cluster, and a
+  // bound on what a client registering made-up ids can make the coordinator keep.
+  static constexpr size_t kMaxWorkers = 1 << 14;
+
   // Adds or updates (same worker_id) a worker. Returns the number of workers now in its role.
   // INVALID_ARGUMENT naming the field for an unspecified role, empty id, an address that is
-  // not host:port, or capacity < 1.
+  // not host:port, or capacity < 1; RESOURCE_EXHAUSTED for a new worker_id once kMaxWorkers
+  // are registered.
   absl::StatusOr<int> Register(const rein::v1::RegisterRequest& request);
 
   // The active (not excluded) worker registered as `worker_id`, if any.

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/rpc/request_limits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "services/feedback/feedback_proto.h"
@@ -46,6 +47,45 @@ void RatingToProto(const RatedVersion& v, rein::v1::VersionRating* out) {
   out->set_wins(v.rating.wins);
 }
 
+// The strings and counts of AddItems against rpc/request_limits.h, before any item is parsed.
+absl::Status CheckAddItems(const rein::v1::AddItemsRequest& request) {
+  RETURN_IF_ERROR(rpc::CheckName("campaign", request.campaign()));
+  RETURN_IF_ERROR(rpc::CheckCount("items", request.items_size(), rpc::kMaxItemsPerCall));
+  for (int i = 0; i < request.items_size(); ++i) {
+    const rein::v1::Item& item = request.items(i);
+    RETURN_IF_ERROR(rpc::CheckName(absl::StrCat("items[", i, "].external_id"), item.external_id(),
+                                   /*allow_empty=*/true));
+    for (int r = 0; r < item.responses_size(); ++r) {
+      RETURN_IF_ERROR(
+          rpc::CheckPath(absl::StrCat("items[", i, "].responses[", r, "].provenance.model"),
+                         item.responses(r).provenance().model(),
+                         /*allow_empty=*/true));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRateVersions(const rein::v1::RateVersionsRequest& request) {
+  RETURN_IF_ERROR(
+      rpc::CheckCount("campaigns", request.campaigns_size(), rpc::kMaxCampaignsPerCall));
+  for (int i = 0; i < request.campaigns_size(); ++i) {
+    RETURN_IF_ERROR(rpc::CheckName(absl::StrCat("campaigns[", i, "]"), request.campaigns(i)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckImport(const rein::v1::ImportRequest& request) {
+  RETURN_IF_ERROR(rpc::CheckName("campaign", request.campaign()));
+  RETURN_IF_ERROR(rpc::CheckName("prior_annotator", request.prior_annotator(),
+                                 /*allow_empty=*/true));
+  if (request.jsonl().size() > rpc::kMaxImportBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat("jsonl: ", request.jsonl().size(),
+                                                     " bytes in one call, above the limit of ",
+                                                     rpc::kMaxImportBytes));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 FeedbackService::FeedbackService(FeedbackStore* store, FeedbackServiceOptions options,
@@ -81,6 +121,7 @@ FeedbackService::FeedbackService(FeedbackStore* store, FeedbackServiceOptions op
 grpc::Status FeedbackService::CreateCampaign(grpc::ServerContext*,
                                              const rein::v1::CreateCampaignRequest* request,
                                              rein::v1::Campaign* reply) {
+  if (absl::Status s = rpc::CheckName("name", request->name()); !s.ok()) return ToGrpcStatus(s);
   Campaign spec;
   spec.name = request->name();
   spec.guidelines_markdown = request->guidelines_markdown();
@@ -104,6 +145,9 @@ grpc::Status FeedbackService::CreateCampaign(grpc::ServerContext*,
 grpc::Status FeedbackService::UpdateCampaign(grpc::ServerContext*,
                                              const rein::v1::UpdateCampaignRequest* request,
                                              rein::v1::Campaign* reply) {
+  if (absl::Status s = rpc::CheckName("campaign", request->campaign()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   std::optional<std::string> guidelines;
   if (!request->guidelines_markdown().empty()) guidelines = request->guidelines_markdown();
   std::optional<CampaignState> state;
@@ -130,6 +174,7 @@ grpc::Status FeedbackService::ListCampaigns(grpc::ServerContext*,
 grpc::Status FeedbackService::AddItems(grpc::ServerContext*,
                                        const rein::v1::AddItemsRequest* request,
                                        rein::v1::AddItemsResponse* reply) {
+  if (absl::Status s = CheckAddItems(*request); !s.ok()) return ToGrpcStatus(s);
   std::vector<Item> items;
   items.reserve(request->items_size());
   for (int i = 0; i < request->items_size(); ++i) {
@@ -149,6 +194,7 @@ grpc::Status FeedbackService::AddItems(grpc::ServerContext*,
 grpc::Status FeedbackService::CreateAnnotator(grpc::ServerContext*,
                                               const rein::v1::CreateAnnotatorRequest* request,
                                               rein::v1::CreateAnnotatorResponse* reply) {
+  if (absl::Status s = rpc::CheckName("name", request->name()); !s.ok()) return ToGrpcStatus(s);
   absl::StatusOr<AnnotatorRole> role = FromProto(request->role(), "role");
   if (!role.ok()) return ToGrpcStatus(role.status());
   auto created = store_->CreateAnnotator(request->name(), *role, request->synthetic());
@@ -171,6 +217,9 @@ grpc::Status FeedbackService::ListAnnotators(grpc::ServerContext*,
 grpc::Status FeedbackService::SetAnnotatorPaused(grpc::ServerContext*,
                                                  const rein::v1::SetAnnotatorPausedRequest* request,
                                                  rein::v1::Annotator* reply) {
+  if (absl::Status s = rpc::CheckName("annotator", request->annotator()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   absl::StatusOr<Annotator> a = store_->SetAnnotatorPaused(request->annotator(), request->paused());
   if (!a.ok()) return ToGrpcStatus(a.status());
   ToProto(*a, reply);
@@ -281,6 +330,7 @@ absl::StatusOr<rein::v1::RateVersionsResponse> FeedbackService::RatePooled(
 grpc::Status FeedbackService::RateVersions(grpc::ServerContext*,
                                            const rein::v1::RateVersionsRequest* request,
                                            rein::v1::RateVersionsResponse* reply) {
+  if (absl::Status s = CheckRateVersions(*request); !s.ok()) return ToGrpcStatus(s);
   absl::StatusOr<rein::v1::RateVersionsResponse> rated = RatePooled(*request);
   if (!rated.ok()) return ToGrpcStatus(rated.status());
   *reply = *std::move(rated);
@@ -290,6 +340,9 @@ grpc::Status FeedbackService::RateVersions(grpc::ServerContext*,
 grpc::Status FeedbackService::GetCampaignStatus(grpc::ServerContext*,
                                                 const rein::v1::GetCampaignStatusRequest* request,
                                                 rein::v1::CampaignStatus* reply) {
+  if (absl::Status s = rpc::CheckName("campaign", request->campaign()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   absl::StatusOr<rein::v1::CampaignStatus> status =
       Status(request->campaign(), request->include_synthetic());
   if (!status.ok()) return ToGrpcStatus(status.status());
@@ -300,6 +353,9 @@ grpc::Status FeedbackService::GetCampaignStatus(grpc::ServerContext*,
 grpc::Status FeedbackService::Export(grpc::ServerContext* context,
                                      const rein::v1::ExportRequest* request,
                                      grpc::ServerWriter<rein::v1::ExportChunk>* writer) {
+  if (absl::Status s = rpc::CheckName("campaign", request->campaign()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   absl::StatusOr<ExportResult> result = ExportJsonl(*request);
   if (!result.ok()) return ToGrpcStatus(result.status());
   // Chunks of about 1 MiB, cut at line ends so that every chunk is whole JSON lines.
@@ -327,6 +383,7 @@ grpc::Status FeedbackService::Export(grpc::ServerContext* context,
 
 grpc::Status FeedbackService::Import(grpc::ServerContext*, const rein::v1::ImportRequest* request,
                                      rein::v1::ImportResponse* reply) {
+  if (absl::Status s = CheckImport(*request); !s.ok()) return ToGrpcStatus(s);
   absl::StatusOr<rein::v1::ImportResponse> result = ImportJsonl(*request);
   if (!result.ok()) return ToGrpcStatus(result.status());
   *reply = *std::move(result);

@@ -183,7 +183,7 @@ TEST_CASE("a submission on a lost lease is refused and stores nothing") {
   }
 }
 
-TEST_CASE("skipped items go to others and never back; shown order is shuffled and recorded") {
+TEST_CASE("skipped items go to others and never back, shown order is shuffled and recorded") {
   for (const char* backend : kBackends) {
     TestClock clock;
     auto store = OpenStore(backend, &clock);

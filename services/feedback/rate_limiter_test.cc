@@ -18,7 +18,7 @@ TEST_CASE("rate limiter: a burst of per_minute, then one token per 60/per_minute
   CHECK_FALSE(limiter.Allow("alice", t0 + absl::Seconds(1)));
 }
 
-TEST_CASE("rate limiter: zero is unlimited; the key table stays bounded") {
+TEST_CASE("rate limiter: zero is unlimited, the key table stays bounded") {
   RateLimiter unlimited(0);
   for (int i = 0; i < 10000; ++i) CHECK(unlimited.Allow("x", absl::FromUnixSeconds(1)));
   RateLimiter limiter(10, /*max_keys=*/100);

@@ -71,7 +71,7 @@ TEST_CASE("a campaign for experts refuses annotators and serves experts and admi
   }
 }
 
-TEST_CASE("tasks come in item order from the annotator's frontier; slots given back behind it "
+TEST_CASE("tasks come in item order from the annotator's frontier, slots given back behind it "
           "come last") {
   for (const char* backend : kBackends) {
     TestClock clock;

@@ -195,17 +195,14 @@ absl::StatusOr<std::unique_ptr<LearnerState>> LoadLearnerCheckpoint(
                        config::EnumName(options.learner.mode)));
     }
     const bool reward_model = config::TrainsScalarHead(options.learner.mode);
-    const model::ModelOptions policy_options = ModelOptionsFromConfig(
-        options.model, reward_model ? model::Heads::kScalar : model::Heads::kLm,
-        options.cuda_device);
     ASSIGN_OR_RETURN(auto policy,
-                     model::CausalLM::Load(absl::StrCat(dir, "/", kPolicyDir), policy_options));
+                     LoadLearnerModel(options.model, absl::StrCat(dir, "/", kPolicyDir),
+                                      reward_model ? model::Heads::kScalar : model::Heads::kLm,
+                                      options.cuda_device));
     std::unique_ptr<model::CausalLM> critic;
     if (options.learner.mode == config::LearnerMode::kPpo) {
-      ASSIGN_OR_RETURN(critic, model::CausalLM::Load(
-                                   absl::StrCat(dir, "/", kCriticDir),
-                                   ModelOptionsFromConfig(options.model, model::Heads::kScalar,
-                                                          options.cuda_device)));
+      ASSIGN_OR_RETURN(critic, LoadLearnerModel(options.model, absl::StrCat(dir, "/", kCriticDir),
+                                                model::Heads::kScalar, options.cuda_device));
     }
     ASSIGN_OR_RETURN(std::unique_ptr<LearnerState> state,
                      LearnerState::FromModels(options, std::move(policy), std::move(critic)));

@@ -8,14 +8,54 @@
 #include "absl/time/clock.h"
 #include "common/log/log.h"
 #include "common/rpc/caller_waits.h"
+#include "common/rpc/request_limits.h"
 #include "common/status/grpc_status.h"
 #include "services/learner/weight_push.h"
 
 namespace rein::learner {
+namespace {
+
+// Examples in one Train call: the coordinator sends a rank its share of one iteration's batch
+// (a few thousand sequences at most); a larger call is a client that would make the learner
+// pack and run tensors without bound.
+constexpr int64_t kMaxTrainExamples = 1 << 16;
+
+int64_t ExamplesIn(const rein::v1::TrainRequest& request) {
+  switch (request.batch_case()) {
+    case rein::v1::TrainRequest::kExperiences:
+      return request.experiences().experiences_size();
+    case rein::v1::TrainRequest::kSft:
+      return request.sft().examples_size();
+    case rein::v1::TrainRequest::kPreferences:
+      return request.preferences().preferences_size();
+    case rein::v1::TrainRequest::kOfflinePreferences:
+      return request.offline_preferences().examples_size();
+    case rein::v1::TrainRequest::BATCH_NOT_SET:
+      break;
+  }
+  return 0;
+}
+
+// The push's fan-out and every address, before any weight is touched.
+absl::Status CheckPushTargets(const rein::v1::PushWeightsRequest& request) {
+  absl::Status status =
+      rpc::CheckCount("rollout_addresses", request.rollout_addresses_size(), rpc::kMaxPushTargets);
+  for (int i = 0; status.ok() && i < request.rollout_addresses_size(); ++i) {
+    status =
+        rpc::CheckAddress(absl::StrCat("rollout_addresses[", i, "]"), request.rollout_addresses(i));
+  }
+  return status;
+}
+
+}  // namespace
 
 grpc::Status LearnerService::Train(grpc::ServerContext* context,
                                    const rein::v1::TrainRequest* request,
                                    rein::v1::TrainResponse* response) {
+  if (absl::Status checked = rpc::CheckCount("batch", ExamplesIn(*request), kMaxTrainExamples);
+      !checked.ok()) {
+    return ToGrpcStatus(checked);
+  }
   absl::StatusOr<rein::v1::TrainResponse> trained =
       learner_.Train(*request, rpc::CallerWaitsCheck(context));
   if (!trained.ok()) return ToGrpcStatus(trained.status());
@@ -48,6 +88,9 @@ absl::Duration PushDeadlineFor(absl::Duration configured, uint64_t bytes,
 grpc::Status LearnerService::PushWeights(grpc::ServerContext* context,
                                          const rein::v1::PushWeightsRequest* request,
                                          rein::v1::PushWeightsResponse* response) {
+  if (absl::Status checked = CheckPushTargets(*request); !checked.ok()) {
+    return ToGrpcStatus(checked);
+  }
   const std::vector<std::string> addresses(request->rollout_addresses().begin(),
                                            request->rollout_addresses().end());
   weightsync::PushOptions push;
@@ -109,6 +152,9 @@ grpc::Status LearnerService::GetWeights(grpc::ServerContext* /*context*/,
 grpc::Status LearnerService::SaveCheckpoint(grpc::ServerContext* /*context*/,
                                             const rein::v1::SaveCheckpointRequest* request,
                                             rein::v1::SaveCheckpointResponse* response) {
+  if (absl::Status checked = rpc::CheckPath("directory", request->directory()); !checked.ok()) {
+    return ToGrpcStatus(checked);
+  }
   absl::StatusOr<uint64_t> step = learner_.SaveCheckpoint(request->directory());
   if (!step.ok()) return ToGrpcStatus(step.status());
   response->set_directory(request->directory());
@@ -119,8 +165,8 @@ grpc::Status LearnerService::SaveCheckpoint(grpc::ServerContext* /*context*/,
 grpc::Status LearnerService::Restore(grpc::ServerContext* /*context*/,
                                      const rein::v1::RestoreRequest* request,
                                      rein::v1::RestoreResponse* response) {
-  if (request->directory().empty()) {
-    return ToGrpcStatus(absl::InvalidArgumentError("directory: empty"));
+  if (absl::Status checked = rpc::CheckPath("directory", request->directory()); !checked.ok()) {
+    return ToGrpcStatus(checked);
   }
   absl::StatusOr<Learner::Restored> restored = learner_.Restore(request->directory());
   if (!restored.ok()) return ToGrpcStatus(restored.status());

@@ -120,7 +120,7 @@ class FrozenPeer {
   std::string address_;
 };
 
-TEST_CASE("a push to a frozen replica fails at its deadline naming it; the others install") {
+TEST_CASE("a push to a frozen replica fails at its deadline naming it, and the others install") {
   LearnerServiceOptions options;
   options.push_timeout = absl::Seconds(2);
   Servers s(config::LearnerMode::kPpo, options);

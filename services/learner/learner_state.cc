@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/checkpoint/hf_checkpoint.h"
 #include "common/log/log.h"
+#include "common/model/folder_budget.h"
 #include "common/status/status_macros.h"
 #include "services/learner/torch_guard.h"
 
@@ -39,6 +40,8 @@ absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadScalarModel(const config::M
                                                                  const std::string& dir,
                                                                  uint64_t head_seed,
                                                                  int cuda_device) {
+  RETURN_IF_ERROR(model::CheckFolderFits(
+      dir, ModelOptionsFromConfig(m, model::Heads::kScalar, cuda_device), m.memory_budget_bytes));
   ASSIGN_OR_RETURN(checkpoint::HfCheckpoint ckpt, checkpoint::LoadHfCheckpoint(dir));
   const bool has_head = ckpt.tensors.count("score.weight") != 0;
   ASSIGN_OR_RETURN(std::unique_ptr<model::CausalLM> lm,
@@ -68,6 +71,15 @@ model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& m, model::
     case config::DType::kF16: options.dtype = at::kHalf; break;
   }
   return options;
+}
+
+absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadLearnerModel(const config::ModelConfig& m,
+                                                                  const std::string& dir,
+                                                                  model::Heads heads,
+                                                                  int cuda_device) {
+  const model::ModelOptions options = ModelOptionsFromConfig(m, heads, cuda_device);
+  RETURN_IF_ERROR(model::CheckFolderFits(dir, options, m.memory_budget_bytes));
+  return model::CausalLM::Load(dir, options);
 }
 
 LearnerState::LearnerState(const LearnerOptions& options, std::unique_ptr<model::CausalLM> policy,
@@ -129,9 +141,7 @@ absl::StatusOr<std::unique_ptr<LearnerState>> LearnerState::Create(const Learner
     ASSIGN_OR_RETURN(policy, LoadScalarModel(m, m.policy, options.seed + kRewardHeadSeedOffset,
                                              options.cuda_device));
   } else {
-    ASSIGN_OR_RETURN(policy,
-                     model::CausalLM::Load(m.policy, ModelOptionsFromConfig(m, model::Heads::kLm,
-                                                                           options.cuda_device)));
+    ASSIGN_OR_RETURN(policy, LoadLearnerModel(m, m.policy, model::Heads::kLm, options.cuda_device));
   }
   if (options.learner.mode == config::LearnerMode::kPpo) {
     if (options.learner.critic_init == config::CriticInit::kRewardModel) {
@@ -143,9 +153,8 @@ absl::StatusOr<std::unique_ptr<LearnerState>> LearnerState::Create(const Learner
             "; the critic reads the policy's token ids"));
       }
     } else {
-      ASSIGN_OR_RETURN(critic, model::CausalLM::Load(
-                                   m.policy, ModelOptionsFromConfig(m, model::Heads::kNone,
-                                                                    options.cuda_device)));
+      ASSIGN_OR_RETURN(critic,
+                       LoadLearnerModel(m, m.policy, model::Heads::kNone, options.cuda_device));
       RETURN_IF_ERROR(critic->AddScalarHead(options.seed + kCriticHeadSeedOffset));
     }
   }

@@ -143,6 +143,13 @@ class LearnerState {
 model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& model, model::Heads heads,
                                            int cuda_device = 0);
 
+// CausalLM::Load of `dir` with ModelOptionsFromConfig, after checking from its config.json that
+// the weights fit model.memory_budget_bytes (RESOURCE_EXHAUSTED before any is read otherwise).
+absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadLearnerModel(const config::ModelConfig& model,
+                                                                  const std::string& dir,
+                                                                  model::Heads heads,
+                                                                  int cuda_device);
+
 }  // namespace rein::learner
 
 #endif  // REIN_SERVICES_LEARNER_LEARNER_STATE_H_

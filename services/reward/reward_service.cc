@@ -1,18 +1,19 @@
 #include "services/reward/reward_service.h"
 
-#include <cmath>
-#include <utility>
-#include <vector>
-
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
+#include <cmath>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/metrics/families.h"
 #include "common/log/log.h"
+#include "common/metrics/families.h"
 #include "common/rpc/caller_waits.h"
+#include "common/rpc/request_limits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "services/worker/token_sequences.h"
@@ -247,6 +248,13 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
 
 absl::StatusOr<rein::v1::ReloadResponse> RewardService::RunReload(
     const rein::v1::ReloadRequest& request) {
+  RETURN_IF_ERROR(rpc::CheckPath("model_dir", request.model_dir(), /*allow_empty=*/true));
+  // Versions move forward by one per round; a jump to 2^64 - 1 would wrap the next default.
+  constexpr uint64_t kMaxVersion = uint64_t{1} << 53;
+  if (request.version() > kMaxVersion) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("version: ", request.version(), " is above the limit of ", kMaxVersion));
+  }
   absl::MutexLock reload_lock(&reload_mu_);
   const std::string& configured =
       request.cost_model() ? options_.cost_model_dir : options_.model_dir;

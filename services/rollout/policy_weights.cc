@@ -4,6 +4,7 @@
 #include <ATen/ops/isfinite.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -67,6 +68,19 @@ absl::Status CopyIntoModel(model::CausalLM& model, const tensor::TensorSet& set)
         absl::StrCat("installing weights v", set.policy_version, ": ", e.what()));
   }
   return absl::OkStatus();
+}
+
+tensor::AssemblerOptions BoundByModel(const model::CausalLM& model,
+                                      tensor::AssemblerOptions options) {
+  int64_t tensors = 0;
+  int64_t elements = 0;
+  for (auto& [name, tensor] : model.NamedParameters()) {
+    ++tensors;
+    elements += tensor.numel();
+  }
+  options.max_tensors = std::min(options.max_tensors, tensors);
+  options.max_total_bytes = std::min(options.max_total_bytes, elements * 8);
+  return options;
 }
 
 }  // namespace rein::rollout

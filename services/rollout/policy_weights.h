@@ -25,6 +25,12 @@ absl::Status CheckMatchesModel(const model::CausalLM& model, const tensor::Tenso
 // copy fails (e.g. device out of memory); the model may then hold a mix of old and new weights.
 absl::Status CopyIntoModel(model::CausalLM& model, const tensor::TensorSet& set);
 
+// `options` with max_tensors and max_total_bytes cut to what a set matching `model` can hold
+// (its weights at 8 bytes per element, the widest floating type): a stream that announces more
+// is refused when its first chunk arrives, before anything is staged.
+tensor::AssemblerOptions BoundByModel(const model::CausalLM& model,
+                                      tensor::AssemblerOptions options);
+
 }  // namespace rein::rollout
 
 #endif  // REIN_SERVICES_ROLLOUT_POLICY_WEIGHTS_H_

@@ -7,9 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/hash/stable_hash.h"
-#include "common/metrics/families.h"
 #include "common/log/log.h"
+#include "common/metrics/families.h"
 #include "common/rpc/caller_waits.h"
+#include "common/rpc/request_limits.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "common/weightsync/weight_stream.h"
@@ -100,12 +101,14 @@ absl::StatusOr<std::unique_ptr<RolloutService>> RolloutService::Create(
   ASSIGN_OR_RETURN(std::unique_ptr<model::Generator> generator,
                    model::Generator::Create(*policy, generator_options));
   auto metrics = std::make_unique<Metrics>(registry);
+  RolloutServiceOptions bounded = options;
+  bounded.assembler = BoundByModel(*policy, options.assembler);
   SnapshotOptions snapshots = options.snapshots;
   snapshots.generator = generator_options;
   snapshots.vocab_size = policy->config().vocab_size;
-  return std::unique_ptr<RolloutService>(new RolloutService(
-      std::move(snapshots),
-      std::move(policy), std::move(generator), options, max_sequence_length, std::move(metrics)));
+  return std::unique_ptr<RolloutService>(
+      new RolloutService(std::move(snapshots), std::move(policy), std::move(generator), bounded,
+                         max_sequence_length, std::move(metrics)));
 }
 
 RolloutService::RolloutService(SnapshotOptions snapshots, std::unique_ptr<model::CausalLM> policy,
@@ -130,6 +133,11 @@ uint64_t RolloutService::policy_version() const {
 }
 
 absl::Status RolloutService::Validate(const rein::v1::GenerateRequest& request) const {
+  RETURN_IF_ERROR(rpc::CheckPath("policy_dir", request.policy_dir(), /*allow_empty=*/true));
+  // Stop ids are checked against every sampled token: a handful is all any tokenizer needs.
+  constexpr int kMaxStopTokenIds = 1024;
+  RETURN_IF_ERROR(rpc::CheckCount("sampling.stop_token_ids",
+                                  request.sampling().stop_token_ids_size(), kMaxStopTokenIds));
   if (request.prompts().empty()) return absl::InvalidArgumentError("prompts: none given");
   if (request.samples_per_prompt() == 0) {
     return absl::InvalidArgumentError("samples_per_prompt must be >= 1");

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/model/folder_budget.h"
 
 namespace rein::worker {
 
@@ -26,7 +27,11 @@ absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadWorkerModel(const config::M
                                                                  model::Heads heads,
                                                                  absl::string_view what) {
   if (dir.empty()) return absl::InvalidArgumentError(absl::StrCat("no ", what, " model configured"));
-  auto loaded = model::CausalLM::Load(dir, ModelOptionsFromConfig(model, heads));
+  const model::ModelOptions options = ModelOptionsFromConfig(model, heads);
+  const absl::Status fits = model::CheckFolderFits(dir, options, model.memory_budget_bytes);
+  absl::StatusOr<std::unique_ptr<model::CausalLM>> loaded =
+      fits.ok() ? model::CausalLM::Load(dir, options)
+                : absl::StatusOr<std::unique_ptr<model::CausalLM>>(fits);
   if (!loaded.ok()) {
     return absl::Status(loaded.status().code(),
                         absl::StrCat("loading the ", what, " model from ", dir, ": ",

@@ -46,7 +46,14 @@ TEST_CASE("a rollout replica killed mid-run: every iteration completes on the su
 TEST_CASE("a rollout replica frozen mid-run is taken out and the run completes on the survivor") {
   const std::string dir = testing::MakeTempDir("rein-e2e-freeze-");
   const std::string run_dir = dir + "/run";
-  auto up = StartUp(WriteConfig(dir, 8, {{"server", "  call_timeout: 8s\n"}}), run_dir);
+  // Calls (and so pushes) time out after 8 s instead of the harness's 60 s.
+  const std::string config = WriteConfig(dir, 8);
+  std::string text = ReadFile(config);
+  const size_t at = text.find("call_timeout: 60s");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 17, "call_timeout: 8s");
+  std::ofstream(config) << text;
+  auto up = StartUp(config, run_dir);
   WaitForIterations(run_dir, 1);
   std::map<std::string, pid_t> pids = Pids(run_dir);
   REQUIRE(pids.count("rollout-1") == 1);
@@ -60,10 +67,8 @@ TEST_CASE("a rollout replica frozen mid-run is taken out and the run completes o
   REQUIRE(stats.size() == 8);
   for (const nlohmann::json& line : stats) CHECK(line["samples/count"] == 8);
   CHECK(stats.back()["rollout/replicas_used"] == 1);
-  // Worker ids end in their pid.
   CHECK_THAT(ReadFile(run_dir + "/logs/coordinator.log"),
-             Catch::Contains("-" + std::to_string(pids["rollout-1"]) + " (") &&
-                 Catch::Contains("taking it out of the run"));
+             Catch::Contains("rollout-1 (") && Catch::Contains("taking it out of the run"));
 }
 
 TEST_CASE("a coordinator killed mid-run is restarted with the whole run from its newest checkpoint") {

@@ -149,7 +149,7 @@ TEST_CASE("with server.tls the page, API and invite links are HTTPS and the cook
   CHECK_FALSE(plain.Get("/api/v1/me", Bearer(invited.token())));
 }
 
-TEST_CASE("roles: expert campaigns refuse annotators; admins read status and pause over HTTP") {
+TEST_CASE("roles: expert campaigns refuse annotators, admins read status and pause over HTTP") {
   FeedbackDir dir;
   dir.Write(0);
   FeedbackProcess p = StartFeedback(dir);

@@ -68,6 +68,9 @@ void BindModel(ModelConfig* c, Binder* b) {
   b->Field("tokenizer", &c->tokenizer, "Folder holding tokenizer.json; empty = model.policy.");
   b->Field("dtype", &c->dtype, "Weight dtype; auto = bf16 on CUDA, f32 on CPU.");
   b->Field("device", &c->device, "Where every model runs.");
+  b->Field("memory_budget_bytes", &c->memory_budget_bytes,
+           "Most bytes one model's weights may take, estimated from its config.json before "
+           "any weight is loaded (a folder beyond it is refused); 0 = 3/4 of physical memory.");
 }
 
 void BindSampling(SamplingConfig* c, Binder* b) {

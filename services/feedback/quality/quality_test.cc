@@ -189,7 +189,7 @@ TEST_CASE("agreement, position bias, time, and which judgements count") {
   CHECK_FALSE(report->alphas[1].unavailable.empty());
 }
 
-TEST_CASE("ratings and flags alpha use item x response units; tie is not decisive") {
+TEST_CASE("ratings and flags alpha use item x response units, tie is not decisive") {
   Answers a;
   a.ratings = {1, 7};
   a.flags = {FlagAnswer{true, {}}, FlagAnswer{false, {FlagCategory::kOther}}};
