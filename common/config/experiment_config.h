@@ -232,6 +232,19 @@ struct TlsConfig {
   bool operator==(const TlsConfig&) const = default;
 };
 
+// Per-role credentials (README "Credentials and roles"); each a path to a file holding the
+// token, or on servers that must not act as the role, its verifier "sha256:<hex>".
+struct AuthConfig {
+  std::string worker_token_file;    // every worker process; required with any of these
+  std::string operator_token_file;  // the coordinator and reinctl; required with any of these
+  std::string monitor_token_file;   // read-only status; empty = no monitor credential
+  bool enabled() const {
+    return !worker_token_file.empty() || !operator_token_file.empty() ||
+           !monitor_token_file.empty();
+  }
+  bool operator==(const AuthConfig&) const = default;
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int64_t max_message_bytes = 64 << 20;
@@ -240,7 +253,8 @@ struct ServerConfig {
   absl::Duration drain_timeout = absl::Seconds(30);
   absl::Duration call_timeout = absl::Minutes(5);
   TlsConfig tls;
-  std::string auth_token_file;  // a path; the token itself never sits in the config
+  std::string auth_token_file;  // a path; the token itself never sits in the config. All roles
+  AuthConfig auth;              // per-role tokens instead of auth_token_file
   int32_t metrics_port = 0;     // 0 = pick a free port
   bool operator==(const ServerConfig&) const = default;
 };

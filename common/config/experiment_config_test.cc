@@ -278,3 +278,32 @@ TEST_CASE("errors from a loaded file start with its path") {
 
 }  // namespace
 }  // namespace rein::config
+
+namespace rein::config {
+namespace {
+
+TEST_CASE("server.auth: a token per role, worker and operator required, not with auth_token_file") {
+  const ExperimentConfig c = ParseOk(
+      "server:\n  auth:\n    worker_token_file: w\n    operator_token_file: o\n"
+      "    monitor_token_file: m\n");
+  CHECK(c.server.auth.worker_token_file == "w");
+  CHECK(c.server.auth.operator_token_file == "o");
+  CHECK(c.server.auth.monitor_token_file == "m");
+  CHECK(ParseOk(ExperimentConfigYaml(c)) == c);
+  CHECK(ErrorOf("server:\n  auth:\n    worker_token_file: w\n") ==
+        "run.yaml:3: server.auth.worker_token_file: server.auth needs operator_token_file: the "
+        "coordinator and reinctl present it");
+  CHECK_THAT(ErrorOf("server:\n  auth:\n    operator_token_file: o\n"),
+             Catch::Contains("server.auth needs worker_token_file"));
+  CHECK_THAT(ErrorOf("server:\n  auth_token_file: t\n  auth:\n    worker_token_file: w\n"
+                     "    operator_token_file: o\n"),
+             Catch::Contains("run.yaml:2: server.auth_token_file:") &&
+                 Catch::Contains("exclude each other"));
+  // Rounds may take the admin token from the operator's.
+  CHECK(ParseOk("learner: {critic_init: policy}\nrounds: {count: 2}\n"
+                "server: {auth: {worker_token_file: w, operator_token_file: o}}\n")
+            .rounds.count == 2);
+}
+
+}  // namespace
+}  // namespace rein::config

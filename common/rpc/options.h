@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/rpc/auth_roles.h"
 
 namespace rein::rpc {
 
@@ -35,6 +36,13 @@ struct ClientTlsOptions {
   bool enabled() const { return !ca_file.empty(); }
 };
 
+// One role's credential as a server holds it: the token, or its verifier "sha256:<64 hex>"
+// (see auth_roles.h), so that a server can accept a role it must not be able to act as.
+struct RoleCredential {
+  AuthRole role = AuthRole::kOperator;
+  std::string secret;
+};
+
 struct ServerOptions {
   // Interface to listen on. Default: loopback only.
   std::string host = "127.0.0.1";
@@ -44,7 +52,12 @@ struct ServerOptions {
   // Bearer token every call must carry ("authorization: Bearer <token>"); empty disables auth.
   // Health checks are exempt so that orchestrators can probe without it. Without TLS a token
   // would cross the network in plaintext, so it is accepted only on a loopback host.
+  // It grants the operator role: one token for every role (server.auth_token_file).
   std::string auth_token;
+  // Per-role credentials (server.auth.*), accepted alongside auth_token; each call then needs
+  // the role auth_roles.h lists for its method (PERMISSION_DENIED otherwise). Empty with an
+  // empty auth_token disables auth. The same loopback-or-TLS rule applies.
+  std::vector<RoleCredential> role_credentials;
   // Largest request and response message, in bytes. Default 256 MiB (weight chunks are far
   // smaller; experience batches can be large).
   int max_message_bytes = 256 << 20;

@@ -68,8 +68,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(const ServerOptions& opti
                                                        prometheus::Registry& registry) {
   RETURN_IF_ERROR(ValidateOptions(options));
   std::shared_ptr<grpc::AuthMetadataProcessor> auth;
+  std::vector<RoleCredential> credentials_by_role = options.role_credentials;
   if (!options.auth_token.empty()) {
-    auth = std::make_shared<TokenAuthProcessor>(options.auth_token, registry);
+    credentials_by_role.push_back({AuthRole::kOperator, options.auth_token});
+  }
+  if (!credentials_by_role.empty()) {
+    ASSIGN_OR_RETURN(auth, TokenAuthProcessor::Create(credentials_by_role, registry));
   }
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                    MakeServerCredentials(options, std::move(auth)));

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "common/rpc/auth_roles.h"
 #include "common/rpc/request_limits.h"
 #include "common/status/grpc_status.h"
 
@@ -25,11 +26,12 @@ absl::Duration WaitOf(const grpc::ServerContext& context, const google::protobuf
 }
 
 // Control requests change the run, so each is logged with where it came from and how it ended
-// (the peer is the caller's address; roles per credential come with issue 13's item 6).
+// (the peer is the caller's address, then the role its token has).
 void LogControl(const grpc::ServerContext& context, absl::string_view what,
                 const absl::Status& outcome) {
-  REIN_LOG(INFO, "coordinator") << what << " requested by " << context.peer() << ": "
-                                << (outcome.ok() ? "done" : outcome.ToString());
+  REIN_LOG(INFO, "coordinator") << what << " requested by " << context.peer() << " ("
+                                << rpc::CallerRole(context)
+                                << "): " << (outcome.ok() ? "done" : outcome.ToString());
 }
 
 // Unique per process start: the pid alone repeats across containers (often 1), the time alone

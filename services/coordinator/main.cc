@@ -280,7 +280,8 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
   serve.server.port = absl::GetFlag(FLAGS_port);
   serve.metrics.host = c.server.host;
   serve.metrics.port = c.server.metrics_port;
-  ASSIGN_OR_RETURN(rpc::ClientOptions client, rpc::ClientOptionsFromConfig(c.server));
+  ASSIGN_OR_RETURN(rpc::ClientOptions client,
+                   rpc::ClientOptionsFromConfig(c.server, rpc::AuthRole::kOperator));
 
   auto metrics = std::make_shared<prometheus::Registry>();
   WorkerRegistry registry(metrics.get());

@@ -77,6 +77,10 @@ absl::StatusOr<std::string> LoadAdminToken(const config::ExperimentConfig& confi
   if (!config.server.auth_token_file.empty()) {
     return ReadToken(config.server.auth_token_file, "server.auth_token_file");
   }
+  if (!config.server.auth.operator_token_file.empty()) {
+    // The token or its verifier: the server accepts either (auth_roles.h).
+    return ReadToken(config.server.auth.operator_token_file, "server.auth.operator_token_file");
+  }
   if (access(fallback_path.c_str(), F_OK) == 0) return ReadToken(fallback_path, "admin token");
   const std::string token = NewSecret();
   RETURN_IF_ERROR(files::WriteFileAtomically(fallback_path, [&](int fd) -> absl::Status {

@@ -17,7 +17,8 @@ namespace rein::feedback {
 //   rein-feedback http on 127.0.0.1:40213
 inline constexpr char kHttpMarker[] = " http on ";
 
-// The admin token: feedback.admin_token_file, else server.auth_token_file, else a token
+// The admin token: feedback.admin_token_file, else server.auth_token_file, else
+// server.auth.operator_token_file (the operator's token or verifier), else a token
 // generated once into `fallback_path` (mode 0600) and reused on later starts.
 absl::StatusOr<std::string> LoadAdminToken(const config::ExperimentConfig& config,
                                            const std::string& fallback_path);

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/process/process_setup.h"
+#include "services/reinctl/auth_command.h"
 #include "services/reinctl/config_command.h"
 #include "services/reinctl/feedback_command.h"
 #include "services/reinctl/health_command.h"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   rein::reinctl::AddRunCommands(app);
   rein::reinctl::AddExportCommand(app);
   rein::reinctl::AddFeedbackCommands(app);
+  rein::reinctl::AddAuthCommands(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

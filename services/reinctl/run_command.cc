@@ -25,6 +25,7 @@ struct Target {
   std::string coordinator;
   std::string run = "runs/latest";
   std::string config;  // for TLS and the token, when the cluster uses them
+  std::string token_file;  // overrides the config's token (e.g. a monitor's own)
 };
 
 struct Client {
@@ -33,7 +34,10 @@ struct Client {
   std::string address;
 };
 
-absl::StatusOr<Client> Connect(const Target& target) {
+// `role`: the credential this command needs (rpc/auth_roles.h); status asks for the monitor's
+// when the config names one, everything else for the operator's.
+absl::StatusOr<Client> Connect(const Target& target,
+                               rpc::AuthRole role = rpc::AuthRole::kOperator) {
   Client client;
   client.address = target.coordinator;
   if (client.address.empty()) {
@@ -48,7 +52,14 @@ absl::StatusOr<Client> Connect(const Target& target) {
   }
   if (!target.config.empty()) {
     ASSIGN_OR_RETURN(config::ExperimentConfig c, config::LoadExperimentConfig(target.config));
-    ASSIGN_OR_RETURN(client.options, rpc::ClientOptionsFromConfig(c.server));
+    if (role == rpc::AuthRole::kMonitor && c.server.auth.monitor_token_file.empty()) {
+      role = rpc::AuthRole::kOperator;
+    }
+    ASSIGN_OR_RETURN(client.options, rpc::ClientOptionsFromConfig(c.server, role));
+  }
+  if (!target.token_file.empty()) {
+    ASSIGN_OR_RETURN(client.options.auth_token,
+                     rpc::ReadTokenFile(target.token_file, "--token-file"));
   }
   ASSIGN_OR_RETURN(auto channel, rpc::CreateChannel(client.address, client.options));
   client.stub = rein::v1::Coordinator::NewStub(channel);
@@ -88,7 +99,7 @@ int Status(const Target& target, bool watch) {
   if (std::optional<rein::v1::RunStatus> final_status = ReadFinalStatus(target.run)) {
     return PrintFinalStatus(target, *final_status);
   }
-  absl::StatusOr<Client> client = Connect(target);
+  absl::StatusOr<Client> client = Connect(target, rpc::AuthRole::kMonitor);
   if (!client.ok()) {
     std::fprintf(stderr, "reinctl status: %s\n", std::string(client.status().message()).c_str());
     return 2;
@@ -146,6 +157,9 @@ void AddTargetOptions(CLI::App* command, Target& target) {
       ->capture_default_str();
   command->add_option("--config", target.config,
                       "Experiment config, for the cluster's TLS and token settings");
+  command->add_option("--token-file", target.token_file,
+                      "File holding the token to present (default: the config's operator token; "
+                      "for status its monitor token when it has one)");
 }
 
 }  // namespace

@@ -324,13 +324,30 @@ Watched WatchCluster(LocalCluster& cluster, const config::ExperimentConfig& c,
   return watched;
 }
 
+// With per-role tokens, a run that starts its own coordinator makes the tokens it lacks; every
+// child then reads its own role's from the same config (workers the worker token, the
+// coordinator the operator's). Workers joining a coordinator elsewhere must have its tokens.
+// Returns the options reinctl up polls the run's status with: it needs no more than the
+// worker's token where it only joins.
+absl::StatusOr<rpc::ClientOptions> PrepareCredentials(const UpFlags& flags,
+                                                      const config::ExperimentConfig& c) {
+  if (!flags.coordinator.empty()) {
+    return rpc::ClientOptionsFromConfig(c.server, rpc::AuthRole::kWorker);
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> created, rpc::CreateMissingRoleTokens(c.server.auth));
+  for (const std::string& key : created) {
+    std::fprintf(stderr, "generated a token for %s\n", key.c_str());
+  }
+  return rpc::ClientOptionsFromConfig(c.server, rpc::AuthRole::kOperator);
+}
+
 int RunUp(const UpFlags& flags) {
   absl::StatusOr<config::ExperimentConfig> c = config::LoadExperimentConfig(flags.config);
   if (!c.ok()) {
     std::fprintf(stderr, "%s\n", std::string(c.status().message()).c_str());
     return 2;
   }
-  absl::StatusOr<rpc::ClientOptions> client = rpc::ClientOptionsFromConfig(c->server);
+  absl::StatusOr<rpc::ClientOptions> client = PrepareCredentials(flags, *c);
   if (!client.ok()) {
     std::fprintf(stderr, "%s\n", std::string(client.status().message()).c_str());
     return 2;

@@ -126,7 +126,8 @@ absl::StatusOr<WorkerSetup> LoadWorkerSetup(absl::string_view role_name) {
   setup.serve.metrics.host = setup.config.server.host;
   const int metrics_port = absl::GetFlag(FLAGS_metrics_port);
   setup.serve.metrics.port = metrics_port >= 0 ? metrics_port : setup.config.server.metrics_port;
-  ASSIGN_OR_RETURN(setup.client, rpc::ClientOptionsFromConfig(setup.config.server));
+  ASSIGN_OR_RETURN(setup.client,
+                   rpc::ClientOptionsFromConfig(setup.config.server, rpc::AuthRole::kWorker));
   return setup;
 }
 

@@ -49,6 +49,23 @@ void CheckTls(const TlsConfig& tls, CrossChecker& check) {
                 "against");
 }
 
+void CheckAuth(const ServerConfig& server, CrossChecker& check) {
+  const AuthConfig& auth = server.auth;
+  check.Require(!auth.enabled() || server.auth_token_file.empty(),
+                {"server.auth_token_file", "server.auth.worker_token_file",
+                 "server.auth.operator_token_file", "server.auth.monitor_token_file"},
+                "server.auth_token_file (one token for every role) and server.auth (a token per "
+                "role) exclude each other; choose one");
+  check.Require(!auth.enabled() || !auth.worker_token_file.empty(),
+                {"server.auth.worker_token_file", "server.auth.operator_token_file",
+                 "server.auth.monitor_token_file"},
+                "server.auth needs worker_token_file: workers present it on every call");
+  check.Require(!auth.enabled() || !auth.operator_token_file.empty(),
+                {"server.auth.operator_token_file", "server.auth.worker_token_file",
+                 "server.auth.monitor_token_file"},
+                "server.auth needs operator_token_file: the coordinator and reinctl present it");
+}
+
 void CheckRl(const ExperimentConfig& c, CrossChecker& check) {
   if (!IsReinforcementLearning(c.learner.mode)) return;
   const LearnerMode mode = c.learner.mode;
@@ -96,9 +113,11 @@ void CheckRounds(const ExperimentConfig& c, const KeyLines& lines, CrossChecker&
                 {"rounds.cost_model.steps", "eval.red_team", "eval.campaign"},
                 "rounds.cost_model trains on the flags of the red-team campaigns: set "
                 "eval.red_team (and leave eval.campaign on)");
-  check.Require(!c.feedback.admin_token_file.empty() || !c.server.auth_token_file.empty(),
+  check.Require(!c.feedback.admin_token_file.empty() || !c.server.auth_token_file.empty() ||
+                    !c.server.auth.operator_token_file.empty(),
                 {"feedback.admin_token_file", "server.auth_token_file", "rounds.count"},
-                "rounds need feedback.admin_token_file (or server.auth_token_file): the "
+                "rounds need feedback.admin_token_file (or server.auth_token_file, or "
+                "server.auth.operator_token_file): the "
                 "coordinator manages each round's campaign with the admin token");
 }
 
@@ -144,6 +163,7 @@ void CheckExperimentConfig(const ExperimentConfig& c, const KeyLines& lines,
                 "a red-team campaign item holds two responses: set eval.samples >= 2 (or "
                 "eval.campaign false)");
   CheckTls(c.server.tls, check);
+  CheckAuth(c.server, check);
 }
 
 }  // namespace rein::config::internal

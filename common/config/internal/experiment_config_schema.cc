@@ -327,7 +327,19 @@ void BindServer(ServerConfig* c, Binder* b) {
             "Refuse clients without a certificate signed by client_ca (mutual TLS).");
   b->Field("auth_token_file", &c->auth_token_file,
            "File holding the bearer token calls must carry; empty = no token. Never put the "
-           "token itself in this config.");
+           "token itself in this config. The one token grants every role; server.auth gives "
+           "each role its own.");
+  Binder& auth = b->Section("auth",
+                            "Per-role tokens instead of auth_token_file: each a file holding the "
+                            "token, or (on servers that must not act as that role) its verifier "
+                            "'sha256:<hex>' from `reinctl auth verifier`.");
+  auth.Field("worker_token_file", &c->auth.worker_token_file,
+             "Token of worker processes: register, KV store, data plane.");
+  auth.Field("operator_token_file", &c->auth.operator_token_file,
+             "Token of the coordinator and reinctl: everything, incl. pause, set, stop, "
+             "checkpoint, reload.");
+  auth.Field("monitor_token_file", &c->auth.monitor_token_file,
+             "Token of read-only monitoring (run status); empty = none.");
   b->Field("metrics_port", &c->metrics_port,
            "Port of each process's /metrics; 0 = pick a free one and log it.")
       .Range(0, 65535);

@@ -242,41 +242,48 @@ function mountFor(spec, container, path) {
   return { mount: best, volume: spec.volumes?.find((v) => v.name === best.name) };
 }
 
+// Every container running a Rein binary, with its pod spec, argv and binary name.
+function* reinContainers(docs) {
+  for (const doc of workloads(docs)) {
+    const spec = podSpecOf(doc);
+    for (const c of spec.containers) {
+      const argv = [...(c.command ?? []), ...(c.args ?? [])];
+      if (isReinBinary(argv[0])) yield { doc, spec, c, argv, binary: posix.basename(argv[0]) };
+    }
+  }
+}
+
 // The files the config names exist in the pods that read them: the config itself, TLS and
 // token files (from which Secret key), the feedback store and the run folder.
 export function checkMounts(docs, config) {
   const errors = [];
   const tls = config.server?.tls ?? {};
-  const everyone = [tls.cert, tls.key, tls.client_ca, config.server?.auth_token_file];
+  const auth = config.server?.auth ?? {};
+  const everyone = [tls.cert, tls.key, tls.client_ca, config.server?.auth_token_file,
+                    auth.worker_token_file, auth.operator_token_file, auth.monitor_token_file];
   const storePath = /^sqlite:(?:\/\/)?(\/.*)$/.exec(config.feedback?.store ?? "")?.[1];
   const byBinary = {
     "rein-coordinator": [config.feedback?.admin_token_file, config.run?.output_dir],
     "rein-feedback": [config.feedback?.admin_token_file, storePath],
     "rein-learner": [config.run?.output_dir],
   };
-  for (const doc of workloads(docs)) {
-    const spec = podSpecOf(doc);
-    for (const c of spec.containers) {
-      const argv = [...(c.command ?? []), ...(c.args ?? [])];
-      if (!isReinBinary(argv[0])) continue;
-      const binary = posix.basename(argv[0]);
-      const paths = [flagValue(argv, "config"), ...everyone, ...(byBinary[binary] ?? [])];
-      for (const path of paths.filter(Boolean)) {
-        const where = `${doc.kind}/${doc.metadata.name} (${binary}) ${path}`;
-        const found = mountFor(spec, c, path);
-        if (!found?.volume) {
-          errors.push(`${where}: on no volume`);
-          continue;
-        }
-        const relative = path.slice(found.mount.mountPath.length + 1);
-        const source = found.volume.secret ?? found.volume.configMap;
-        const sub = found.mount.subPath;
-        if (source?.items && !sub && !source.items.some((i) => i.path === relative)) {
-          errors.push(`${where}: not among the mounted items of ${found.volume.name}`);
-        }
-        if (sub && source?.items && !source.items.some((i) => i.path === sub)) {
-          errors.push(`${where}: subPath ${sub} is not among the items of ${found.volume.name}`);
-        }
+  for (const { doc, spec, c, argv, binary } of reinContainers(docs)) {
+    const paths = [flagValue(argv, "config"), ...everyone, ...(byBinary[binary] ?? [])];
+    for (const path of paths.filter(Boolean)) {
+      const where = `${doc.kind}/${doc.metadata.name} (${binary}) ${path}`;
+      const found = mountFor(spec, c, path);
+      if (!found?.volume) {
+        errors.push(`${where}: on no volume`);
+        continue;
+      }
+      const relative = path.slice(found.mount.mountPath.length + 1);
+      const source = found.volume.secret ?? found.volume.configMap;
+      const sub = found.mount.subPath;
+      if (source?.items && !sub && !source.items.some((i) => i.path === relative)) {
+        errors.push(`${where}: not among the mounted items of ${found.volume.name}`);
+      }
+      if (sub && source?.items && !source.items.some((i) => i.path === sub)) {
+        errors.push(`${where}: subPath ${sub} is not among the items of ${found.volume.name}`);
       }
     }
   }
@@ -318,6 +325,50 @@ export function checkAccelerators(docs, { gpu, image }) {
       const wantGpu = gpu && gpuRoles.includes(doc.metadata.name) && spec.containers.includes(c);
       if (wantGpu && !(Number(gpus) >= 1)) errors.push(`${where}: no nvidia.com/gpu limit`);
       if (!wantGpu && gpus !== undefined) errors.push(`${where}: has nvidia.com/gpu ${gpus}`);
+    }
+  }
+  return errors;
+}
+
+// The Secret keys a container's volumes project at each path ("path" -> "key"); a volume
+// without items projects every key under its own name (`allKeys`).
+function projectedKeys(spec, container, secretName, allKeys) {
+  const keys = new Map();
+  for (const m of container.volumeMounts ?? []) {
+    const volume = spec.volumes?.find((v) => v.name === m.name);
+    if (volume?.secret?.secretName !== secretName) continue;
+    const root = m.mountPath.replace(/\/$/, "");
+    const items = volume.secret.items ?? allKeys.map((k) => ({ key: k, path: k }));
+    for (const item of items) keys.set(`${root}/${item.path}`, item.key);
+  }
+  return keys;
+}
+
+// Per-role credentials: only the coordinator holds the operator token; every other Rein
+// process holds its own worker token and, at the operator's and monitor's paths, only their
+// verifiers, so that a worker pod can check the coordinator's calls but never make them.
+export function checkRoleSecrets(docs, config) {
+  const errors = [];
+  const auth = config.server?.auth;
+  if (!auth) return ["the config has no server.auth (a token per role)"];
+  const allKeys = ["worker-token", "operator-token", "monitor-token", "worker-verifier",
+                   "operator-verifier", "monitor-verifier", "feedback-admin-token"];
+  const wanted = {
+    "rein-coordinator": { operator_token_file: "operator-token", monitor_token_file: "monitor-token",
+                          worker_token_file: "worker-verifier" },
+    worker: { worker_token_file: "worker-token", operator_token_file: "operator-verifier",
+              monitor_token_file: "monitor-verifier" },
+  };
+  for (const { doc, spec, c, binary } of reinContainers(docs)) {
+    const where = `${doc.kind}/${doc.metadata.name} (${binary})`;
+    const keys = projectedKeys(spec, c, "rein-auth", allKeys);
+    if (binary !== "rein-coordinator" && [...keys.values()].includes("operator-token")) {
+      errors.push(`${where}: mounts operator-token; only the coordinator may`);
+    }
+    const expected = wanted[binary === "rein-coordinator" ? binary : "worker"];
+    for (const [field, key] of Object.entries(expected)) {
+      const got = keys.get(auth[field]);
+      if (got !== key) errors.push(`${where}: server.auth.${field} is ${got ?? "not mounted"}, not ${key}`);
     }
   }
   return errors;

@@ -173,6 +173,14 @@ try {
     if (job) job.spec.completions += 1;
     reportRejected("negative: a learner Job whose completions != learner.ranks is rejected",
                    checks.checkCounts(wrongRanks, config), /completions \d+ != learner.ranks/);
+    const leaky = structuredClone(cpu);
+    const rollout = leaky.find((d) => d.kind === "StatefulSet" && d.metadata.name === "rein-rollout");
+    const authVolume = rollout?.spec.template.spec.volumes.find((v) => v.secret?.secretName === "rein-auth");
+    for (const item of authVolume?.secret.items ?? []) {
+      if (item.key === "operator-verifier") item.key = "operator-token";
+    }
+    reportRejected("negative: a rollout pod given the operator token is rejected",
+                   checks.checkRoleSecrets(leaky, config), /rein-rollout \(rein-rollout\): mounts operator-token/);
   }
 
   // Rein's own checks on every rendering.
@@ -197,6 +205,7 @@ try {
     report(`${t.name}: learner Job and replicas agree with the config`, checks.checkCounts(docs, config));
     report(`${t.name}: ports, probes, requests and addresses line up`, checks.checkWiring(docs, config));
     report(`${t.name}: the config's files are mounted where it says`, checks.checkMounts(docs, config));
+    report(`${t.name}: each pod gets only its role's token`, checks.checkRoleSecrets(docs, config));
     report(`${t.name}: images and GPUs fit the overlay`, checks.checkAccelerators(docs, t));
     if (t.gpu) {
       const learner = docs.find((d) => d.kind === "Job")?.spec.template.spec.containers[0];
