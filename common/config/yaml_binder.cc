@@ -1,6 +1,12 @@
 #include "common/config/yaml_binder.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <algorithm>
+#include <optional>
+#include <sstream>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
@@ -194,18 +200,85 @@ void Binder::Render(int indent, std::string* out) const {
   }
 }
 
+namespace {
+
+// Where each document of a YAML stream begins: the mark of its first event.
+class DocumentMarks final : public YAML::EventHandler {
+ public:
+  const std::vector<YAML::Mark>& starts() const { return starts_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {
+    open_ = true;
+    seen_ = false;
+  }
+  void OnDocumentEnd() override { open_ = false; }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Saw(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Saw(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Saw(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Saw(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Saw(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Saw(const YAML::Mark& mark) {
+    if (open_ && !seen_) starts_.push_back(mark);
+    seen_ = true;
+  }
+
+  bool open_ = false;
+  bool seen_ = false;  // the open document's first event has been seen
+  std::vector<YAML::Mark> starts_;
+};
+
+// How many documents `yaml` holds, counting at most three. Not YAML::LoadAll: Debian's yaml-cpp
+// 0.7 loops there forever, allocating, on a token no document can start with (a stray ',', as
+// in "{a}, b"; jbeder/yaml-cpp#1040, fixed in 0.8 by #1319): its parser keeps reporting an empty
+// document at that token without consuming it. Two documents starting at the same place are
+// that loop, reported as a syntax error at the token. Found by tests/fuzz/experiment_config_fuzzer.
+// Throws YAML::Exception for bad syntax, as LoadAll does.
+std::vector<YAML::Mark> DocumentStarts(const std::string& yaml, std::optional<YAML::Mark>* stuck) {
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  DocumentMarks marks;
+  for (int i = 0; i < 3 && parser.HandleNextDocument(marks); ++i) {
+    const std::vector<YAML::Mark>& starts = marks.starts();
+    if (starts.size() >= 2 && starts[starts.size() - 1].pos == starts[starts.size() - 2].pos) {
+      *stuck = starts.back();
+      break;
+    }
+  }
+  return marks.starts();
+}
+
+}  // namespace
+
 void ParseYamlDocument(absl::string_view yaml, const Binder& root, Diagnostics* diagnostics,
                        KeyLines* lines) {
   internal::ParseState state{diagnostics, lines, &root};
+  const std::string text(yaml);
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
-    if (documents.empty()) return;  // no document at all: every default
-    if (documents.size() > 1) {
-      diagnostics->Add(internal::LineOf(documents[1], 0),
+    std::optional<YAML::Mark> stuck;
+    const std::vector<YAML::Mark> starts = DocumentStarts(text, &stuck);
+    if (stuck.has_value()) {
+      throw YAML::ParserException(*stuck, "unexpected text where a value or key belongs");
+    }
+    if (starts.empty()) return;  // no document at all: every default
+    if (starts.size() > 1) {
+      diagnostics->Add(starts[1].line + 1,
                        "expected one YAML document, found more than one ('---')");
       return;
     }
-    root.Parse(documents.front(), 1, state);
+    root.Parse(YAML::Load(text), 1, state);
   } catch (const YAML::Exception& e) {
     // ParserException for bad syntax; anything else from yaml-cpp is reported the same way
     // rather than escaping as an exception.

@@ -191,6 +191,14 @@ TEST_CASE("a YAML syntax error names its line") {
                          "toy.yaml:4: expected one YAML document"));
 }
 
+// Found by tests/fuzz/experiment_config_fuzzer: yaml-cpp 0.7's LoadAll loops forever (and
+// allocates without bound) on these; each must be an ordinary syntax error.
+TEST_CASE("a stray comma outside a flow collection is a syntax error, not an endless loop") {
+  CHECK(absl::StartsWith(ErrorOf("{rd_clip}, learner:.pmo\n"), "toy.yaml:1: invalid YAML: "));
+  CHECK(absl::StartsWith(ErrorOf("top:\n  count: 1\n[a], b\n"), "toy.yaml:3: invalid YAML: "));
+  CHECK(absl::StartsWith(ErrorOf(","), "toy.yaml:1: invalid YAML: "));
+}
+
 TEST_CASE("all errors are reported, one per line, up to a cap") {
   const std::string error = ErrorOf("top:\n  count: x\n  colr: red\nlists:\n  ids: [y]\n");
   CHECK(error ==
