@@ -15,8 +15,10 @@ if(REIN_FUZZ)
   # -fno-sanitize-recover=all: a UBSan finding aborts like an ASan one, so the fuzzer stops and
   # saves the input instead of printing a line nobody reads.
   set(REIN_SANITIZE address,undefined)
+  # -O1 -gline-tables-only (after the build type's -O2 -g, so they win): the tree compiles in
+  # CI on every run, and line tables are all a sanitizer's stack trace needs.
   add_compile_options(-fsanitize=fuzzer-no-link,${REIN_SANITIZE} -fno-sanitize-recover=all
-                      -fno-omit-frame-pointer)
+                      -fno-omit-frame-pointer -O1 -gline-tables-only)
   add_link_options(-fsanitize=${REIN_SANITIZE})
 endif()
 

@@ -18,7 +18,8 @@ root=$PWD
 build_dir="${REIN_FUZZ_BUILD_DIR:-build-fuzz}"
 seconds="${REIN_FUZZ_SECONDS:-20}"
 jobs=$(nproc)
-timeout_s=10
+# Per input: generous, as CI machines are shared; a hang still fails the run.
+timeout_s=30
 rss_limit_mb=2048
 targets=()
 

@@ -47,7 +47,8 @@ using namespace rein::feedback;  // NOLINT: a fuzzer of this one component
 // campaign allows) per campaign outlast a world.
 constexpr int kInputsPerWorld = 1000;
 constexpr int kItemsPerCampaign = 50;
-constexpr int kReplyTimeoutMs = 10'000;
+// Longer than the server's own read and write timeouts (10 s), which end any request it waits on.
+constexpr int kReplyTimeoutMs = 20'000;
 
 template <typename T>
 T OrDie(absl::StatusOr<T> value, const char* what) {
@@ -147,6 +148,7 @@ class World {
 // Sends `request` on a new connection, half-closes it and reads the reply to the end.
 std::string Exchange(int port, const std::string& request) {
   rein::testing::RawConnection connection(port);
+  if (!connection.connected()) std::perror("fuzz: connect to the feedback server");
   FUZZ_CHECK(connection.connected());
   // A reply may come (and the server close) before the whole request is read: then the send
   // fails, and the reply is still there to read.
