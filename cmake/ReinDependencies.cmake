@@ -40,6 +40,12 @@ add_library(rein_torch INTERFACE)
 target_link_libraries(rein_torch INTERFACE ${TORCH_LIBRARIES})
 target_include_directories(rein_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
 add_library(rein::torch ALIAS rein_torch)
+if(REIN_FUZZ)
+  # LibTorch 1.13's ATen/core/List.h instantiates std::vector<c10::IValue> while IValue is still
+  # incomplete (through ATen/ops/*.h); GCC lets it pass, clang in C++20 mode does not. The clang
+  # fuzz tree includes the complete type first.
+  target_compile_options(rein_torch INTERFACE "SHELL:-include ATen/core/ivalue.h")
+endif()
 
 # xxHash: the chunk checksum (XXH3-64).
 find_path(XXHASH_INCLUDE_DIR xxhash.h REQUIRED)

@@ -17,10 +17,12 @@ PACKAGES=(
   catch2
   ccache
   chromium
+  clang
   cmake
   git
   iproute2
   libabsl-dev
+  libclang-rt-14-dev
   libcli11-dev
   libcpp-httplib-dev
   libgloo-dev

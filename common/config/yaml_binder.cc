@@ -1,6 +1,12 @@
 #include "common/config/yaml_binder.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <algorithm>
+#include <optional>
+#include <sstream>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
@@ -194,18 +200,130 @@ void Binder::Render(int indent, std::string* out) const {
   }
 }
 
+namespace {
+
+// Where each document of a YAML stream begins: the mark of its first event.
+class DocumentMarks final : public YAML::EventHandler {
+ public:
+  const std::vector<YAML::Mark>& starts() const { return starts_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {
+    open_ = true;
+    seen_ = false;
+  }
+  void OnDocumentEnd() override { open_ = false; }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Saw(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Saw(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Saw(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Saw(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Saw(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Saw(const YAML::Mark& mark) {
+    if (open_ && !seen_) starts_.push_back(mark);
+    seen_ = true;
+  }
+
+  bool open_ = false;
+  bool seen_ = false;  // the open document's first event has been seen
+  std::vector<YAML::Mark> starts_;
+};
+
+// How many documents `yaml` holds, counting at most three. Not YAML::LoadAll: Debian's yaml-cpp
+// 0.7 loops there forever, allocating, on a token no document can start with (a stray ',', as
+// in "{a}, b"; jbeder/yaml-cpp#1040, fixed in 0.8 by #1319): its parser keeps reporting an empty
+// document at that token without consuming it. Two documents starting at the same place are
+// that loop, reported as a syntax error at the token. Found by tests/fuzz/experiment_config_fuzzer.
+// Throws YAML::Exception for bad syntax, as LoadAll does.
+std::vector<YAML::Mark> DocumentStarts(const std::string& yaml, std::optional<YAML::Mark>* stuck) {
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  DocumentMarks marks;
+  for (int i = 0; i < 3 && parser.HandleNextDocument(marks); ++i) {
+    const std::vector<YAML::Mark>& starts = marks.starts();
+    if (starts.size() >= 2 && starts[starts.size() - 1].pos == starts[starts.size() - 2].pos) {
+      *stuck = starts.back();
+      break;
+    }
+  }
+  return marks.starts();
+}
+
+// The offset of the first byte of `text` that is not part of well-formed UTF-8 (no overlong
+// forms, no surrogates, nothing above U+10FFFF), or npos. A YAML stream is Unicode; yaml-cpp
+// takes other bytes as they are, and its emitter then writes them as escapes that read back as
+// different characters, so a config with them could not be rendered back (found by
+// tests/fuzz/experiment_config_fuzzer).
+size_t FirstInvalidUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+    const unsigned char lead = byte(i);
+    int length = 0;
+    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+    if (lead < 0x80) {
+      length = 1;
+    } else if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      if (lead == 0xE0) low = 0xA0;
+      if (lead == 0xED) high = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      if (lead == 0xF0) low = 0x90;
+      if (lead == 0xF4) high = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + length > text.size()) return i;
+    for (int k = 1; k < length; ++k) {
+      const unsigned char c = byte(i + k);
+      if (c < (k == 1 ? low : 0x80) || c > (k == 1 ? high : 0xBF)) return i;
+    }
+    i += length;
+  }
+  return absl::string_view::npos;
+}
+
+}  // namespace
+
 void ParseYamlDocument(absl::string_view yaml, const Binder& root, Diagnostics* diagnostics,
                        KeyLines* lines) {
   internal::ParseState state{diagnostics, lines, &root};
+  if (const size_t bad = FirstInvalidUtf8(yaml); bad != absl::string_view::npos) {
+    const absl::string_view before = yaml.substr(0, bad);
+    const size_t line_start = before.rfind('\n');
+    const size_t column = line_start == absl::string_view::npos ? bad + 1 : bad - line_start;
+    diagnostics->Add(static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1,
+                     absl::StrCat("invalid YAML: not UTF-8 text (column ", column, ")"));
+    return;
+  }
+  const std::string text(yaml);
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
-    if (documents.empty()) return;  // no document at all: every default
-    if (documents.size() > 1) {
-      diagnostics->Add(internal::LineOf(documents[1], 0),
+    std::optional<YAML::Mark> stuck;
+    const std::vector<YAML::Mark> starts = DocumentStarts(text, &stuck);
+    if (stuck.has_value()) {
+      throw YAML::ParserException(*stuck, "unexpected text where a value or key belongs");
+    }
+    if (starts.empty()) return;  // no document at all: every default
+    if (starts.size() > 1) {
+      diagnostics->Add(starts[1].line + 1,
                        "expected one YAML document, found more than one ('---')");
       return;
     }
-    root.Parse(documents.front(), 1, state);
+    root.Parse(YAML::Load(text), 1, state);
   } catch (const YAML::Exception& e) {
     // ParserException for bad syntax; anything else from yaml-cpp is reported the same way
     // rather than escaping as an exception.

@@ -191,6 +191,27 @@ TEST_CASE("a YAML syntax error names its line") {
                          "toy.yaml:4: expected one YAML document"));
 }
 
+// Found by tests/fuzz/experiment_config_fuzzer: yaml-cpp 0.7's LoadAll loops forever (and
+// allocates without bound) on these; each must be an ordinary syntax error.
+TEST_CASE("a stray comma outside a flow collection is a syntax error, not an endless loop") {
+  CHECK(absl::StartsWith(ErrorOf("{rd_clip}, learner:.pmo\n"), "toy.yaml:1: invalid YAML: "));
+  CHECK(absl::StartsWith(ErrorOf("top:\n  count: 1\n[a], b\n"), "toy.yaml:3: invalid YAML: "));
+  CHECK(absl::StartsWith(ErrorOf(","), "toy.yaml:1: invalid YAML: "));
+}
+
+// Found by tests/fuzz/experiment_config_fuzzer: a string with bytes that are not UTF-8 loaded,
+// then rendered as escapes that read back as other characters.
+TEST_CASE("text that is not UTF-8 is refused, naming its line and column") {
+  CHECK(ErrorOf("top:\n  name: x\xff\xfe\n") ==
+        "toy.yaml:2: invalid YAML: not UTF-8 text (column 10)");
+  CHECK(ErrorOf("top:\n  name: \xed\xa0\x80\n") ==  // a UTF-16 surrogate
+        "toy.yaml:2: invalid YAML: not UTF-8 text (column 9)");
+  CHECK(absl::StartsWith(ErrorOf("\xc0\xaf: 1\n"), "toy.yaml:1: invalid YAML: not UTF-8"));
+  const Parsed utf8 = ParseToy("top:\n  name: \"h\xc3\xa9llo \xe4\xb8\xad \xf0\x9f\x98\x80\"\n");
+  REQUIRE(utf8.status.ok());
+  CHECK(utf8.toy.name == "h\xc3\xa9llo \xe4\xb8\xad \xf0\x9f\x98\x80");
+}
+
 TEST_CASE("all errors are reported, one per line, up to a cap") {
   const std::string error = ErrorOf("top:\n  count: x\n  colr: red\nlists:\n  ids: [y]\n");
   CHECK(error ==

@@ -43,7 +43,10 @@ absl::StatusOr<std::vector<TokenId>> RecordPrompt(const Json& record, bool chat,
 absl::StatusOr<std::vector<std::string>> StringList(const Json& record, const char* key,
                                                     size_t min_size, const std::string& path,
                                                     int line) {
-  const Json& list = record[key];
+  // Looked up with find: a const json's operator[] on a missing key reads past the map (a record
+  // with "ratings" but no "responses" did, found by tests/fuzz/training_examples_fuzzer).
+  const auto found = record.find(key);
+  const Json& list = found != record.end() ? *found : Json();
   if (!list.is_array() || list.size() < min_size ||
       !std::all_of(list.begin(), list.end(), [](const Json& j) { return j.is_string(); })) {
     return LineError(path, line, absl::StrCat("\"", key, "\" must be a list of at least ",

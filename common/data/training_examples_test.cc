@@ -270,6 +270,20 @@ TEST_CASE("malformed training records are errors naming the line") {
         absl::StatusCode::kNotFound);
 }
 
+// Found by tests/fuzz/training_examples_fuzzer: "ratings" without "responses" read past the
+// record (a const json's operator[] on a missing key) instead of being refused.
+TEST_CASE("a ratings record without responses is an error naming the key") {
+  auto dataset = LoadPreferenceDataset(
+      WriteJsonl("no-responses.jsonl",
+                 "{\"prompt\": \"p\", \"ranked\": [\" a\", \" b\"]}\n"
+                 "{\"prompt\": \"p\", \"respon-ses\": [\" a\", \" b\"],"
+                 " \"ratings\": [3, 5]}\n"),
+      Qwen3(), Text());
+  REQUIRE(dataset.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(dataset.status().message()),
+             Catch::Contains(":2: \"responses\" must be a list of at least 2 strings"));
+}
+
 TEST_CASE("over-long examples are skipped and counted, and none left is an error") {
   std::string path = WriteJsonl("long.jsonl",
                                 "{\"prompt\": \"p\", \"response\": \" short\"}\n"
