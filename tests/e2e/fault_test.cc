@@ -113,7 +113,8 @@ TEST_CASE("reinctl controls a live job: status, set, pause, checkpoint, resume, 
     if (now == paused_at) break;
   }
   CHECK_THAT(Ctl({"status", "--run", run_dir}).stdout_text, Catch::Contains("PAUSED"));
-  testing::CommandResult checkpoint = Ctl({"checkpoint", "--run", run_dir, "--dir", dir + "/ckpt"});
+  testing::CommandResult checkpoint =
+      Ctl({"checkpoint", "--run", run_dir, "--dir", run_dir + "/ckpt"});
   CHECK(checkpoint.exit_code == 0);
   CHECK(fs::exists(dir + "/ckpt/coordinator.json"));
   CHECK(fs::exists(dir + "/ckpt/learner/policy/config.json"));
