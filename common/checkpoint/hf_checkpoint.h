@@ -70,7 +70,8 @@ struct SaveOptions {
   // expects when it loads a PyTorch model.
   std::map<std::string, std::string> metadata = {{"format", "pt"}};
   // If `dir` exists: replace it (true) or fail with ALREADY_EXISTS (false). Default false, so a
-  // mistyped path never deletes a folder.
+  // mistyped path never deletes a folder. Even when true only a Hugging Face folder (one that
+  // holds config.json) is replaced; any other folder is FAILED_PRECONDITION and left alone.
   bool overwrite = false;
 };
 

@@ -104,7 +104,9 @@ absl::Status SaveHfCheckpoint(const std::string& dir, const nlohmann::json& conf
   }
   ASSIGN_OR_RETURN(const std::string tmp, files::MakeTempSiblingDir(dir));
   absl::Status status = WriteContents(tmp, config, tensors, options);
-  if (status.ok()) status = files::MoveDirIntoPlace(tmp, dir, options.overwrite);
+  if (status.ok()) {
+    status = files::MoveDirIntoPlace(tmp, dir, options.overwrite ? "config.json" : "");
+  }
   if (!status.ok()) {
     std::error_code ec;
     std::filesystem::remove_all(tmp, ec);

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "common/files/confined_path.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
@@ -146,19 +147,23 @@ absl::StatusOr<std::string> MoveAside(const std::string& dir) {
 
 }  // namespace
 
-absl::Status MoveDirIntoPlace(const std::string& tmp, const std::string& dir, bool overwrite) {
+absl::Status MoveDirIntoPlace(const std::string& tmp, const std::string& dir,
+                              absl::string_view replace_marker) {
   struct stat st {};
   const bool exists = ::lstat(dir.c_str(), &st) == 0;
   if (!exists) {
     if (::rename(tmp.c_str(), dir.c_str()) != 0) return ErrnoError(errno, "cannot rename to", dir);
     return FsyncDir(ParentDir(dir));
   }
-  if (!overwrite) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("'", dir, "' exists; set SaveOptions::overwrite to replace it"));
+  if (replace_marker.empty()) {
+    return absl::AlreadyExistsError(absl::StrCat("'", dir, "' exists and is not replaced"));
   }
   if (!S_ISDIR(st.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat("'", dir, "' exists and is not a folder"));
+  }
+  if (!IsCheckpointDir(dir, replace_marker)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "'", dir, "' exists and is not a checkpoint (no ", replace_marker, "): never replaced"));
   }
   // After the swap `tmp` names the old folder.
   std::string old_contents = tmp;

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace rein::files {
 
@@ -37,11 +38,14 @@ absl::Status WriteFileAtomically(const std::string& path,
 // Creates the empty folder `<dir>.tmp-XXXXXX` beside `dir` and returns its path.
 absl::StatusOr<std::string> MakeTempSiblingDir(const std::string& dir);
 
-// Moves the complete folder `tmp` to `dir`. If `dir` exists it is replaced only when
-// `overwrite` is set (else ALREADY_EXISTS): the two are swapped in one atomic rename where the
-// file system supports it, and the old contents are then deleted. On failure `dir` is left as
-// it was and `tmp` remains for the caller to remove.
-absl::Status MoveDirIntoPlace(const std::string& tmp, const std::string& dir, bool overwrite);
+// Moves the complete folder `tmp` to `dir`. An existing `dir` is replaced only when it is a
+// checkpoint that holds the file `replace_marker` (IsCheckpointDir in confined_path.h); with an
+// empty marker it never is (ALREADY_EXISTS), and a folder without the marker, or anything that
+// is not a folder, is FAILED_PRECONDITION and left alone. A replaced folder is swapped with
+// `tmp` in one atomic rename where the file system supports it, and its old contents are then
+// deleted. On failure `dir` is left as it was and `tmp` remains for the caller to remove.
+absl::Status MoveDirIntoPlace(const std::string& tmp, const std::string& dir,
+                              absl::string_view replace_marker);
 
 }  // namespace rein::files
 

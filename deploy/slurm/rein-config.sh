@@ -83,18 +83,18 @@ rein_processes() {
   esac
   if ((rl)); then
     echo "rollout rollout $(rein_config_get "${config}" rollout.replicas) --snapshot_root"
-    echo "reward reward $(rein_config_get "${config}" reward.replicas)"
+    echo "reward reward $(rein_config_get "${config}" reward.replicas) --model_root"
   fi
   if ((reference)); then
     echo "reference reference $(rein_config_get "${config}" reference.replicas)"
   fi
-  echo "learner learner $(rein_config_get "${config}" learner.ranks)"
+  echo "learner learner $(rein_config_get "${config}" learner.ranks) --checkpoint_root"
   if ((rounds > 0 && offline)); then
     echo "rollout rollout $(rein_config_get "${config}" rollout.replicas) --snapshot_root"
     echo "feedback feedback 1"
   elif ((rounds > 0)); then
     echo "feedback feedback 1"
-    echo "reward-learner learner 1 --reward_model_learner"
-    if ((cost_steps > 0)); then echo "cost-learner learner 1 --cost_model_learner"; fi
+    echo "reward-learner learner 1 --reward_model_learner --checkpoint_root"
+    if ((cost_steps > 0)); then echo "cost-learner learner 1 --cost_model_learner --checkpoint_root"; fi
   fi
 }

@@ -8,7 +8,8 @@
 # id NAME-<index> and the log file $REIN_RUN_DIR/logs/NAME-<index>.log (the coordinator's is
 # logs/coordinator.log), which every start on a requeue appends to after a header line
 # ("rein-task: start job=... restart=..."). BINARY is rein-<BINARY> in $REIN_BIN. A FLAG
-# "--snapshot_root" becomes --snapshot_root=$REIN_RUN_DIR.
+# "--snapshot_root", "--model_root" or "--checkpoint_root" alone becomes
+# --<flag>=$REIN_RUN_DIR: the folders a worker may read and write on request.
 #
 # From rein.sbatch's environment: REIN_BIN, REIN_CONFIG, REIN_RUN_DIR, REIN_NODE_ADDRS
 # ("node=address ..." for every node of the job), and for workers REIN_COORDINATOR
@@ -67,7 +68,9 @@ if [[ ${name} == learner ]]; then
 fi
 
 for flag in "$@"; do
-  if [[ ${flag} == --snapshot_root ]]; then flag=--snapshot_root=${REIN_RUN_DIR}; fi
+  case ${flag} in
+    --snapshot_root | --model_root | --checkpoint_root) flag=${flag}=${REIN_RUN_DIR} ;;
+  esac
   args+=("${flag}")
 done
 

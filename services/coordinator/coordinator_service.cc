@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/files/confined_path.h"
 #include "common/log/log.h"
 #include "common/rpc/auth_roles.h"
 #include "common/rpc/request_limits.h"
@@ -166,9 +167,16 @@ grpc::Status CoordinatorService::Checkpoint(grpc::ServerContext* context,
       !checked.ok()) {
     return ToGrpcStatus(checked);
   }
-  auto written = run_.Checkpoint(request->directory(), absl::FromChrono(context->deadline()));
-  LogControl(*context, absl::StrCat("checkpoint to '", request->directory(), "'"),
-             written.status());
+  const std::string what = absl::StrCat("checkpoint to ", files::QuotePath(request->directory()));
+  // Refused before it is queued: a path outside the roots, or a folder that is not a
+  // checkpoint, is never handed to the loop (nor to the learner).
+  absl::StatusOr<std::string> target = loop_.ResolveCheckpointDir(request->directory());
+  if (!target.ok()) {
+    LogControl(*context, what, target.status());
+    return ToGrpcStatus(target.status());
+  }
+  auto written = run_.Checkpoint(*target, absl::FromChrono(context->deadline()));
+  LogControl(*context, what, written.status());
   if (!written.ok()) return ToGrpcStatus(written.status());
   *response = *std::move(written);
   return grpc::Status::OK;

@@ -2,16 +2,19 @@
 //
 //   rein-coordinator --config run.yaml [--port 0] [--start] [--exit_when_done]
 //                    [--run_dir DIR] [--resume CHECKPOINT_DIR | RUN_DIR]
+//                    [--checkpoint_root DIR[,DIR...]]
 // Workers register themselves; with --start the run begins as soon as the configured numbers
 // of workers have registered (otherwise on `reinctl start`). With `rounds:` the run also waits
 // for a rein-feedback and a reward-model learner (rein-learner --reward_model_learner).
 // Checkpoints and stats.jsonl go under --run_dir (default <run.output_dir>/<run.name>).
 // --resume takes a checkpoint or a run folder (its newest checkpoint; none: a fresh start).
+// Checkpoint requests may write only under the run folder and the --checkpoint_root folders.
 // SIGTERM stops the run after its current iteration and writes the final checkpoint while the
 // server still answers (workers with a drain grace wait for that), then the process exits.
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "common/config/experiment_config.h"
 #include "common/data/prompt_dataset.h"
@@ -38,6 +41,10 @@ ABSL_FLAG(std::string, run_dir, "",
 ABSL_FLAG(std::string, resume, "",
           "Checkpoint folder to resume from (its learner/ part goes to learner --resume), or a "
           "run folder: its newest complete checkpoint, a fresh start if it has none.");
+
+ABSL_FLAG(std::string, checkpoint_root, "",
+          "Comma-separated folders besides the run folder under which a Checkpoint request may "
+          "write (the learner ranks need them as --checkpoint_root too).");
 
 namespace rein::coordinator {
 namespace {
@@ -273,6 +280,10 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
     loop_options.run_dir = absl::StrCat(c.run.output_dir, "/", c.run.name);
   }
   loop_options.push_weights_first = resumed.has_value();
+  for (absl::string_view root :
+       absl::StrSplit(absl::GetFlag(FLAGS_checkpoint_root), ',', absl::SkipEmpty())) {
+    loop_options.checkpoint_roots.emplace_back(root);
+  }
 
   rpc::ServeOptions serve;
   serve.name = "rein-coordinator";

@@ -16,7 +16,7 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr int kFormatVersion = 1;
-constexpr char kStateFile[] = "coordinator.json";
+constexpr const char* kStateFile = kRunCheckpointMarker;
 
 Json ToJson(const CoordinatorState& state) {
   Json json{{"format_version", kFormatVersion}, {"iteration", state.iteration},
@@ -105,7 +105,7 @@ absl::Status WriteRunCheckpoint(const std::string& directory, const CoordinatorS
         path, [&](int fd) { return files::WriteAll(fd, text.data(), text.size(), path); });
   }
   if (status.ok()) status = files::FsyncDir(tmp);
-  if (status.ok()) status = files::MoveDirIntoPlace(tmp, directory, /*overwrite=*/true);
+  if (status.ok()) status = files::MoveDirIntoPlace(tmp, directory, kStateFile);
   if (!status.ok()) std::filesystem::remove_all(tmp, error);
   return status;
 }

@@ -54,10 +54,15 @@ struct CoordinatorState {
   std::optional<RoundCheckpoint> rounds;
 };
 
+// Written last (atomically): a folder holding it is a complete run checkpoint, the only kind of
+// existing folder WriteRunCheckpoint replaces.
+inline constexpr char kRunCheckpointMarker[] = "coordinator.json";
+
 // The learner's part of the checkpoint, written into the given folder.
 using SaveLearner = std::function<absl::Status(const std::string& learner_dir)>;
 
-// Writes the checkpoint folder `directory` (replacing an older one of the same name).
+// Writes the checkpoint folder `directory` (replacing an older checkpoint of the same name; any
+// other existing folder is FAILED_PRECONDITION and left alone).
 absl::Status WriteRunCheckpoint(const std::string& directory, const CoordinatorState& state,
                                 const SaveLearner& save_learner);
 

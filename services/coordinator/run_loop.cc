@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/files/confined_path.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
@@ -306,6 +307,14 @@ CoordinatorState RunLoop::State() const {
   if (cost_shaper_.ok()) state.safety_lambda = cost_shaper_->lambda();
   if (rounds_ != nullptr) state.rounds = rounds_->checkpoint();
   return state;
+}
+
+absl::StatusOr<std::string> RunLoop::ResolveCheckpointDir(const std::string& directory) const {
+  if (directory.empty()) return std::string();
+  std::vector<std::string> roots;
+  if (!options_.run_dir.empty()) roots.push_back(options_.run_dir);
+  roots.insert(roots.end(), options_.checkpoint_roots.begin(), options_.checkpoint_roots.end());
+  return files::ResolveReplaceableDir("directory", directory, roots, kRunCheckpointMarker);
 }
 
 absl::StatusOr<rein::v1::CheckpointResponse> RunLoop::Checkpoint(const std::string& directory) {

@@ -37,6 +37,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <prometheus/registry.h>
 
@@ -72,6 +73,9 @@ struct RunLoopOptions {
   rl::KlControllerOptions kl;
   // Where checkpoints and stats.jsonl go; empty = none.
   std::string run_dir;
+  // Folders a Checkpoint request may name a folder under (common/files/confined_path.h), the
+  // run folder among them. Empty = only run_dir.
+  std::vector<std::string> checkpoint_roots;
   // Iterations between checkpoints; 0 = only at the end.
   uint32_t checkpoint_every = 0;
   // Push the learner's weights to the rollouts before the first iteration (a resumed run:
@@ -109,6 +113,12 @@ class RunLoop {
   // stopped), writing checkpoints as configured. Returns the first error, after marking the
   // run FAILED with it.
   absl::Status Run();
+
+  // The folder a Checkpoint request for `directory` writes, resolved and confined to the
+  // checkpoint roots (relative to the run folder); "" for the run's default place. An existing
+  // folder must be a run checkpoint (FAILED_PRECONDITION otherwise; see confined_path.h for the
+  // other refusals).
+  absl::StatusOr<std::string> ResolveCheckpointDir(const std::string& directory) const;
 
  private:
   // A batch of scored samples, possibly generated ahead of its iteration (async).

@@ -25,7 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kManifest[] = "manifest.json";
+constexpr const char* kManifest = kLearnerCheckpointMarker;
 constexpr char kOptimizer[] = "optimizer.safetensors";
 constexpr char kPolicyDir[] = "policy";
 constexpr char kCriticDir[] = "critic";
@@ -166,7 +166,7 @@ absl::Status SaveLearnerCheckpoint(LearnerState& state, const std::string& dir) 
   // an older one of the same name stays until the new one is complete.
   ASSIGN_OR_RETURN(const std::string tmp, files::MakeTempSiblingDir(target.string()));
   absl::Status written = WriteInto(state, tmp);
-  if (written.ok()) written = files::MoveDirIntoPlace(tmp, target.string(), /*overwrite=*/true);
+  if (written.ok()) written = files::MoveDirIntoPlace(tmp, target.string(), kManifest);
   if (!written.ok()) {
     fs::remove_all(tmp, ec);
     return written;

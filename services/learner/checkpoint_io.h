@@ -29,10 +29,14 @@
 namespace rein::learner {
 
 inline constexpr int kCheckpointFormatVersion = 1;
+// Written last (atomically): a folder holding it is a complete learner checkpoint, the only
+// kind of existing folder SaveLearnerCheckpoint replaces.
+inline constexpr char kLearnerCheckpointMarker[] = "manifest.json";
 
-// Writes `state` to `dir` atomically (see above). Reads the state only (the optimisers are
-// reached through non-const accessors). I/O errors name the path; nothing is left under `dir`
-// on failure.
+// Writes `state` to `dir` atomically (see above). An existing `dir` is replaced only when it is
+// a learner checkpoint (FAILED_PRECONDITION otherwise, and it is left alone). Reads the state only
+// (the optimisers are reached through non-const accessors). I/O errors name the path; nothing is
+// left under `dir` on failure.
 absl::Status SaveLearnerCheckpoint(LearnerState& state, const std::string& dir);
 
 // A state restored from `dir` with `options` (its mode must match the checkpoint's; learning

@@ -6,10 +6,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/files/confined_path.h"
 #include "common/log/log.h"
 #include "common/rpc/caller_waits.h"
 #include "common/rpc/request_limits.h"
 #include "common/status/grpc_status.h"
+#include "services/learner/checkpoint_io.h"
 #include "services/learner/weight_push.h"
 
 namespace rein::learner {
@@ -152,23 +154,35 @@ grpc::Status LearnerService::GetWeights(grpc::ServerContext* /*context*/,
 grpc::Status LearnerService::SaveCheckpoint(grpc::ServerContext* /*context*/,
                                             const rein::v1::SaveCheckpointRequest* request,
                                             rein::v1::SaveCheckpointResponse* response) {
-  if (absl::Status checked = rpc::CheckPath("directory", request->directory()); !checked.ok()) {
+  if (absl::Status checked = rpc::CheckPath("directory", request->directory());
+      !checked.ok()) {
     return ToGrpcStatus(checked);
   }
-  absl::StatusOr<uint64_t> step = learner_.SaveCheckpoint(request->directory());
+  absl::StatusOr<std::string> directory = files::ResolveReplaceableDir(
+      "directory", request->directory(), options_.checkpoint_roots, kLearnerCheckpointMarker);
+  if (!directory.ok()) return ToGrpcStatus(directory.status());
+  absl::StatusOr<uint64_t> step = learner_.SaveCheckpoint(*directory);
   if (!step.ok()) return ToGrpcStatus(step.status());
-  response->set_directory(request->directory());
+  response->set_directory(*directory);
   response->set_step(*step);
   return grpc::Status::OK;
 }
 
-grpc::Status LearnerService::Restore(grpc::ServerContext* /*context*/,
+grpc::Status LearnerService::Restore(grpc::ServerContext* context,
                                      const rein::v1::RestoreRequest* request,
                                      rein::v1::RestoreResponse* response) {
-  if (absl::Status checked = rpc::CheckPath("directory", request->directory()); !checked.ok()) {
+  if (absl::Status checked = rpc::CheckPath("directory", request->directory());
+      !checked.ok()) {
     return ToGrpcStatus(checked);
   }
-  absl::StatusOr<Learner::Restored> restored = learner_.Restore(request->directory());
+  std::vector<std::string> roots = options_.checkpoint_roots;
+  // An admin may restore from anywhere: the whole file system becomes the last root (relative
+  // folders still start at the first, and the other refusals still apply).
+  if (options_.is_admin && options_.is_admin(*context)) roots.push_back("/");
+  absl::StatusOr<std::string> directory =
+      files::ResolveReadableDir("directory", request->directory(), roots);
+  if (!directory.ok()) return ToGrpcStatus(directory.status());
+  absl::StatusOr<Learner::Restored> restored = learner_.Restore(*directory);
   if (!restored.ok()) return ToGrpcStatus(restored.status());
   response->set_step(restored->step);
   response->set_policy_version(restored->policy_version);

@@ -1,5 +1,7 @@
-// rein.v1.Learner over a Learner: validates nothing itself (the Learner does), converts errors
-// once with ToGrpcStatus, and pushes / streams weights with the version they belong to.
+// rein.v1.Learner over a Learner: validates the folders of SaveCheckpoint and Restore (confined
+// to the checkpoint roots, see common/files/confined_path.h) and nothing else (the Learner
+// does), converts errors once with ToGrpcStatus, and pushes / streams weights with the version
+// they belong to.
 //
 // Ownership: the Learner is not owned and must outlive the service. Thread safety: gRPC may
 // call every method concurrently; the Learner serialises what must be.
@@ -8,7 +10,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/rpc/options.h"
@@ -32,6 +37,14 @@ struct LearnerServiceOptions {
   // GetWeights streams served at once; more are RESOURCE_EXHAUSTED. Each holds a copy of one
   // policy version in host memory until it ends, so this bounds that memory. Default 4.
   int max_weight_streams = 4;
+  // Folders SaveCheckpoint may write under and Restore may read from (relative paths are taken
+  // against the first): the run folder, where the coordinator's checkpoints and each round's
+  // model learners live. SaveCheckpoint replaces an existing folder only when it is a learner
+  // checkpoint. Empty = both are refused (PERMISSION_DENIED).
+  std::vector<std::string> checkpoint_roots;
+  // Whether the caller holds the admin credential, which lets Restore read a checkpoint from
+  // anywhere (never SaveCheckpoint write outside the roots). Unset = nobody is admin.
+  std::function<bool(const grpc::ServerContext&)> is_admin;
 };
 
 class LearnerService final : public rein::v1::Learner::Service {

@@ -1,5 +1,6 @@
 // rein.v1.Learner over gRPC on loopback: Train, PushWeights into an in-test rollout weight sink,
-// GetWeights, SaveCheckpoint, and refusals that leave the service serving.
+// GetWeights, SaveCheckpoint and Restore (confined to the checkpoint roots), and refusals that
+// leave the service serving.
 #include "services/learner/learner_service.h"
 
 #include <arpa/inet.h>
@@ -9,21 +10,36 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/rpc/client.h"
 #include "common/rpc/server.h"
 #include "common/tensor/chunking.h"
+#include "common/testing/path_trap.h"
 #include "common/testing/subprocess.h"
 #include "common/weightsync/weight_sink_service.h"
 #include "services/learner/learner_test_util.h"
 
 namespace rein::learner {
 namespace {
+
+namespace fs = std::filesystem;
+
+// Where testing::MakeTempDir makes its folders: the roots of tests that save anywhere there.
+std::string TempBase() {
+  const char* tmpdir = std::getenv("TMPDIR");
+  return tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+}
 
 struct Servers {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
@@ -36,12 +52,15 @@ struct Servers {
   std::unique_ptr<rein::v1::Learner::Stub> stub;
   rpc::ClientOptions client;
 
-  explicit Servers(config::LearnerMode mode, LearnerServiceOptions options = {}) {
+  explicit Servers(config::LearnerMode mode, std::vector<std::string> roots = {TempBase()},
+                   bool caller_is_admin = false, LearnerServiceOptions options = {}) {
     client.default_deadline = absl::Seconds(60);
     auto state = REIN_LEARNER_OK(LearnerState::Create(testing::TinyOptions(mode)));
     learner = REIN_LEARNER_OK(Learner::Create(std::move(state), *registry));
     options.client = client;
-    service = std::make_unique<LearnerService>(*learner, std::move(options));
+    options.checkpoint_roots = std::move(roots);
+    options.is_admin = [caller_is_admin](const grpc::ServerContext&) { return caller_is_admin; };
+    service = std::make_unique<LearnerService>(*learner, options);
     learner_server = REIN_LEARNER_OK(
         rpc::Server::Create({}, {rpc::Bind<rein::v1::Learner>(service.get())}, *registry));
     sink_server = REIN_LEARNER_OK(
@@ -56,6 +75,20 @@ struct Servers {
       request = testing::ToyExperienceRequest(s.policy(), iteration);
     });
     return request;
+  }
+
+  grpc::Status Save(const std::string& directory, rein::v1::SaveCheckpointResponse* reply) {
+    rein::v1::SaveCheckpointRequest request;
+    request.set_directory(directory);
+    auto context = rpc::NewCallContext(client);
+    return stub->SaveCheckpoint(context.get(), request, reply);
+  }
+  grpc::Status Restore(const std::string& directory) {
+    rein::v1::RestoreRequest request;
+    request.set_directory(directory);
+    rein::v1::RestoreResponse reply;
+    auto context = rpc::NewCallContext(client);
+    return stub->Restore(context.get(), request, &reply);
   }
 
   grpc::Status Train(const rein::v1::TrainRequest& request, rein::v1::TrainResponse* reply) {
@@ -123,7 +156,7 @@ class FrozenPeer {
 TEST_CASE("a push to a frozen replica fails at its deadline naming it, and the others install") {
   LearnerServiceOptions options;
   options.push_timeout = absl::Seconds(2);
-  Servers s(config::LearnerMode::kPpo, options);
+  Servers s(config::LearnerMode::kPpo, {TempBase()}, false, options);
   rein::v1::TrainResponse reply;
   REQUIRE(s.Train(s.ToyRequest(1), &reply).ok());
   FrozenPeer frozen;
@@ -170,7 +203,7 @@ TEST_CASE("a Train whose caller gave up while it waited is refused and changes n
 TEST_CASE("GetWeights streams past the limit are refused while one streams") {
   LearnerServiceOptions options;
   options.max_weight_streams = 1;
-  Servers s(config::LearnerMode::kPpo, options);
+  Servers s(config::LearnerMode::kPpo, {TempBase()}, false, options);
   rein::v1::GetWeightsRequest get;
   get.set_chunk_bytes(1 << 10);
   auto first_context = rpc::NewCallContext(s.client);
@@ -253,6 +286,67 @@ TEST_CASE("GetWeights streams the current version and SaveCheckpoint writes a fo
   CHECK(saved.step() == 1);
   CHECK(std::filesystem::exists(dir / "manifest.json"));
   CHECK(std::filesystem::exists(dir / "policy" / "model.safetensors"));
+}
+
+TEST_CASE("SaveCheckpoint writes only under the checkpoint roots and replaces only checkpoints") {
+  rein::testing::PathTrap t;
+  Servers s(config::LearnerMode::kSft, {t.run.string()});
+  rein::v1::SaveCheckpointResponse saved;
+  const std::vector<std::pair<std::string, grpc::StatusCode>> refused = {
+      {"", grpc::StatusCode::INVALID_ARGUMENT},
+      {"../outside/ckpt", grpc::StatusCode::PERMISSION_DENIED},
+      {(t.outside / "ckpt").string(), grpc::StatusCode::PERMISSION_DENIED},
+      {"escape/ckpt", grpc::StatusCode::PERMISSION_DENIED},
+      {"/etc/rein-ckpt", grpc::StatusCode::PERMISSION_DENIED},
+      {"fifo", grpc::StatusCode::INVALID_ARGUMENT},
+      {"data", grpc::StatusCode::FAILED_PRECONDITION},
+      {"data/prompts.jsonl", grpc::StatusCode::FAILED_PRECONDITION},
+      {t.run.string(), grpc::StatusCode::FAILED_PRECONDITION},
+  };
+  for (const auto& [directory, code] : refused) {
+    INFO(directory);
+    const grpc::Status status = s.Save(directory, &saved);
+    CHECK(status.error_code() == code);
+    CHECK_THAT(status.error_message(), Catch::StartsWith("directory"));
+  }
+  CHECK(t.OutsideEntries() == std::set<std::string>{"canary.txt"});
+  CHECK(t.Intact());
+
+  // A relative folder is taken in the run folder; saving there again replaces the checkpoint.
+  REQUIRE(s.Save("checkpoints/mine", &saved).ok());
+  CHECK(saved.directory() == (t.run / "checkpoints/mine").string());
+  CHECK(fs::exists(t.run / "checkpoints/mine/manifest.json"));
+  std::ofstream(t.run / "checkpoints/mine/stale") << "old";
+  REQUIRE(s.Save((t.run / "checkpoints/mine").string(), &saved).ok());
+  CHECK_FALSE(fs::exists(t.run / "checkpoints/mine/stale"));
+}
+
+TEST_CASE("Restore reads only under the checkpoint roots unless the caller is admin") {
+  rein::testing::PathTrap t;
+  Servers s(config::LearnerMode::kSft, {t.run.string()});
+  rein::v1::SaveCheckpointResponse saved;
+  REQUIRE(s.Save("ckpt", &saved).ok());
+  REQUIRE(s.learner->SaveCheckpoint((t.outside / "ckpt").string()).ok());  // not over gRPC
+  for (const std::string& directory :
+       {(t.outside / "ckpt").string(), std::string("../outside/ckpt"),
+        std::string("escape/ckpt")}) {
+    INFO(directory);
+    const grpc::Status status = s.Restore(directory);
+    CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK_THAT(status.error_message(), Catch::Contains("outside the folders"));
+  }
+  CHECK(s.Restore("fifo").error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.Restore("missing").error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(s.Restore("ckpt").ok());
+
+  // The admin seam: the same request from an admin reads the folder outside (and still may not
+  // write there).
+  Servers admin(config::LearnerMode::kSft, {t.run.string()}, /*caller_is_admin=*/true);
+  CHECK(admin.Restore((t.outside / "ckpt").string()).ok());
+  CHECK(admin.Save((t.outside / "other").string(), &saved).error_code() ==
+        grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(t.OutsideEntries() == std::set<std::string>{"canary.txt", "ckpt"});
+  CHECK(t.Intact());
 }
 
 }  // namespace

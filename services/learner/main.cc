@@ -4,7 +4,7 @@
 //   rein-learner --config run.yaml [--port 0] [--coordinator host:port] [--worker_id learner-0]
 //                [--capacity N] [--rank 0] [--metrics_port -1] [--resume DIR]
 //                [--dist_group_id learner] [--collective_timeout 5m] [--gloo_hostname HOST]
-//                [--reward_model_learner | --cost_model_learner]
+//                [--reward_model_learner | --cost_model_learner] [--checkpoint_root DIR[,DIR...]]
 //
 // learner.mode in the config picks what it trains (sft, reward-model, ppo, grpo, rloo,
 // reinforce++). --resume DIR continues from a checkpoint written by SaveCheckpoint (weights,
@@ -13,6 +13,8 @@
 // REWARD_LEARNER): reward-model mode with rounds.reward_model's settings, whatever
 // learner.mode says (RewardLearnerOptionsFromConfig); --cost_model_learner likewise trains the
 // cost model from flags (role COST_LEARNER, CostLearnerOptionsFromConfig).
+// SaveCheckpoint and Restore take folders under a --checkpoint_root only (default
+// run.output_dir; reinctl up and the launchers pass the run folder).
 //
 // Data-parallel ranks (learner.ranks = R > 1): start R processes on any hosts, rank r with
 // --rank r (or RANK=r). They rendezvous at MASTER_ADDR:MASTER_PORT (a TCPStore on rank 0) when
@@ -27,6 +29,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/dist/rendezvous.h"
 #include "common/files/run_folder.h"
@@ -37,6 +40,7 @@
 #include "services/learner/checkpoint_io.h"
 #include "services/learner/learner.h"
 #include "services/learner/learner_options.h"
+#include "common/rpc/auth_roles.h"
 #include "services/learner/learner_service.h"
 #include "services/worker/worker_runtime.h"
 
@@ -57,6 +61,9 @@ ABSL_FLAG(absl::Duration, push_timeout, absl::ZeroDuration(),
           "(30 s + 1 s per 64 MiB). A replica that misses it is named in the push's error and "
           "the coordinator takes it out of the run if it no longer answers health checks.");
 
+ABSL_FLAG(std::string, checkpoint_root, "",
+          "Comma-separated folders under which SaveCheckpoint may write and Restore may read "
+          "(the run folder); default run.output_dir.");
 ABSL_FLAG(bool, reward_model_learner, false,
           "Train the reward model of each round of a run with rounds (not the policy).");
 ABSL_FLAG(bool, cost_model_learner, false,
@@ -137,8 +144,19 @@ absl::Status RunLearner(rpc::ShutdownSignal& shutdown) {
   }
   auto registry = std::make_shared<prometheus::Registry>();
   ASSIGN_OR_RETURN(std::unique_ptr<Learner> learner, Learner::Create(std::move(state), *registry));
-  LearnerService service(*learner,
-                         {.client = setup.client, .push_timeout = absl::GetFlag(FLAGS_push_timeout)});
+  LearnerServiceOptions service_options;
+  service_options.client = setup.client;
+  service_options.push_timeout = absl::GetFlag(FLAGS_push_timeout);
+  // The admin credential is the operator's (rpc/auth_roles.h): with auth off nobody is admin.
+  service_options.is_admin = [](const grpc::ServerContext& context) {
+    return rpc::CallerRole(context) == rpc::AuthRoleName(rpc::AuthRole::kOperator);
+  };
+  const std::string roots = absl::GetFlag(FLAGS_checkpoint_root);
+  for (absl::string_view root : absl::StrSplit(roots.empty() ? setup.config.run.output_dir : roots,
+                                               ',', absl::SkipEmpty())) {
+    service_options.checkpoint_roots.emplace_back(root);
+  }
+  LearnerService service(*learner, service_options);
   const int capacity = setup.capacity_override > 0 ? setup.capacity_override
                                                    : setup.config.learner.micro_batch_size;
   REIN_LOG(INFO, "learner") << "mode " << config::EnumName(options.learner.mode)

@@ -44,7 +44,7 @@ absl::Status Export(const ExportFlags& flags) {
   fs::copy(policy, tmp, fs::copy_options::recursive | fs::copy_options::overwrite_existing, error);
   absl::Status status =
       error ? absl::InternalError(absl::StrCat("copying ", policy.string(), ": ", error.message()))
-            : files::MoveDirIntoPlace(tmp, flags.out, /*overwrite=*/false);
+            : files::MoveDirIntoPlace(tmp, flags.out, /*replace_marker=*/"");
   if (!status.ok()) fs::remove_all(tmp, error);
   return status;
 }

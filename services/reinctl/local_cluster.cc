@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "common/rpc/serve.h"
@@ -11,6 +13,8 @@
 namespace rein::reinctl {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct WorkerKind {
   std::string name;    // names the workers (<name>-<i>)
   std::string binary;  // rein-<binary>
@@ -18,26 +22,45 @@ struct WorkerKind {
   std::vector<std::string> flags;  // besides the common ones
 };
 
-std::vector<WorkerKind> WorkersOf(const config::ExperimentConfig& c, const std::string& run_dir) {
+// The run folder that holds `resume` (a checkpoint or a run folder): a run resumed into a fresh
+// run folder still reads the models and learner checkpoints the old one's rounds wrote.
+std::string RunFolderOf(const std::string& resume) {
+  std::error_code error;
+  const fs::path path = fs::absolute(resume, error).lexically_normal();
+  if (!fs::exists(path / "coordinator.json", error)) return path.string();
+  const fs::path parent = path.parent_path();
+  return parent.filename() == "checkpoints" ? parent.parent_path().string() : parent.string();
+}
+
+// The folders a worker may read and write on the coordinator's request (comma-separated).
+std::string WorkerRoots(const std::string& run_dir, const std::string& resume) {
+  return resume.empty() ? run_dir : absl::StrCat(run_dir, ",", RunFolderOf(resume));
+}
+
+std::vector<WorkerKind> WorkersOf(const config::ExperimentConfig& c, const std::string& run_dir,
+                                  const std::string& resume) {
+  const std::string roots = WorkerRoots(run_dir, resume);
+  const std::string checkpoint_root = "--checkpoint_root=" + roots;
   std::vector<WorkerKind> kinds;
   if (config::IsReinforcementLearning(c.learner.mode)) {
-    // Rounds sample earlier policies from the run's checkpoints.
-    kinds.push_back({"rollout", "rollout", c.rollout.replicas, {"--snapshot_root=" + run_dir}});
-    kinds.push_back({"reward", "reward", c.reward.replicas, {}});
+    // Rounds sample earlier policies from the run's checkpoints and reload the reward models
+    // its rounds/ hold.
+    kinds.push_back({"rollout", "rollout", c.rollout.replicas, {"--snapshot_root=" + roots}});
+    kinds.push_back({"reward", "reward", c.reward.replicas, {"--model_root=" + roots}});
   }
   if (config::UsesReference(c.learner.mode)) {
     kinds.push_back({"reference", "reference", c.reference.replicas, {}});
   }
-  kinds.push_back({"learner", "learner", c.learner.ranks, {}});
+  kinds.push_back({"learner", "learner", c.learner.ranks, {checkpoint_root}});
   if (c.rounds.count > 0 && config::IsOfflinePreference(c.learner.mode)) {
     // The policy learner trains on each round's judgements; rollouts sample the rounds.
-    kinds.push_back({"rollout", "rollout", c.rollout.replicas, {"--snapshot_root=" + run_dir}});
+    kinds.push_back({"rollout", "rollout", c.rollout.replicas, {"--snapshot_root=" + roots}});
     kinds.push_back({"feedback", "feedback", 1, {}});
   } else if (c.rounds.count > 0) {
     kinds.push_back({"feedback", "feedback", 1, {}});
-    kinds.push_back({"reward-learner", "learner", 1, {"--reward_model_learner"}});
+    kinds.push_back({"reward-learner", "learner", 1, {"--reward_model_learner", checkpoint_root}});
     if (c.rounds.cost_model.steps > 0) {
-      kinds.push_back({"cost-learner", "learner", 1, {"--cost_model_learner"}});
+      kinds.push_back({"cost-learner", "learner", 1, {"--cost_model_learner", checkpoint_root}});
     }
   }
   return kinds;
@@ -95,7 +118,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
 
 absl::Status LocalCluster::StartWorkers(const config::ExperimentConfig& c,
                                         const LocalClusterOptions& options) {
-  for (const WorkerKind& kind : WorkersOf(c, options.run_dir)) {
+  for (const WorkerKind& kind : WorkersOf(c, options.run_dir, options.resume)) {
     for (int i = 0; i < kind.replicas; ++i) {
       if (!Selected(options, kind, i)) continue;
       const std::string name = absl::StrCat(kind.name, "-", i);

@@ -1,18 +1,28 @@
 // rein-reward: scores sequences with the reward model and the rule rewards of the config.
 //
 //   rein-reward --config run.yaml [--port 0] [--coordinator host:port] [--capacity N]
+//               [--model_root DIR[,DIR...]]
 // Loads model.reward_model (scalar head) when set; reward.model_weight weighs it and
 // reward.rules add rule rewards. model.reward_model may be empty only if some rule has a
 // weight. The tokenizer (model.tokenizer, else the policy's) is read when the regex rule is on
-// or there is no reward model.
+// or there is no reward model. Reload loads only model.reward_model, model.cost_model or a
+// folder under a --model_root (default run.output_dir; reinctl up and the launchers pass the
+// run folder, whose rounds/ hold each round's reward and cost models).
+#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_split.h"
 #include "common/log/log.h"
 #include "common/process/process_setup.h"
 #include "common/status/status_macros.h"
+#include "common/rpc/auth_roles.h"
 #include "services/reward/reward_service.h"
 #include "services/worker/token_sequences.h"
 #include "services/worker/worker_model.h"
 #include "services/worker/worker_runtime.h"
+
+ABSL_FLAG(std::string, model_root, "",
+          "Comma-separated folders under which Reload may load a model besides "
+          "model.reward_model and model.cost_model (the run folder); default run.output_dir.");
 
 namespace rein::reward {
 namespace {
@@ -32,6 +42,16 @@ absl::Status RunReward(rpc::ShutdownSignal& shutdown) {
   options.model_dir = c.model.reward_model;
   options.cost_model_dir = c.model.cost_model;
   options.await_reload = c.rounds.count > 0;
+  const std::string roots = absl::GetFlag(FLAGS_model_root);
+  for (absl::string_view root :
+       absl::StrSplit(roots.empty() ? c.run.output_dir : roots, ',', absl::SkipEmpty())) {
+    options.model_roots.emplace_back(root);
+  }
+  // The admin credential is the operator's (rpc/auth_roles.h): with auth off nobody is admin, and
+  // reloads stay within the configured models and the roots.
+  options.is_admin = [](const grpc::ServerContext& context) {
+    return rpc::CallerRole(context) == rpc::AuthRoleName(rpc::AuthRole::kOperator);
+  };
   options.max_sequences_per_call = worker::kRequestCapacityFactor * capacity;
   const config::ModelConfig model_config = c.model;
   options.loader = [model_config](const std::string& dir)

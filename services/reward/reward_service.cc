@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/files/confined_path.h"
 #include "common/log/log.h"
 #include "common/metrics/families.h"
 #include "common/rpc/caller_waits.h"
@@ -246,8 +247,20 @@ absl::StatusOr<rein::v1::ScoreResponse> RewardService::RunScore(
   return response;
 }
 
+absl::StatusOr<std::string> RewardService::AllowedModelDir(const std::string& dir,
+                                                           bool admin) const {
+  std::vector<std::string> roots = options_.model_roots;
+  for (const std::string* configured : {&options_.model_dir, &options_.cost_model_dir}) {
+    if (!configured->empty()) roots.push_back(*configured);
+  }
+  // An admin may load from anywhere: the whole file system becomes the last root (relative
+  // folders still start at the first, and the other refusals still apply).
+  if (admin) roots.push_back("/");
+  return files::ResolveReadableDir("model_dir", dir, roots);
+}
+
 absl::StatusOr<rein::v1::ReloadResponse> RewardService::RunReload(
-    const rein::v1::ReloadRequest& request) {
+    const rein::v1::ReloadRequest& request, bool admin) {
   RETURN_IF_ERROR(rpc::CheckPath("model_dir", request.model_dir(), /*allow_empty=*/true));
   // Versions move forward by one per round; a jump to 2^64 - 1 would wrap the next default.
   constexpr uint64_t kMaxVersion = uint64_t{1} << 53;
@@ -258,8 +271,8 @@ absl::StatusOr<rein::v1::ReloadResponse> RewardService::RunReload(
   absl::MutexLock reload_lock(&reload_mu_);
   const std::string& configured =
       request.cost_model() ? options_.cost_model_dir : options_.model_dir;
-  const std::string dir = request.model_dir().empty() ? configured : request.model_dir();
-  if (dir.empty()) {
+  const std::string given = request.model_dir().empty() ? configured : request.model_dir();
+  if (given.empty()) {
     return absl::FailedPreconditionError(request.cost_model()
                                              ? "no cost model folder configured "
                                                "(model.cost_model) and none given"
@@ -267,6 +280,7 @@ absl::StatusOr<rein::v1::ReloadResponse> RewardService::RunReload(
                                                "(model.reward_model) and none given");
   }
   if (!options_.loader) return absl::FailedPreconditionError("no reward model loader");
+  ASSIGN_OR_RETURN(const std::string dir, AllowedModelDir(given, admin));
   // Loaded without the lock: Score calls go on with the current model meanwhile.
   ASSIGN_OR_RETURN(std::shared_ptr<const RewardModel> loaded, options_.loader(dir));
   const bool cost = request.cost_model();
@@ -307,10 +321,11 @@ grpc::Status RewardService::Score(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status RewardService::Reload(grpc::ServerContext* /*context*/,
+grpc::Status RewardService::Reload(grpc::ServerContext* context,
                                    const rein::v1::ReloadRequest* request,
                                    rein::v1::ReloadResponse* response) {
-  absl::StatusOr<rein::v1::ReloadResponse> result = RunReload(*request);
+  const bool admin = options_.is_admin && options_.is_admin(*context);
+  absl::StatusOr<rein::v1::ReloadResponse> result = RunReload(*request, admin);
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <prometheus/registry.h>
 
@@ -54,6 +55,13 @@ struct RewardServiceOptions {
   std::string cost_model_dir;
   // How model folders are read. Required when model_dir is set or Reload is to be used.
   RewardModelLoader loader;
+  // Folders Reload may load a model from besides model_dir and cost_model_dir (relative
+  // folders are taken against the first): the run folder's round outputs. Anything else is
+  // PERMISSION_DENIED (common/files/confined_path.h). Default: none.
+  std::vector<std::string> model_roots;
+  // Whether the caller holds the admin credential, which lets Reload load from anywhere.
+  // Unset = nobody is admin.
+  std::function<bool(const grpc::ServerContext&)> is_admin;
   // Start without a reward model and without rules, waiting for the first Reload (a run with
   // rounds trains its first reward model in round 1). Until then Score is FAILED_PRECONDITION.
   bool await_reload = false;
@@ -86,7 +94,9 @@ class RewardService final : public rein::v1::Reward::Service {
   // `keep_going` is asked between scoring batches.
   absl::StatusOr<rein::v1::ScoreResponse> RunScore(
       const rein::v1::ScoreRequest& request, const std::function<absl::Status()>& keep_going = {}) const;
-  absl::StatusOr<rein::v1::ReloadResponse> RunReload(const rein::v1::ReloadRequest& request);
+  // `admin`: the caller holds the admin credential (see RewardServiceOptions::is_admin).
+  absl::StatusOr<rein::v1::ReloadResponse> RunReload(const rein::v1::ReloadRequest& request,
+                                                     bool admin = false);
 
   // Fingerprint of the reward model in use; empty without one.
   std::string model_fingerprint() const;
@@ -105,6 +115,8 @@ class RewardService final : public rein::v1::Reward::Service {
     uint64_t cost_version = 0;
   };
   Current CurrentModel() const;
+  // `dir` resolved, when Reload may load from it (see model_roots).
+  absl::StatusOr<std::string> AllowedModelDir(const std::string& dir, bool admin) const;
 
   const RewardServiceOptions options_;
   const std::unique_ptr<tokenizer::Tokenizer> tokenizer_;

@@ -7,8 +7,11 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,10 +21,16 @@
 #include "common/model/scoring.h"
 #include "common/rpc/client.h"
 #include "common/rpc/server.h"
+#include "common/testing/path_trap.h"
 #include "common/testing/subprocess.h"
 
 namespace rein::reward {
 namespace {
+
+std::string TempBase() {
+  const char* tmpdir = std::getenv("TMPDIR");
+  return tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+}
 
 // A reward model folder: tiny-llama's trunk with a fresh scalar head drawn from `seed`.
 std::string MakeRewardModelDir(uint64_t seed) {
@@ -54,7 +63,10 @@ struct RewardServer {
   std::unique_ptr<rein::v1::Reward::Stub> stub;
   rpc::ClientOptions client;
 
-  explicit RewardServer(const RewardServiceOptions& options) {
+  // Reload may load from anywhere testing::MakeTempDir makes folders unless the test says
+  // otherwise.
+  explicit RewardServer(RewardServiceOptions options) {
+    if (options.model_roots.empty()) options.model_roots = {TempBase()};
     auto created = RewardService::Create(options, TinyTokenizer(), registry);
     REQUIRE(created.ok());
     service = *std::move(created);
@@ -307,6 +319,50 @@ TEST_CASE("Reload swaps the reward model and returns its content fingerprint") {
   CHECK(server.service->model_fingerprint() == initial);
   REQUIRE(server.Reload("", &reloaded).ok());  // The configured folder.
   CHECK(reloaded.model_fingerprint() == initial);
+}
+
+TEST_CASE("Reload loads only the configured folders and the model roots, unless admin") {
+  namespace fs = std::filesystem;
+  testing::PathTrap t;
+  const fs::path& run = t.run;
+  fs::create_directories(run / "rounds/round-1/reward-learner");
+  fs::rename(MakeRewardModelDir(6), run / "rounds/round-1/reward-learner/policy");
+  fs::rename(MakeRewardModelDir(7), t.outside / "rm");
+  const std::string configured = MakeRewardModelDir(5);  // outside the roots, named by config
+
+  for (const bool admin : {false, true}) {
+    RewardServiceOptions options;
+    options.model_dir = configured;
+    options.loader = LoadRewardModel;
+    options.model_roots = {run.string()};
+    options.is_admin = [admin](const grpc::ServerContext&) { return admin; };
+    RewardServer server(options);
+    const std::string initial = server.service->model_fingerprint();
+    rein::v1::ReloadResponse reloaded;
+    for (const std::string& dir : {(t.outside / "rm").string(), std::string("../outside/rm"),
+                                   std::string("escape/rm"), std::string("/etc")}) {
+      INFO(dir << (admin ? " as admin" : ""));
+      const grpc::Status status = server.Reload(dir, &reloaded);
+      if (admin && dir != "/etc") {
+        CHECK(status.ok());
+      } else if (admin) {
+        CHECK_FALSE(status.ok());  // let through, but no model there
+        CHECK(status.error_code() != grpc::StatusCode::PERMISSION_DENIED);
+      } else {
+        CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+        CHECK_THAT(status.error_message(), Catch::StartsWith("model_dir"));
+        CHECK(server.service->model_fingerprint() == initial);
+      }
+    }
+    CHECK(server.Reload("fifo", &reloaded).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    // A round's model under the run folder (relative to it, too), and the configured one.
+    REQUIRE(server.Reload("rounds/round-1/reward-learner/policy", &reloaded).ok());
+    REQUIRE(server.Reload((run / "rounds/round-1/reward-learner/policy").string(), &reloaded).ok());
+    REQUIRE(server.Reload(configured, &reloaded).ok());
+    CHECK(reloaded.model_fingerprint() == initial);
+  }
+  CHECK(t.OutsideEntries() == std::set<std::string>{"canary.txt", "rm"});
+  CHECK(t.Intact());
 }
 
 TEST_CASE("Reload numbers the models it loads, and every Score reply names its model") {

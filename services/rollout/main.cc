@@ -42,12 +42,13 @@ absl::Status RunRollout(rpc::ShutdownSignal& shutdown) {
       int64_t{c.data.max_prompt_tokens} + int64_t{c.rollout.sampling.max_new_tokens};
   // A chunk must fit in one gRPC message.
   options.assembler.max_chunk_bytes = c.server.max_message_bytes;
-  options.snapshots.allowed_roots = {c.model.policy};
+  // The snapshot roots first: a relative policy_dir is taken against the first root.
   const std::string roots = absl::GetFlag(FLAGS_snapshot_root);
   for (absl::string_view root : absl::StrSplit(roots.empty() ? c.run.output_dir : roots, ',',
                                                absl::SkipEmpty())) {
     options.snapshots.allowed_roots.emplace_back(root);
   }
+  options.snapshots.allowed_roots.push_back(c.model.policy);
   // A padded embedding matrix must not let an id the tokenizer does not know be sampled.
   ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tokenizer,
                    tokenizer::Tokenizer::FromDirectory(c.model.TokenizerPath()));

@@ -1,41 +1,22 @@
 #include "services/rollout/policy_snapshots.h"
 
-#include <filesystem>
-#include <system_error>
-
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/files/confined_path.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 
 namespace rein::rollout {
-namespace {
-
-// `path` with links and dots resolved; the parts that do not exist yet are kept as written.
-std::string Canonical(const std::string& path) {
-  std::error_code error;
-  std::filesystem::path resolved = std::filesystem::weakly_canonical(path, error);
-  if (error) return std::filesystem::absolute(path).lexically_normal().string();
-  return resolved.string();
-}
-
-bool IsUnder(const std::string& path, const std::string& root) {
-  if (path == root) return true;
-  const std::string prefix = absl::EndsWith(root, "/") ? root : root + "/";
-  return absl::StartsWith(path, prefix);
-}
-
-}  // namespace
 
 absl::StatusOr<std::string> PolicySnapshots::Resolve(const std::string& dir) const {
-  const std::string resolved = Canonical(dir);
-  for (const std::string& root : options_.allowed_roots) {
-    if (!root.empty() && IsUnder(resolved, Canonical(root))) return resolved;
+  absl::StatusOr<std::string> resolved =
+      files::ResolveReadableDir("policy_dir", dir, options_.allowed_roots);
+  if (resolved.status().code() == absl::StatusCode::kPermissionDenied) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(resolved.status().message(),
+                     "; a replica loads earlier policies from model.policy and --snapshot_root "
+                     "only"));
   }
-  return absl::PermissionDeniedError(
-      absl::StrCat("policy_dir ", dir,
-                   " is outside the folders this replica may load earlier policies "
-                   "from (model.policy and --snapshot_root)"));
+  return resolved;
 }
 
 absl::StatusOr<std::shared_ptr<PolicySnapshots::Snapshot>> PolicySnapshots::Get(

@@ -33,7 +33,8 @@ using SnapshotLoader =
     std::function<absl::StatusOr<std::unique_ptr<model::CausalLM>>(const std::string& dir)>;
 
 struct SnapshotOptions {
-  // Folders that may be loaded, with everything under them. Empty = snapshots are refused.
+  // Folders that may be loaded, with everything under them (common/files/confined_path.h;
+  // relative folders are taken against the first). Empty = snapshots are refused.
   std::vector<std::string> allowed_roots;
   // Snapshots kept loaded. Default: 2 (the previous round's policy and the SFT policy).
   size_t max_snapshots = 2;
@@ -54,8 +55,9 @@ class PolicySnapshots {
   explicit PolicySnapshots(SnapshotOptions options) : options_(std::move(options)) {}
 
   // The snapshot of `dir`, loaded now if it is not yet. PERMISSION_DENIED for a folder outside
-  // the allowed roots (after resolving symbolic links and ".."); INVALID_ARGUMENT for a model
-  // with another vocabulary; the loader's errors (NOT_FOUND, ...) otherwise.
+  // the allowed roots (after resolving symbolic links and ".."); NOT_FOUND for a missing folder;
+  // INVALID_ARGUMENT for a model with another vocabulary, a special file or a dangling link;
+  // the loader's errors otherwise.
   absl::StatusOr<std::shared_ptr<Snapshot>> Get(const std::string& dir) ABSL_LOCKS_EXCLUDED(mu_);
 
   size_t loaded() const ABSL_LOCKS_EXCLUDED(mu_);

@@ -4,11 +4,14 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "common/rpc/client.h"
 #include "common/rpc/serve.h"
+#include "common/testing/path_trap.h"
 #include "common/testing/subprocess.h"
 #include "rein/v1/coordinator.grpc.pb.h"
 #include "services/coordinator/fake_workers.h"
@@ -216,6 +219,77 @@ TEST_CASE("the coordinator serves registration, the key-value store and run cont
         grpc::StatusCode::INVALID_ARGUMENT);
   REQUIRE(process->Signal(SIGTERM).ok());
   CHECK(process->Wait(absl::Seconds(60)).value_or(-1) == 0);
+}
+
+// Checkpoint requests name folders under the run folder only, and replace only checkpoints: a
+// hostile client cannot make the coordinator (or, through it, the learner) write or delete
+// anything else.
+TEST_CASE("Checkpoint writes only under the run folder and never replaces a non-checkpoint") {
+  namespace fs = std::filesystem;
+  testing::PathTrap t;
+  const fs::path& run = t.run;
+  const fs::path& outside = t.outside;
+
+  Cluster cluster;
+  auto process = testing::Subprocess::Start({testing::BuiltBinary("rein-coordinator"),
+                                             "--config=" + WriteRun(100000), "--start",
+                                             "--run_dir=" + run.string()});
+  REQUIRE(process.ok());
+  auto address = (*process)->WaitForLine(rpc::kListeningMarker, absl::Seconds(60));
+  REQUIRE(address.ok());
+  RegisterAll(cluster, *address);
+  rpc::ClientOptions options;
+  options.default_deadline = absl::Seconds(60);
+  auto stub = rein::v1::Coordinator::NewStub(*rpc::CreateChannel(*address, options));
+  rein::v1::RunStatus status;
+  auto context = rpc::NewCallContext(options);
+  REQUIRE(stub->Pause(context.get(), {}, &status).ok());
+  const auto checkpoint = [&](const std::string& directory,
+                              rein::v1::CheckpointResponse* response) {
+    rein::v1::CheckpointRequest request;
+    request.set_directory(directory);
+    auto call = rpc::NewCallContext(options);
+    return stub->Checkpoint(call.get(), request, response);
+  };
+
+  const std::vector<std::pair<std::string, grpc::StatusCode>> refused = {
+      {"../outside/ckpt", grpc::StatusCode::PERMISSION_DENIED},
+      {(outside / "ckpt").string(), grpc::StatusCode::PERMISSION_DENIED},
+      {"escape/ckpt", grpc::StatusCode::PERMISSION_DENIED},
+      {"/etc/rein-ckpt", grpc::StatusCode::PERMISSION_DENIED},
+      {std::string("ckpt\0x", 6), grpc::StatusCode::INVALID_ARGUMENT},
+      {"fifo", grpc::StatusCode::INVALID_ARGUMENT},
+      {"data", grpc::StatusCode::FAILED_PRECONDITION},
+      {run.string(), grpc::StatusCode::FAILED_PRECONDITION},
+      {"data/prompts.jsonl", grpc::StatusCode::FAILED_PRECONDITION},
+  };
+  rein::v1::CheckpointResponse written;
+  for (const auto& [directory, code] : refused) {
+    INFO(directory);
+    const grpc::Status refusal = checkpoint(directory, &written);
+    CHECK(refusal.error_code() == code);
+    CHECK_THAT(refusal.error_message(), Catch::StartsWith("directory"));
+  }
+  CHECK(t.OutsideEntries() == std::set<std::string>{"canary.txt"});
+  CHECK(t.Intact());
+  CHECK(cluster.learner0.service.saved.empty());  // nothing reached the learner
+
+  // A relative folder lands in the run folder; writing it again replaces the checkpoint.
+  REQUIRE(checkpoint("mine", &written).ok());
+  CHECK(written.directory() == (run / "mine").string());
+  CHECK(fs::exists(run / "mine" / "coordinator.json"));
+  CHECK(fs::exists(run / "mine" / "learner" / "version"));
+  std::ofstream(run / "mine" / "stale") << "old";
+  REQUIRE(checkpoint((run / "mine").string(), &written).ok());
+  CHECK_FALSE(fs::exists(run / "mine" / "stale"));
+  REQUIRE(checkpoint("", &written).ok());  // the run's own place
+  CHECK_THAT(written.directory(), Catch::StartsWith(run.string() + "/checkpoints/iter-"));
+
+  context = rpc::NewCallContext(options);
+  REQUIRE(stub->Stop(context.get(), {}, &status).ok());
+  REQUIRE((*process)->Signal(SIGTERM).ok());
+  CHECK((*process)->Wait(absl::Seconds(60)).value_or(-1) == 0);
+  CHECK(t.Intact());
 }
 
 }  // namespace

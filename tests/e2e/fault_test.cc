@@ -143,10 +143,11 @@ TEST_CASE("reinctl controls a live job: status, set, pause, checkpoint, resume, 
     if (now == paused_at) break;
   }
   CHECK_THAT(Ctl({"status", "--run", run_dir}).stdout_text, Catch::Contains("PAUSED"));
-  testing::CommandResult checkpoint = Ctl({"checkpoint", "--run", run_dir, "--dir", dir + "/ckpt"});
+  testing::CommandResult checkpoint =
+      Ctl({"checkpoint", "--run", run_dir, "--dir", run_dir + "/ckpt"});
   CHECK(checkpoint.exit_code == 0);
-  CHECK(fs::exists(dir + "/ckpt/coordinator.json"));
-  CHECK(fs::exists(dir + "/ckpt/learner/policy/config.json"));
+  CHECK(fs::exists(run_dir + "/ckpt/coordinator.json"));
+  CHECK(fs::exists(run_dir + "/ckpt/learner/policy/config.json"));
   absl::SleepFor(absl::Seconds(1));
   CHECK(ReadStats(run_dir).size() == paused_at);  // nothing ran while paused
 

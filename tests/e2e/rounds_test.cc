@@ -176,11 +176,11 @@ TEST_CASE("two rounds through rein-feedback survive kills while collecting and w
   // Killed in the training phase, after a checkpoint taken there: the resumed run keeps round
   // 2's reward model (the replicas reload it) instead of redoing the round's phases.
   WaitForStatus(run_dir, "PAUSED   round 2/2 training");
-  CHECK(Ctl({"checkpoint", "--run", run_dir, "--dir", dir + "/training-ckpt"}).exit_code == 0);
+  CHECK(Ctl({"checkpoint", "--run", run_dir, "--dir", run_dir + "/training-ckpt"}).exit_code == 0);
   KillRun(*up, run_dir);
-  CHECK_THAT(ReadFile(dir + "/training-ckpt/coordinator.json"),
+  CHECK_THAT(ReadFile(run_dir + "/training-ckpt/coordinator.json"),
              Catch::Contains("round-2/reward-learner/policy"));
-  up = StartUp(config, run_dir, {"--resume", dir + "/training-ckpt"});
+  up = StartUp(config, run_dir, {"--resume", run_dir + "/training-ckpt"});
   auto exit_code = up->Wait(absl::Minutes(4));
   INFO(up->output() << ReadFile(run_dir + "/logs/coordinator.log"));
   REQUIRE(exit_code.ok());

@@ -1,9 +1,10 @@
-// rein-reward as a real process: reward model plus rule rewards, validation, Reload, and the
-// startup check that something scores.
+// rein-reward as a real process: reward model plus rule rewards, validation, Reload (confined to
+// the configured folders and --model_root), and the startup check that something scores.
 #include <ATen/ops/tensor.h>
 #include <signal.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "common/model/causal_lm.h"
 #include "common/model/scoring.h"
@@ -43,7 +44,10 @@ TEST_CASE("rein-reward scores with its reward model and rules, validates, and re
       rm_dir + "\n  tokenizer: " + SourcePath("tests/data/tokenizer/tiny_gpt2") +
       "\nreward:\n  model_weight: 2.0\n  rules:\n    length_penalty:\n      weight: 0.5\n"
       "      target_tokens: 4\n    regex:\n      weight: 1.0\n      pattern: \"lo w\"\n");
-  testing::WorkerProcess worker = testing::StartWorker("rein-reward", config, "rein.v1.Reward");
+  // Reload may load from the configured folder and from under --model_root only.
+  const std::string root = testing::MakeTempDir("rein-reward-root-");
+  testing::WorkerProcess worker =
+      testing::StartWorker("rein-reward", config, "rein.v1.Reward", {"--model_root=" + root});
   auto stub = rein::v1::Reward::NewStub(worker.channel);
   auto score = [&](const rein::v1::ScoreRequest& request, rein::v1::ScoreResponse* response) {
     auto context = rpc::NewCallContext(worker.client);
@@ -96,7 +100,14 @@ TEST_CASE("rein-reward scores with its reward model and rules, validates, and re
   };
   rein::v1::ReloadResponse configured, other, back;
   REQUIRE(reload("", &configured).ok());
-  REQUIRE(reload(MakeRewardModelDir(4), &other).ok());
+  const std::string elsewhere = MakeRewardModelDir(4);
+  CHECK(reload(elsewhere, &other).error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(reload(root + "/../" + std::filesystem::path(elsewhere).parent_path().filename().string() +
+                   "/rm",
+               &other)
+            .error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  std::filesystem::rename(elsewhere, root + "/rm");
+  REQUIRE(reload(root + "/rm", &other).ok());
   CHECK(configured.model_fingerprint().size() == 16);
   CHECK(other.model_fingerprint() != configured.model_fingerprint());
   REQUIRE(reload("", &back).ok());
