@@ -129,8 +129,8 @@ TEST_CASE("roles: worker and monitor tokens cannot control a live run but the op
   // The operator token (the config's, reinctl's default, or --token-file) does everything.
   CHECK(Ctl({"set", "--run", run_dir, "--config", config, "--kl-coef", "0.25"}).exit_code == 0);
   CHECK(Ctl({"pause", "--run", run_dir, "--config", config}).exit_code == 0);
-  CHECK(CtlAs(op, {"checkpoint", "--dir", dir + "/ckpt"}, run_dir).exit_code == 0);
-  CHECK(fs::exists(dir + "/ckpt/coordinator.json"));
+  CHECK(CtlAs(op, {"checkpoint", "--dir", run_dir + "/ckpt"}, run_dir).exit_code == 0);
+  CHECK(fs::exists(run_dir + "/ckpt/coordinator.json"));
   CHECK_FALSE(fs::exists(dir + "/stolen"));
   const size_t before_resume = ReadStats(run_dir).size();
   CHECK(CtlAs(op, {"resume"}, run_dir).exit_code == 0);

@@ -52,7 +52,7 @@ class SlurmCluster {
       WARN("slurm_cluster.sh stop failed: " << (stopped.ok() ? stopped->stderr_text : ""));
     }
     std::error_code ignored;
-    fs::remove_all(scratch_, ignored);
+    if (std::getenv("REIN_KEEP_SCRATCH") == nullptr) fs::remove_all(scratch_, ignored);
   }
   SlurmCluster(const SlurmCluster&) = delete;
   SlurmCluster& operator=(const SlurmCluster&) = delete;
@@ -230,11 +230,17 @@ std::string CaseRequeue(SlurmCluster& cluster, const std::string& folder,
   const std::string run_dir = cluster.RunDir(id);
   WaitFor("3 iterations of job " + id, kJobTimeout, [&] { return ReadStats(run_dir).size() >= 3; });
   requeue(id);
-  // A requeued job waits (BeginTime) before it may start again; the test lets it go at once.
+  // A requeued job waits (BeginTime) before it may start again; the test lets it go after 2 s.
+  // At once was too soon: slurmd revokes the old instance's credential at one-second
+  // granularity, and a start within that second was killed as "Job credential revoked".
+  absl::Time pending_since = absl::InfiniteFuture();
   WaitFor("requeued job " + id + " to complete", kJobTimeout, [&] {
     const std::string state = cluster.JobField(id, "JobState");
     if (state == "PENDING" && cluster.JobField(id, "Reason") == "BeginTime") {
-      cluster.Slurm({"scontrol", "update", "jobid=" + id, "StartTime=now"});
+      if (pending_since == absl::InfiniteFuture()) pending_since = absl::Now();
+      if (absl::Now() - pending_since >= absl::Seconds(2)) {
+        cluster.Slurm({"scontrol", "update", "jobid=" + id, "StartTime=now"});
+      }
     }
     return state == "COMPLETED" && !cluster.Listed(id);
   });
