@@ -242,20 +242,18 @@ absl::StatusOr<rein::v1::TrainResponse> Learner::Train(
 
 absl::StatusOr<std::shared_ptr<const Learner::WeightsSnapshot>> Learner::SnapshotWeights() {
   absl::MutexLock snapshot_lock(&snapshot_mu_);
+  absl::ReaderMutexLock lock(&mu_);
   std::shared_ptr<const WeightsSnapshot> shared = snapshot_.lock();
-  if (shared != nullptr && shared->version == policy_version()) return shared;
+  if (shared != nullptr && shared->version == state_->progress().policy_version) return shared;
   auto copy = std::make_shared<WeightsSnapshot>();
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    copy->version = state_->progress().policy_version;
-    RETURN_IF_ERROR(GuardTorch("copying the weights", [&]() -> absl::Status {
-      for (auto& [name, weight] : state_->policy().NamedParameters()) {
-        copy->tensors.emplace_back(name, weight.detach().to(at::kCPU, /*non_blocking=*/false,
-                                                            /*copy=*/true));
-      }
-      return absl::OkStatus();
-    }));
-  }
+  copy->version = state_->progress().policy_version;
+  RETURN_IF_ERROR(GuardTorch("copying the weights", [&]() -> absl::Status {
+    for (auto& [name, weight] : state_->policy().NamedParameters()) {
+      copy->tensors.emplace_back(name, weight.detach().to(at::kCPU, /*non_blocking=*/false,
+                                                          /*copy=*/true));
+    }
+    return absl::OkStatus();
+  }));
   snapshot_ = copy;
   return std::shared_ptr<const WeightsSnapshot>(std::move(copy));
 }
