@@ -23,9 +23,9 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "common/dist/gloo_communicator.h"
 #include "common/dist/gradient_sync.h"
+#include "common/process/process_setup.h"
 
 ABSL_FLAG(int, min_mib, 1, "Smallest all-reduce, MiB.");
 ABSL_FLAG(int, max_mib, 256, "Largest all-reduce, MiB.");
@@ -121,7 +121,8 @@ double StepSeconds(bool overlap, int steps) {
 }  // namespace rein::dist
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  rein::ParseFlags(argc, argv,
+                   "rein-allreduce-benchmark: what Gloo all-reduce costs on this machine.\n  rein-allreduce-benchmark [--min_mib 1] [--max_mib 256] [--json out.json]");
   using rein::dist::AllReduceSeconds;
   nlohmann::json report;
   report["world_size"] = 2;

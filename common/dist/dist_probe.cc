@@ -8,15 +8,16 @@
 #include <iostream>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "common/dist/rendezvous.h"
+#include "common/process/process_setup.h"
 
 ABSL_FLAG(std::string, coordinator, "", "Coordinator host:port (when MASTER_ADDR is unset).");
 ABSL_FLAG(int, world_size, 0, "Ranks; 0 takes WORLD_SIZE.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(60), "Group formation and collective timeout.");
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  rein::ParseFlags(argc, argv,
+                   "rein-dist-probe: one rank of a Gloo group from the launcher's environment; prints a checksum.\n  RANK=0 WORLD_SIZE=2 MASTER_ADDR=10.0.0.1 MASTER_PORT=29500 rein-dist-probe");
   auto env = rein::dist::ReadLauncherEnv();
   if (!env.ok()) {
     std::cerr << env.status() << "\n";

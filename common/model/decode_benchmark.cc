@@ -28,10 +28,10 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "common/model/causal_lm.h"
 #include "common/model/generator.h"
 #include "common/model/internal/transformer.h"
+#include "common/process/process_setup.h"
 
 ABSL_FLAG(std::vector<std::string>, batch_sizes, std::vector<std::string>({"1", "8", "32"}),
           "Batch sizes to measure");
@@ -139,7 +139,8 @@ nlohmann::json Measure(const std::string& mode, const std::function<void()>& flo
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  rein::ParseFlags(argc, argv,
+                   "decode_benchmark: decode throughput of Generator against its bare-forward floor.\n  decode_benchmark [--batch_sizes 1,8,32] [--prompt_tokens 32] [--new_tokens 64] [--out FILE]");
   if (absl::GetFlag(FLAGS_threads) > 0) at::set_num_threads(absl::GetFlag(FLAGS_threads));
   const int64_t prompt = absl::GetFlag(FLAGS_prompt_tokens);
   const int64_t steps = absl::GetFlag(FLAGS_new_tokens);

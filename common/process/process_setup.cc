@@ -2,6 +2,11 @@
 
 #include <malloc.h>
 
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/flags/internal/parse.h"
+#include "absl/flags/internal/usage.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
@@ -28,7 +33,18 @@ void ParseFlags(int argc, char** argv, absl::string_view usage) {
   };
   config.contains_helpshort_flags = config.contains_help_flags;
   absl::SetFlagsUsageConfig(config);
-  absl::ParseCommandLine(argc, argv);
+  // absl::ParseCommandLine answers --help with exit status 1 (Abseil 20220623), which scripts
+  // and image checks read as a broken binary. Parse without its usage handling, then answer the
+  // usage flags here: asking for help succeeds.
+  absl::flags_internal::ParseCommandLineImpl(
+      argc, argv, absl::flags_internal::ArgvListAction::kRemoveParsedArgs,
+      absl::flags_internal::UsageFlagsAction::kIgnoreUsage,
+      absl::flags_internal::OnUndefinedFlag::kAbortIfUndefined);
+  const int usage_exit = absl::flags_internal::HandleUsageFlags(std::cout, usage);
+  if (usage_exit != -1) {
+    std::cout.flush();
+    std::exit(0);
+  }
 }
 
 void InitProcess(absl::string_view process_name) {

@@ -8,7 +8,8 @@ namespace rein {
 
 // Parses the command line with absl flags. `--help` lists every flag the binary defines (Rein's
 // own files, not Abseil's internals) under `usage`, one line saying what the binary does and
-// how it is called, and exits.
+// how it is called, and exits with status 0 (as do --helpfull, --version and the other usage
+// flags). An unknown flag or a bad value prints why and exits with status 1.
 void ParseFlags(int argc, char** argv, absl::string_view usage);
 
 // Names the process in log lines and tunes the allocator for Rein's traffic (see

@@ -210,16 +210,24 @@ struct Args {
   int repeats = 0;  // 0: RepeatsFor's default.
 };
 
-bool ParseArgs(int argc, char** argv, Args& args) {
+constexpr char kUsage[] = "usage: rein-codec-benchmark [--out FILE.json] [--repeats N]\n";
+
+// False when the program should exit; `exit_code` says with which status (0 after --help).
+bool ParseArgs(int argc, char** argv, Args& args, int& exit_code) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (flag == "--out" && i + 1 < argc) {
+    if (flag == "--help" || flag == "-h") {
+      std::cout << "rein-codec-benchmark: tensor codec throughput against memcpy.\n" << kUsage;
+      exit_code = 0;
+      return false;
+    } else if (flag == "--out" && i + 1 < argc) {
       args.out = argv[++i];
     } else if (flag == "--repeats" && i + 1 < argc &&
                absl::SimpleAtoi(argv[i + 1], &args.repeats) && args.repeats > 0) {
       ++i;
     } else {
-      std::cerr << "usage: rein_codec_benchmark [--out FILE.json] [--repeats N]\n";
+      std::cerr << kUsage;
+      exit_code = 2;
       return false;
     }
   }
@@ -228,7 +236,8 @@ bool ParseArgs(int argc, char** argv, Args& args) {
 
 int Main(int argc, char** argv) {
   Args args;
-  if (!ParseArgs(argc, argv, args)) return 2;
+  int exit_code = 0;
+  if (!ParseArgs(argc, argv, args, exit_code)) return exit_code;
   std::vector<Result> results;
   for (int64_t bytes : {1 * kMiB, 16 * kMiB, 256 * kMiB}) {
     MeasureCodec(bytes, args.repeats, results);

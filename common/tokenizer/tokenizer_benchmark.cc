@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "common/tokenizer/tokenizer.h"
+#include "common/process/process_setup.h"
 
 ABSL_FLAG(std::string, tokenizer, "", "Tokenizer folder (tokenizer.json, tokenizer_config.json)");
 ABSL_FLAG(std::string, corpus, "", "JSONL file with a \"text\" string on every line");
@@ -40,7 +40,8 @@ double SecondsSince(Clock::time_point start) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  rein::ParseFlags(argc, argv,
+                   "tokenizer_benchmark: single-thread encode throughput over a JSONL corpus.\n  tokenizer_benchmark --tokenizer DIR --corpus FILE [--passes 5] [--cache_capacity N]");
   rein::tokenizer::TokenizerOptions options;
   if (absl::GetFlag(FLAGS_cache_capacity) >= 0) {
     options.cache_capacity = static_cast<size_t>(absl::GetFlag(FLAGS_cache_capacity));

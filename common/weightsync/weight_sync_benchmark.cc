@@ -20,7 +20,6 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "common/process/process_setup.h"
 #include "common/rpc/client.h"
 #include "common/rpc/server.h"
@@ -175,7 +174,8 @@ int Run() {
 
 int main(int argc, char** argv) {
   rein::InitProcess("weight-sync-benchmark");  // As every Rein service does.
-  absl::ParseCommandLine(argc, argv);
+  rein::ParseFlags(argc, argv,
+                   "rein-weight-sync-benchmark: weight push over gRPC on loopback against raw TCP.\n  rein-weight-sync-benchmark --total_mib=256 --chunk_mib=4 --repeats=3 --out=result.json");
   try {
     return rein::weightsync::Run();
   } catch (const std::exception& e) {

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/files/file_util.h"
 #include "common/files/run_folder.h"
 #include "common/rpc/client.h"
 #include "common/rpc/config_options.h"
@@ -101,8 +102,11 @@ absl::Status PrepareRunDir(const config::ExperimentConfig& c, const std::string&
                                             error.message()));
   }
   std::ofstream(run_dir + "/config.yaml") << config::ExperimentConfigYaml(c);
-  // A resumed run's folder may hold the final status of the run before: it is not this one's.
-  fs::remove(fs::path(run_dir) / "status.json", error);
+  // A reused or resumed run's folder holds the final status, the coordinator's address and the
+  // process ids of the run before: none of them is this run's.
+  for (const char* stale : {"status.json", "coordinator.address", "pids"}) {
+    fs::remove(fs::path(run_dir) / stale, error);
+  }
   if (link_latest) {
     const fs::path latest = fs::path(c.run.output_dir) / "latest";
     fs::remove(latest, error);
@@ -254,9 +258,18 @@ int WatchWorkersOnly(LocalCluster& cluster, const rpc::ClientOptions& client) {
 // Starts the cluster and notes its processes in the run folder (pids, coordinator.address).
 absl::StatusOr<std::unique_ptr<LocalCluster>> StartCluster(const config::ExperimentConfig& c,
                                                            const LocalClusterOptions& options) {
-  ASSIGN_OR_RETURN(std::unique_ptr<LocalCluster> cluster, LocalCluster::Start(c, options));
   const std::string& run_dir = options.run_dir;
-  std::ofstream(run_dir + "/coordinator.address") << cluster->coordinator_address() << "\n";
+  const std::string address_file = run_dir + "/coordinator.address";
+  // The address of this run's coordinator before a restart (PrepareRunDir removed any older
+  // one) must not be read while the new one starts: its port may belong to another process by
+  // now, which `reinctl status` or `pause` would then talk to.
+  std::error_code error;
+  fs::remove(address_file, error);
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalCluster> cluster, LocalCluster::Start(c, options));
+  const std::string address_line = cluster->coordinator_address() + "\n";
+  RETURN_IF_ERROR(files::WriteFileAtomically(address_file, [&](int fd) {
+    return files::WriteAll(fd, address_line.data(), address_line.size(), address_file);
+  }));
   std::ofstream pids(run_dir + "/pids");  // "name pid" per process, for operators and tests
   if (cluster->owns_coordinator()) pids << "coordinator " << cluster->coordinator().pid() << "\n";
   for (const auto& worker : cluster->workers()) {

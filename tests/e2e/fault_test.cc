@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/testing/http.h"
 #include "common/testing/subprocess.h"
 #include "tests/e2e/local_run.h"
@@ -69,6 +71,33 @@ TEST_CASE("a rollout replica frozen mid-run is taken out and the run completes o
   CHECK(stats.back()["rollout/replicas_used"] == 1);
   CHECK_THAT(ReadFile(run_dir + "/logs/coordinator.log"),
              Catch::Contains("rollout-1 (") && Catch::Contains("taking it out of the run"));
+}
+
+// A folder reused after a crash still names the old coordinator's address, whose port another
+// process may hold by now: `reinctl status` and `pause` must never reach that one.
+TEST_CASE("a reused run folder never offers the old run's coordinator address") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-reuse-");
+  const std::string run_dir = dir + "/run";
+  fs::create_directories(run_dir);
+  const std::string stale = absl::StrCat("127.0.0.1:", testing::FreePort());
+  std::ofstream(run_dir + "/coordinator.address") << stale << "\n";
+  std::ofstream(run_dir + "/pids") << "coordinator 1\n";
+  auto up = StartUp(WriteConfig(dir, 2), run_dir);
+  REQUIRE(up->WaitForLine("run folder:", absl::Minutes(1)).ok());
+  // From here on the file is absent until the new coordinator listens, then names it.
+  const absl::Time deadline = absl::Now() + absl::Minutes(2);
+  std::string address;
+  while (address.empty() && absl::Now() < deadline) {
+    std::ifstream in(run_dir + "/coordinator.address");
+    std::getline(in, address);
+    CHECK(address != stale);
+    if (address.empty()) absl::SleepFor(absl::Milliseconds(20));
+  }
+  CHECK(Pids(run_dir)["coordinator"] != 1);
+  auto exit_code = up->Wait(absl::Minutes(4));
+  INFO(up->output());
+  REQUIRE(exit_code.ok());
+  CHECK(*exit_code == 0);
 }
 
 TEST_CASE("a coordinator killed mid-run is restarted with the whole run from its newest checkpoint") {

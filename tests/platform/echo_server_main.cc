@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "common/log/log.h"
+#include "common/process/process_setup.h"
 #include "common/rpc/serve.h"
 #include "common/testing/echo_service.h"
 
@@ -30,7 +30,8 @@ std::string ReadToken(const std::string& path) {
 
 int main(int argc, char** argv) {
   auto shutdown = rein::rpc::ShutdownSignal::Install();
-  absl::ParseCommandLine(argc, argv);
+  rein::ParseFlags(argc, argv,
+                   "rein-test-echo-server: the rein.testing.Echo service, for cross-process tests.");
   rein::log::SetProcessName("echo-server");
 
   rein::testing::EchoService echo([](const std::string& key) {
