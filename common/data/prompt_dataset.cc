@@ -9,14 +9,14 @@ namespace rein::data {
 absl::StatusOr<std::unique_ptr<PromptDataset>> PromptDataset::Load(
     const std::string& path, const tokenizer::Tokenizer& tokenizer,
     const PromptDatasetOptions& options) {
-  ASSIGN_OR_RETURN(const bool chat, internal::UseChat(options.format, tokenizer));
+  RETURN_IF_ERROR(internal::CheckPromptFormat(options.format, tokenizer));
   std::vector<std::vector<tokenizer::TokenId>> prompts;
   std::vector<std::string> categories;
   size_t skipped = 0;
   RETURN_IF_ERROR(internal::ForEachRecord(
       path, [&](const internal::Json& record, int line) -> absl::Status {
         ASSIGN_OR_RETURN(std::vector<tokenizer::TokenId> ids,
-                         internal::EncodePrompt(record, chat, tokenizer, path, line));
+                         internal::EncodePrompt(record, options.format, tokenizer, path, line));
         if (ids.empty()) return internal::LineError(path, line, "prompt encodes to no tokens");
         std::string category;
         if (auto it = record.find("category"); it != record.end()) {

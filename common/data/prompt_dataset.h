@@ -25,7 +25,7 @@
 namespace rein::data {
 
 enum class PromptFormat {
-  kAuto,  // chat when the tokenizer has a chat format Rein knows, else text
+  kAuto,  // each line by what it holds: {"messages"} through the chat format, {"prompt"} as is
   kText,  // {"prompt"} encoded as is; {"messages"} is an error
   kChat,  // {"prompt"} becomes one user turn; {"messages"} as given
 };

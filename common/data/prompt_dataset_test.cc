@@ -32,11 +32,13 @@ const tokenizer::Tokenizer& TinyGpt2() {
   return *tok;
 }
 
-TEST_CASE("prompt and messages records are chat-formatted with the tokenizer's template") {
+TEST_CASE("with chat format, prompt and messages records both go through the chat template") {
   std::string path = WriteJsonl("chat.jsonl",
                                 "{\"prompt\": \"Hi\"}\n\n"
                                 "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}\n");
-  auto dataset = PromptDataset::Load(path, Qwen3(), {});
+  PromptDatasetOptions options;
+  options.format = PromptFormat::kChat;
+  auto dataset = PromptDataset::Load(path, Qwen3(), options);
   REQUIRE(dataset.ok());
   REQUIRE((*dataset)->size() == 2);
   std::vector<Prompt> batch = (*dataset)->Next(2);
@@ -45,6 +47,20 @@ TEST_CASE("prompt and messages records are chat-formatted with the tokenizer's t
   auto text = Qwen3().Decode(batch[0].token_ids);
   REQUIRE(text.ok());
   CHECK(*text == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+}
+
+// As the config documents it: auto decides line by line, by what the line holds.
+TEST_CASE("auto format: messages lines through the chat template, prompt lines as they are") {
+  std::string path = WriteJsonl("auto-mixed.jsonl",
+                                "{\"prompt\": \"Hi\"}\n"
+                                "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}\n");
+  auto dataset = PromptDataset::Load(path, Qwen3(), {});
+  REQUIRE(dataset.ok());
+  std::vector<Prompt> batch = (*dataset)->Next(2);
+  CHECK(batch[0].token_ids == *Qwen3().Encode("Hi"));
+  auto chat = Qwen3().Decode(batch[1].token_ids);
+  REQUIRE(chat.ok());
+  CHECK(*chat == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
 }
 
 TEST_CASE("text format encodes the prompt as is") {

@@ -18,12 +18,12 @@ using tokenizer::TokenId;
 
 // The record's prompt: its "prompt", or its "messages" minus a final assistant turn when
 // `split_last_turn` (that turn is then the response, returned in `last_turn`).
-absl::StatusOr<std::vector<TokenId>> RecordPrompt(const Json& record, bool chat,
+absl::StatusOr<std::vector<TokenId>> RecordPrompt(const Json& record, PromptFormat format,
                                                   const tokenizer::Tokenizer& tokenizer,
                                                   const std::string& path, int line,
                                                   std::string* last_turn) {
   if (last_turn == nullptr || !record.contains("messages")) {
-    return internal::EncodePrompt(record, chat, tokenizer, path, line);
+    return internal::EncodePrompt(record, format, tokenizer, path, line);
   }
   const Json& messages = record["messages"];
   const bool ends_with_assistant =
@@ -36,7 +36,7 @@ absl::StatusOr<std::vector<TokenId>> RecordPrompt(const Json& record, bool chat,
   }
   *last_turn = messages.back()["content"].get<std::string>();
   Json prompt_only = {{"messages", Json(messages.begin(), messages.end() - 1)}};
-  return internal::EncodePrompt(prompt_only, chat, tokenizer, path, line);
+  return internal::EncodePrompt(prompt_only, format, tokenizer, path, line);
 }
 
 // A list of strings at record[key], at least `min_size` long.
@@ -143,7 +143,7 @@ absl::Status NothingUsable(const std::string& path, size_t skipped) {
 absl::StatusOr<std::unique_ptr<SftDataset>> LoadSftDataset(const std::string& path,
                                                            const tokenizer::Tokenizer& tokenizer,
                                                            const TrainingDataOptions& options) {
-  ASSIGN_OR_RETURN(const bool chat, internal::UseChat(options.format, tokenizer));
+  RETURN_IF_ERROR(internal::CheckPromptFormat(options.format, tokenizer));
   std::vector<SftExample> examples;
   size_t skipped = 0;
   RETURN_IF_ERROR(internal::ForEachRecord(path, [&](const Json& raw, int line) -> absl::Status {
@@ -154,10 +154,10 @@ absl::StatusOr<std::unique_ptr<SftDataset>> LoadSftDataset(const std::string& pa
     const char* response_key = record.contains("completion") ? "completion" : "response";
     if (record.contains("messages") && !record.contains(response_key)) {
       ASSIGN_OR_RETURN(example.prompt_ids,
-                       RecordPrompt(record, chat, tokenizer, path, line, &response));
+                       RecordPrompt(record, options.format, tokenizer, path, line, &response));
     } else {
       ASSIGN_OR_RETURN(example.prompt_ids,
-                       RecordPrompt(record, chat, tokenizer, path, line, nullptr));
+                       RecordPrompt(record, options.format, tokenizer, path, line, nullptr));
       ASSIGN_OR_RETURN(response, internal::StringField(record, response_key, path, line));
     }
     ASSIGN_OR_RETURN(example.response_ids,
@@ -177,14 +177,14 @@ absl::StatusOr<std::unique_ptr<SftDataset>> LoadSftDataset(const std::string& pa
 absl::StatusOr<std::unique_ptr<PreferenceDataset>> LoadPreferenceDataset(
     const std::string& path, const tokenizer::Tokenizer& tokenizer,
     const TrainingDataOptions& options) {
-  ASSIGN_OR_RETURN(const bool chat, internal::UseChat(options.format, tokenizer));
+  RETURN_IF_ERROR(internal::CheckPromptFormat(options.format, tokenizer));
   std::vector<PreferenceExample> examples;
   size_t skipped = 0;
   RETURN_IF_ERROR(internal::ForEachRecord(path, [&](const Json& raw, int line) -> absl::Status {
     ASSIGN_OR_RETURN(const Json record, internal::NormalizeTrlRecord(raw, path, line));
     PreferenceExample example;
     ASSIGN_OR_RETURN(example.prompt_ids,
-                     RecordPrompt(record, chat, tokenizer, path, line, nullptr));
+                     RecordPrompt(record, options.format, tokenizer, path, line, nullptr));
     ASSIGN_OR_RETURN(Judgement judgement, ParseJudgement(record, path, line));
     bool too_long = TooLong(example.prompt_ids, options.max_prompt_tokens);
     for (const std::string& text : judgement.responses) {

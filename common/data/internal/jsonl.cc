@@ -53,13 +53,12 @@ absl::Status ForEachRecord(const std::string& path,
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> UseChat(PromptFormat format, const tokenizer::Tokenizer& tokenizer) {
-  const bool has_chat = tokenizer.chat_format().format != tokenizer::ChatFormat::kNone;
-  if (format == PromptFormat::kAuto) return has_chat;
-  if (format == PromptFormat::kChat && !has_chat) {
+absl::Status CheckPromptFormat(PromptFormat format, const tokenizer::Tokenizer& tokenizer) {
+  if (format == PromptFormat::kChat &&
+      tokenizer.chat_format().format == tokenizer::ChatFormat::kNone) {
     return absl::FailedPreconditionError("prompt_format chat, but the tokenizer has no chat format");
   }
-  return format == PromptFormat::kChat;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> StringField(const Json& record, const char* key,
@@ -71,12 +70,19 @@ absl::StatusOr<std::string> StringField(const Json& record, const char* key,
   return it->get<std::string>();
 }
 
-absl::StatusOr<std::vector<tokenizer::TokenId>> EncodePrompt(const Json& record, bool chat,
+absl::StatusOr<std::vector<tokenizer::TokenId>> EncodePrompt(const Json& record,
+                                                             PromptFormat format,
                                                              const tokenizer::Tokenizer& tokenizer,
                                                              const std::string& path, int line) {
   bool has_prompt = record.contains("prompt"), has_messages = record.contains("messages");
   if (has_prompt == has_messages) {
     return LineError(path, line, "expected exactly one of \"prompt\" and \"messages\"");
+  }
+  const bool chat =
+      format == PromptFormat::kChat || (format == PromptFormat::kAuto && has_messages);
+  if (chat && tokenizer.chat_format().format == tokenizer::ChatFormat::kNone) {
+    return LineError(path, line, "\"messages\" needs a chat format, and the tokenizer has none "
+                                 "(no chat_template Rein knows)");
   }
   std::vector<tokenizer::ChatMessage> messages;
   if (has_prompt) {
@@ -89,8 +95,8 @@ absl::StatusOr<std::vector<tokenizer::TokenId>> EncodePrompt(const Json& record,
     messages.push_back({"user", std::move(text), ""});
   } else {
     if (!chat) {
-      return LineError(path, line, "\"messages\" needs a chat format (prompt_format: chat, and "
-                                   "a tokenizer with a chat template)");
+      return LineError(path, line, "\"messages\" needs a chat format (prompt_format: chat or "
+                                   "auto, and a tokenizer with a chat template)");
     }
     ASSIGN_OR_RETURN(messages, ParseMessages(record["messages"], path, line));
   }

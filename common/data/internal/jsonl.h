@@ -27,13 +27,16 @@ absl::Status LineError(const std::string& path, int line, absl::string_view prob
 absl::Status ForEachRecord(const std::string& path,
                            const std::function<absl::Status(const Json&, int)>& visit);
 
-// Whether prompts are chat-formatted under `format` with this tokenizer; FAILED_PRECONDITION
-// for kChat with a tokenizer that has no chat format.
-absl::StatusOr<bool> UseChat(PromptFormat format, const tokenizer::Tokenizer& tokenizer);
+// `format`, checked before any line is read: FAILED_PRECONDITION for kChat with a tokenizer
+// that has no chat format.
+absl::Status CheckPromptFormat(PromptFormat format, const tokenizer::Tokenizer& tokenizer);
 
-// The prompt of `record` as token ids: "prompt" (a string) or "messages" (chat turns; with
-// chat, ending with the header that opens the assistant's turn). Exactly one must be present.
-absl::StatusOr<std::vector<tokenizer::TokenId>> EncodePrompt(const Json& record, bool chat,
+// The prompt of `record` as token ids: "prompt" (a string) or "messages" (chat turns, through
+// the chat format, ending with the header that opens the assistant's turn). Exactly one must be
+// present. kChat makes a "prompt" one user turn; kText refuses "messages"; kAuto encodes each
+// line by what it holds.
+absl::StatusOr<std::vector<tokenizer::TokenId>> EncodePrompt(const Json& record,
+                                                             PromptFormat format,
                                                              const tokenizer::Tokenizer& tokenizer,
                                                              const std::string& path, int line);
 
