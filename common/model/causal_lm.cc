@@ -3,6 +3,7 @@
 #include "common/model/causal_lm.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/empty.h>
 
@@ -90,6 +91,7 @@ TensorMap CanonicalGpt2Names(const TensorMap& tensors) {
 absl::StatusOr<std::unique_ptr<Transformer>> Build(const nlohmann::json& config_json,
                                                    const TensorMap* tensors,
                                                    const ModelOptions& options) {
+  RETURN_IF_ERROR(CheckDeviceUsable(options.device));
   ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(config_json));
   ASSIGN_OR_RETURN(at::ScalarType dtype, ResolveDtype(options, config));
   bool lm = options.heads == Heads::kLm || options.heads == Heads::kLmAndScalar;
@@ -176,11 +178,30 @@ absl::Status KvCache::CopySlot(int64_t from, int64_t to, int64_t length) {
   });
 }
 
+absl::Status CheckDeviceUsable(const c10::Device& device) {
+  if (device.is_cpu()) return absl::OkStatus();
+  if (!device.is_cuda()) {
+    return absl::UnimplementedError(absl::StrCat("device ", device.str(), " is not supported"));
+  }
+  if (!at::hasCUDA()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        device.str(), " asked for, but this build's LibTorch has no CUDA support (a CPU-only "
+        "build, such as Debian's)"));
+  }
+  const int64_t visible = static_cast<int64_t>(at::getNumGPUs());
+  if (device.index() >= visible) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(device.str(), " asked for, but this process sees ", visible, " GPU(s)"));
+  }
+  return absl::OkStatus();
+}
+
 CausalLM::CausalLM(std::unique_ptr<Transformer> impl) : impl_(std::move(impl)) {}
 CausalLM::~CausalLM() = default;
 
 absl::StatusOr<std::unique_ptr<CausalLM>> CausalLM::Load(const std::string& dir,
                                                          const ModelOptions& options) {
+  RETURN_IF_ERROR(CheckDeviceUsable(options.device));  // before any weight is read
   ASSIGN_OR_RETURN(checkpoint::HfCheckpoint ckpt, checkpoint::LoadHfCheckpoint(dir));
   return FromCheckpoint(ckpt, options);
 }

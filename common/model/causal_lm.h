@@ -66,6 +66,11 @@ struct ModelOptions {
   Heads heads = Heads::kAuto;
 };
 
+// OK for the CPU. For a CUDA device, FAILED_PRECONDITION unless this LibTorch was built with
+// CUDA and the device index is one of the GPUs it sees. Every CausalLM constructor checks it
+// first: a model on a device that cannot exist is an error, never an abort inside LibTorch.
+absl::Status CheckDeviceUsable(const c10::Device& device);
+
 // A batch of token sequences for a forward pass without a cache.
 struct TokenBatch {
   at::Tensor input_ids = {};  // [B, T] integer ids < vocab_size. Required.

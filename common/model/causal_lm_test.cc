@@ -2,6 +2,7 @@
 // transformers' modelling code (tests/data/models), plus loading errors, the KV cache and saving.
 #include "common/model/causal_lm.h"
 
+#include <ATen/Context.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/log_softmax.h>
@@ -326,6 +327,24 @@ TEST_CASE("random models are deterministic in the seed") {
   at::Tensor ids = Row({1, 2, 3});
   CHECK(MaxAbsDiff(*(*a)->Logits({.input_ids = ids}), *(*b)->Logits({.input_ids = ids})) == 0);
   CHECK(MaxAbsDiff(*(*a)->Logits({.input_ids = ids}), *(*c)->Logits({.input_ids = ids})) > 0);
+}
+
+// Debian's LibTorch is CPU-only: a CUDA model there is an error to report, not an abort.
+TEST_CASE("a model on a CUDA device that this build cannot use is an error, not an abort") {
+  CHECK(CheckDeviceUsable(c10::Device(c10::kCPU)).ok());
+  if (at::hasCUDA()) {
+    const auto gpus = static_cast<c10::DeviceIndex>(at::getNumGPUs());
+    CHECK(CheckDeviceUsable(c10::Device(c10::kCUDA, gpus)).code() ==
+          absl::StatusCode::kFailedPrecondition);
+    return;
+  }
+  const absl::Status cuda = CheckDeviceUsable(c10::Device(c10::kCUDA, 0));
+  CHECK(cuda.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(cuda.message()), Catch::Contains("no CUDA support"));
+  ModelOptions options;
+  options.device = c10::Device(c10::kCUDA, 0);
+  auto lm = CausalLM::CreateRandom(SmallConfig("llama"), 1, options);
+  CHECK(lm.status().code() == absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "common/model/folder_budget.h"
 #include "common/status/status_macros.h"
 #include "services/learner/torch_guard.h"
+#include "services/worker/worker_model.h"
 
 namespace rein::learner {
 namespace {
@@ -34,6 +35,15 @@ rl::AdamWOptions AdamOptions(const config::LearnerConfig& c) {
           .weight_decay = c.weight_decay};
 }
 
+// `loaded`, or its error prefixed with the config key that named `dir`.
+absl::StatusOr<std::unique_ptr<model::CausalLM>> NamedByKey(
+    absl::string_view key, const std::string& dir,
+    absl::StatusOr<std::unique_ptr<model::CausalLM>> loaded) {
+  if (loaded.ok()) return loaded;
+  return absl::Status(loaded.status().code(), absl::StrCat(key, ": cannot load the model in '",
+                                                           dir, "': ", loaded.status().message()));
+}
+
 // A model with a scalar head from `dir`: its own score.weight when it has one, else its trunk
 // with a fresh head.
 absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadScalarModel(const config::ModelConfig& m,
@@ -41,12 +51,12 @@ absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadScalarModel(const config::M
                                                                  uint64_t head_seed,
                                                                  int cuda_device) {
   RETURN_IF_ERROR(model::CheckFolderFits(
-      dir, ModelOptionsFromConfig(m, model::Heads::kScalar, cuda_device), m.memory_budget_bytes));
+      dir, worker::ModelOptionsFromConfig(m, model::Heads::kScalar, cuda_device), m.memory_budget_bytes));
   ASSIGN_OR_RETURN(checkpoint::HfCheckpoint ckpt, checkpoint::LoadHfCheckpoint(dir));
   const bool has_head = ckpt.tensors.count("score.weight") != 0;
   ASSIGN_OR_RETURN(std::unique_ptr<model::CausalLM> lm,
                    model::CausalLM::FromCheckpoint(
-                       ckpt, ModelOptionsFromConfig(
+                       ckpt, worker::ModelOptionsFromConfig(
                                  m, has_head ? model::Heads::kScalar : model::Heads::kNone,
                                  cuda_device)));
   if (!has_head) RETURN_IF_ERROR(lm->AddScalarHead(head_seed));
@@ -57,27 +67,11 @@ absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadScalarModel(const config::M
 
 }  // namespace
 
-model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& m, model::Heads heads,
-                                           int cuda_device) {
-  model::ModelOptions options;
-  options.heads = heads;
-  if (m.device == config::Device::kCuda) {
-    options.device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(cuda_device));
-  }
-  switch (m.dtype) {
-    case config::DType::kAuto: break;
-    case config::DType::kF32: options.dtype = at::kFloat; break;
-    case config::DType::kBF16: options.dtype = at::kBFloat16; break;
-    case config::DType::kF16: options.dtype = at::kHalf; break;
-  }
-  return options;
-}
-
 absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadLearnerModel(const config::ModelConfig& m,
                                                                   const std::string& dir,
                                                                   model::Heads heads,
                                                                   int cuda_device) {
-  const model::ModelOptions options = ModelOptionsFromConfig(m, heads, cuda_device);
+  const model::ModelOptions options = worker::ModelOptionsFromConfig(m, heads, cuda_device);
   RETURN_IF_ERROR(model::CheckFolderFits(dir, options, m.memory_budget_bytes));
   return model::CausalLM::Load(dir, options);
 }
@@ -138,14 +132,20 @@ absl::StatusOr<std::unique_ptr<LearnerState>> LearnerState::Create(const Learner
   const config::ModelConfig& m = options.model;
   std::unique_ptr<model::CausalLM> policy, critic;
   if (config::TrainsScalarHead(options.learner.mode)) {
-    ASSIGN_OR_RETURN(policy, LoadScalarModel(m, m.policy, options.seed + kRewardHeadSeedOffset,
-                                             options.cuda_device));
+    ASSIGN_OR_RETURN(policy, NamedByKey("model.policy", m.policy,
+                                        LoadScalarModel(m, m.policy,
+                                                        options.seed + kRewardHeadSeedOffset,
+                                                        options.cuda_device)));
   } else {
-    ASSIGN_OR_RETURN(policy, LoadLearnerModel(m, m.policy, model::Heads::kLm, options.cuda_device));
+    ASSIGN_OR_RETURN(policy, NamedByKey("model.policy", m.policy,
+                                        LoadLearnerModel(m, m.policy, model::Heads::kLm,
+                                                         options.cuda_device)));
   }
   if (options.learner.mode == config::LearnerMode::kPpo) {
     if (options.learner.critic_init == config::CriticInit::kRewardModel) {
-      ASSIGN_OR_RETURN(critic, LoadScalarModel(m, m.reward_model, 0, options.cuda_device));
+      ASSIGN_OR_RETURN(critic,
+                       NamedByKey("model.reward_model (the critic's start)", m.reward_model,
+                                  LoadScalarModel(m, m.reward_model, 0, options.cuda_device)));
       if (critic->config().vocab_size != policy->config().vocab_size) {
         return absl::InvalidArgumentError(absl::StrCat(
             "model.reward_model: vocabulary of ", critic->config().vocab_size,

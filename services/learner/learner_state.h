@@ -138,13 +138,9 @@ class LearnerState {
   std::unique_ptr<dist::GradientSync> critic_sync_;
 };
 
-// The device and dtype the config asks for; on CUDA, GPU `cuda_device` (the rank's LOCAL_RANK,
-// which its NCCL communicator uses too).
-model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& model, model::Heads heads,
-                                           int cuda_device = 0);
-
-// CausalLM::Load of `dir` with ModelOptionsFromConfig, after checking from its config.json that
-// the weights fit model.memory_budget_bytes (RESOURCE_EXHAUSTED before any is read otherwise).
+// CausalLM::Load of `dir` with worker::ModelOptionsFromConfig (on CUDA, GPU `cuda_device`), after
+// checking from its config.json that the weights fit model.memory_budget_bytes
+// (RESOURCE_EXHAUSTED before any is read otherwise).
 absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadLearnerModel(const config::ModelConfig& model,
                                                                   const std::string& dir,
                                                                   model::Heads heads,

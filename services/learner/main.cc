@@ -42,6 +42,7 @@
 #include "services/learner/learner_options.h"
 #include "common/rpc/auth_roles.h"
 #include "services/learner/learner_service.h"
+#include "services/worker/worker_model.h"
 #include "services/worker/worker_runtime.h"
 
 ABSL_FLAG(std::string, dist_group_id, "learner",
@@ -107,6 +108,7 @@ absl::Status RunLearner(rpc::ShutdownSignal& shutdown) {
   // gives each task only its own GPU sets LOCAL_RANK 0 (or leaves it unset).
   ASSIGN_OR_RETURN(const dist::LauncherEnv launcher, dist::ReadLauncherEnv());
   options.cuda_device = launcher.local_rank.value_or(0);
+  RETURN_IF_ERROR(worker::CheckModelDevice(options.model, options.cuda_device));
   ASSIGN_OR_RETURN(const std::string resume, ResumeFolder());
   std::unique_ptr<LearnerState> state;
   if (resume.empty()) {

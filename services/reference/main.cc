@@ -18,11 +18,14 @@ absl::Status RunReference(rpc::ShutdownSignal& shutdown) {
   ASSIGN_OR_RETURN(worker::WorkerSetup setup, worker::LoadWorkerSetup("reference"));
   const config::ExperimentConfig& c = setup.config;
   log::SetMinLevel(c.run.log_level);
+  RETURN_IF_ERROR(worker::CheckModelDevice(c.model));
   const int capacity =
       setup.capacity_override > 0 ? setup.capacity_override : c.reference.capacity;
   ASSIGN_OR_RETURN(std::unique_ptr<model::CausalLM> model,
-                   worker::LoadWorkerModel(c.model, c.model.ReferencePath(), model::Heads::kLm,
-                                           "reference"));
+                   worker::LoadWorkerModel(
+                       c.model, c.model.ReferencePath(), model::Heads::kLm,
+                       c.model.reference.empty() ? "model.policy (the reference)"
+                                                 : "model.reference"));
   auto registry = std::make_shared<prometheus::Registry>();
   ReferenceServiceOptions options;
   options.max_sequences_per_call = worker::kRequestCapacityFactor * capacity;

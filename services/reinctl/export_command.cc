@@ -1,5 +1,5 @@
 // reinctl export (declared in run_command.h).
-#include "services/reinctl/run_command.h"
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -10,8 +10,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "common/files/file_util.h"
+#include "common/files/run_folder.h"
 #include "common/status/status_macros.h"
 #include "services/reinctl/command_util.h"
+#include "services/reinctl/run_command.h"
 
 namespace rein::reinctl {
 namespace {
@@ -19,22 +21,57 @@ namespace {
 namespace fs = std::filesystem;
 
 struct ExportFlags {
-  std::string checkpoint;
+  std::string source;  // run folder or checkpoint
   std::string out;
 };
 
-// The policy folder inside a run checkpoint or a learner checkpoint.
-absl::StatusOr<fs::path> PolicyFolder(const fs::path& checkpoint) {
-  for (const fs::path& candidate : {checkpoint / "learner" / "policy", checkpoint / "policy"}) {
-    if (fs::exists(candidate / "config.json")) return candidate;
+// The policy folder of `source`: a run folder (its newest complete checkpoint), a run
+// checkpoint (learner/policy) or a learner checkpoint (policy).
+absl::StatusOr<fs::path> PolicyFolder(const fs::path& source) {
+  std::error_code error;
+  if (!fs::is_directory(source, error)) {
+    return absl::NotFoundError(absl::StrCat("'", source.string(), "' is not a folder"));
   }
-  return absl::NotFoundError(absl::StrCat(
-      "'", checkpoint.string(), "' holds no policy (looked for learner/policy/config.json and "
-      "policy/config.json): is it a Rein checkpoint?"));
+  fs::path checkpoint = source;
+  if (fs::is_directory(source / "checkpoints", error)) {
+    checkpoint = files::NewestCheckpoint(source.string());
+    if (checkpoint.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("the run folder '", source.string(), "' holds no complete checkpoint yet"));
+    }
+  }
+  for (const fs::path& candidate : {checkpoint / "learner" / "policy", checkpoint / "policy"}) {
+    if (fs::exists(candidate / "config.json", error)) return candidate;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("'", checkpoint.string(),
+                   "' holds no policy (looked for learner/policy/config.json and "
+                   "policy/config.json): is it a Rein run folder or checkpoint?"));
 }
 
-absl::Status Export(const ExportFlags& flags) {
-  ASSIGN_OR_RETURN(const fs::path policy, PolicyFolder(flags.checkpoint));
+// Checkpoints are private to the run (files 0600, folders 0700); an export is meant for others
+// (a model hub, another user's job): files rw-r--r--, folders rwxr-xr-x, less the umask.
+absl::Status MakeReadable(const fs::path& root) {
+  const mode_t mask = umask(0);
+  umask(mask);
+  std::error_code error;
+  auto apply = [&](const fs::path& path, mode_t mode) {
+    fs::permissions(path, static_cast<fs::perms>(mode & ~mask), fs::perm_options::replace, error);
+    return !error;
+  };
+  if (!apply(root, 0755))
+    return absl::InternalError(absl::StrCat(root.string(), ": ", error.message()));
+  for (auto it = fs::recursive_directory_iterator(root, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_symlink(error)) continue;
+    if (!apply(it->path(), it->is_directory(error) ? 0755 : 0644)) break;
+  }
+  if (error) return absl::InternalError(absl::StrCat(root.string(), ": ", error.message()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<fs::path> Export(const ExportFlags& flags) {
+  ASSIGN_OR_RETURN(const fs::path policy, PolicyFolder(flags.source));
   if (fs::exists(flags.out)) {
     return absl::AlreadyExistsError(absl::StrCat("'", flags.out, "' exists; not overwriting it"));
   }
@@ -44,9 +81,13 @@ absl::Status Export(const ExportFlags& flags) {
   fs::copy(policy, tmp, fs::copy_options::recursive | fs::copy_options::overwrite_existing, error);
   absl::Status status =
       error ? absl::InternalError(absl::StrCat("copying ", policy.string(), ": ", error.message()))
-            : files::MoveDirIntoPlace(tmp, flags.out, /*replace_marker=*/"");
-  if (!status.ok()) fs::remove_all(tmp, error);
-  return status;
+            : MakeReadable(tmp);
+  if (status.ok()) status = files::MoveDirIntoPlace(tmp, flags.out, /*replace_marker=*/"");
+  if (!status.ok()) {
+    fs::remove_all(tmp, error);
+    return status;
+  }
+  return policy;
 }
 
 }  // namespace
@@ -54,17 +95,19 @@ absl::Status Export(const ExportFlags& flags) {
 void AddExportCommand(CLI::App& app) {
   auto flags = std::make_shared<ExportFlags>();
   CLI::App* command = app.add_subcommand(
-      "export", "Copy a checkpoint's policy out as a Hugging Face folder");
-  command->add_option("--checkpoint", flags->checkpoint, "Run or learner checkpoint folder")
+      "export", "Copy a run's policy out as a Hugging Face folder anyone can read");
+  command
+      ->add_option("source,--checkpoint", flags->source,
+                   "Run folder (its newest checkpoint), run checkpoint or learner checkpoint")
       ->required();
   command->add_option("--out", flags->out, "Folder to create")->required();
   command->callback([flags] {
-    absl::Status status = Export(*flags);
-    if (!status.ok()) {
-      std::fprintf(stderr, "reinctl export: %s\n", std::string(status.message()).c_str());
+    absl::StatusOr<fs::path> policy = Export(*flags);
+    if (!policy.ok()) {
+      std::fprintf(stderr, "reinctl export: %s\n", std::string(policy.status().message()).c_str());
       ExitWith(1);
     }
-    std::printf("exported the policy of %s to %s\n", flags->checkpoint.c_str(), flags->out.c_str());
+    std::printf("exported %s to %s\n", policy->string().c_str(), flags->out.c_str());
   });
 }
 

@@ -169,6 +169,48 @@ TEST_CASE("reinctl model generate takes text prompts with --tokenizer") {
   std::filesystem::remove_all(tokenizer);
 }
 
+// `reinctl args...` (any subcommand), run to completion.
+CommandResult Reinctl(const std::vector<std::string>& args, const std::string& input) {
+  std::vector<std::string> argv = {rein::testing::BuiltBinary("reinctl")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<CommandResult> result = rein::testing::RunCommand(argv, input, absl::Seconds(120));
+  if (!result.ok()) FAIL(result.status().ToString());
+  return *result;
+}
+
+// The stdout of a command that must have succeeded.
+std::string Succeeded(const CommandResult& result) {
+  INFO(result.stderr_text);
+  REQUIRE(result.exit_code == 0);
+  return result.stdout_text;
+}
+
+// The README's pipeline: tokenize's output is generate's input, and generate's output is
+// detokenize's; keys other than the text (here a seed) pass through tokenize.
+TEST_CASE("reinctl tokenize output pipes into model generate, and its output into detokenize") {
+  const std::string tokenizer = WriteTinyTokenizer();
+  const std::string ids =
+      Succeeded(Reinctl({"tokenize", "--tokenizer", tokenizer},
+                        "{\"text\": \"hello\", \"seed\": 3}\n{\"text\": \"he\"}\n"));
+  std::vector<Json> tokenized = Lines(ids);
+  REQUIRE(tokenized.size() == 2);
+  CHECK(tokenized[0] == Json{{"input_ids", {104, 101, 108, 108, 111}}, {"seed", 3}});
+  const std::string generated = Succeeded(Reinctl(
+      {"model", "generate", "--model", ModelDir("tiny-llama"), "--max-new-tokens", "4"}, ids));
+  std::vector<Json> outputs = Lines(generated);
+  REQUIRE(outputs.size() == 2);
+  // The seed came through: the first line samples as it does when given directly.
+  const std::string direct = Succeeded(
+      Reinctl({"model", "generate", "--model", ModelDir("tiny-llama"), "--max-new-tokens", "4"},
+              "{\"input_ids\": [104, 101, 108, 108, 111], \"seed\": 3}\n"));
+  CHECK(Lines(direct)[0]["output_ids"] == outputs[0]["output_ids"]);
+  std::vector<Json> texts =
+      Lines(Succeeded(Reinctl({"detokenize", "--tokenizer", tokenizer}, generated)));
+  REQUIRE(texts.size() == 2);
+  for (const Json& text : texts) CHECK(text["text"].is_string());
+  std::filesystem::remove_all(tokenizer);
+}
+
 TEST_CASE("reinctl model commands fail clearly on bad input") {
   const std::string model = ModelDir("tiny-llama");
   struct Case {

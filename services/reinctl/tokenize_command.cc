@@ -49,24 +49,36 @@ absl::StatusOr<std::string> TextOf(const Json& value) {
   return it->get<std::string>();
 }
 
+// The keys detokenize reads ids from, first found wins: its own, what tokenize writes (and the
+// model commands read), and what `reinctl model generate` writes.
+constexpr const char* kIdKeys[] = {"ids", "input_ids", "output_ids"};
+
 absl::StatusOr<std::vector<TokenId>> IdsOf(const Json& value, const Tokenizer& tokenizer) {
-  auto it = value.find("ids");
-  if (it == value.end()) return absl::InvalidArgumentError("missing key \"ids\"");
-  if (!it->is_array()) return absl::InvalidArgumentError("\"ids\" must be an array of integers");
+  auto it = value.end();
+  std::string key;
+  for (const char* candidate : kIdKeys) {
+    if (it == value.end()) it = value.find(key = candidate);
+  }
+  if (it == value.end()) {
+    return absl::InvalidArgumentError("missing key \"ids\" (or \"input_ids\", \"output_ids\")");
+  }
+  if (!it->is_array()) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", key, "\" must be an array of integers"));
+  }
   std::vector<TokenId> ids;
   ids.reserve(it->size());
   for (size_t i = 0; i < it->size(); ++i) {
     const Json& id = (*it)[i];
     if (!id.is_number_integer()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("ids[", i, "] must be an integer, not ", id.dump()));
+          absl::StrCat(key, "[", i, "] must be an integer, not ", id.dump()));
     }
     const bool in_int32 = id.is_number_unsigned()
                               ? id.get<uint64_t>() <= std::numeric_limits<TokenId>::max()
                               : id.get<int64_t>() >= 0 &&
                                     id.get<int64_t>() <= std::numeric_limits<TokenId>::max();
     if (!in_int32 || !tokenizer.IsValidId(static_cast<TokenId>(id.get<int64_t>()))) {
-      return absl::OutOfRangeError(absl::StrCat("ids[", i, "] = ", id.dump(),
+      return absl::OutOfRangeError(absl::StrCat(key, "[", i, "] = ", id.dump(),
                                                 " is not a token id of this tokenizer (ids are "
                                                 "in [0, ",
                                                 tokenizer.vocab_size(), "))"));
@@ -121,7 +133,12 @@ int RunTokenize(const TokenizeFlags& flags) {
                   if (!text.ok()) return text.status();
                   absl::StatusOr<std::vector<TokenId>> ids = tokenizer.Encode(*text, options);
                   if (!ids.ok()) return ids.status();
-                  return Json{{"ids", *ids}}.dump();
+                  // The line's other keys (a seed, an id) pass through, so that the output
+                  // feeds `reinctl model generate` or `score` as it is.
+                  Json out = value;
+                  out.erase("text");
+                  out["input_ids"] = *ids;
+                  return out.dump(-1, ' ', false, Json::error_handler_t::replace);
                 });
 }
 
@@ -147,14 +164,18 @@ void AddTokenizeCommands(CLI::App& app) {
       "Tokenizer folder: tokenizer.json (+ tokenizer_config.json), or vocab.json + merges.txt";
 
   CLI::App* tokenize = app.add_subcommand(
-      "tokenize", "Text to token ids: JSONL {\"text\": ...} on stdin, {\"ids\": [...]} on stdout");
+      "tokenize",
+      "Text to token ids: JSONL {\"text\": ...} on stdin, {\"input_ids\": [...]} on stdout "
+      "(other keys kept), ready for `reinctl model generate`");
   tokenize->add_option("--tokenizer", flags->tokenizer_dir, dir_help)->required();
   tokenize->add_flag("--add-special-tokens", flags->add_special_tokens,
                      "Add the tokens the tokenizer's post-processor puts around a text (e.g. BOS)");
   tokenize->callback([flags] { ExitWith(RunTokenize(*flags)); });
 
   CLI::App* detokenize = app.add_subcommand(
-      "detokenize", "Token ids to text: JSONL {\"ids\": [...]} on stdin, {\"text\": ...} on stdout");
+      "detokenize",
+      "Token ids to text: JSONL {\"ids\" | \"input_ids\" | \"output_ids\": [...]} on stdin, "
+      "{\"text\": ...} on stdout");
   detokenize->add_option("--tokenizer", flags->tokenizer_dir, dir_help)->required();
   detokenize->add_flag("--skip-special-tokens", flags->skip_special_tokens,
                        "Leave special tokens (e.g. <|im_end|>) out of the text");

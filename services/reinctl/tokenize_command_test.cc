@@ -54,7 +54,7 @@ TEST_CASE("reinctl tokenize answers each JSONL line in order with the golden ids
   std::vector<std::string> lines = Lines(result.stdout_text);
   REQUIRE(lines.size() == golden.size());
   for (size_t i = 0; i < golden.size(); ++i) {
-    CHECK(Json::parse(lines[i]) == Json{{"ids", golden[i]["ids"]}});
+    CHECK(Json::parse(lines[i]) == Json{{"input_ids", golden[i]["ids"]}});
   }
 }
 

@@ -27,10 +27,18 @@ ABSL_FLAG(std::string, model_root, "",
 namespace rein::reward {
 namespace {
 
+// What named the folder a model is loaded from, for its errors: the config, or a Reload.
+std::string ModelKey(const config::ModelConfig& model, const std::string& dir) {
+  if (dir == model.reward_model) return "model.reward_model";
+  if (dir == model.cost_model) return "model.cost_model";
+  return "Reload's model_dir";
+}
+
 absl::Status RunReward(rpc::ShutdownSignal& shutdown) {
   ASSIGN_OR_RETURN(worker::WorkerSetup setup, worker::LoadWorkerSetup("reward"));
   const config::ExperimentConfig& c = setup.config;
   log::SetMinLevel(c.run.log_level);
+  RETURN_IF_ERROR(worker::CheckModelDevice(c.model));
   const int capacity = setup.capacity_override > 0 ? setup.capacity_override : c.reward.capacity;
 
   RewardServiceOptions options;
@@ -57,7 +65,8 @@ absl::Status RunReward(rpc::ShutdownSignal& shutdown) {
   options.loader = [model_config](const std::string& dir)
       -> absl::StatusOr<std::unique_ptr<RewardModel>> {
     ASSIGN_OR_RETURN(std::unique_ptr<model::CausalLM> lm,
-                     worker::LoadWorkerModel(model_config, dir, model::Heads::kScalar, "reward"));
+                     worker::LoadWorkerModel(model_config, dir, model::Heads::kScalar,
+                                             ModelKey(model_config, dir)));
     return RewardModel::Create(std::move(lm));
   };
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;

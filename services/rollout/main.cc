@@ -32,9 +32,10 @@ absl::Status RunRollout(rpc::ShutdownSignal& shutdown) {
   ASSIGN_OR_RETURN(worker::WorkerSetup setup, worker::LoadWorkerSetup("rollout"));
   const config::ExperimentConfig& c = setup.config;
   log::SetMinLevel(c.run.log_level);
+  RETURN_IF_ERROR(worker::CheckModelDevice(c.model));
   const int capacity = setup.capacity_override > 0 ? setup.capacity_override : c.rollout.capacity;
   ASSIGN_OR_RETURN(std::unique_ptr<model::CausalLM> policy,
-                   worker::LoadWorkerModel(c.model, c.model.policy, model::Heads::kLm, "policy"));
+                   worker::LoadWorkerModel(c.model, c.model.policy, model::Heads::kLm, "model.policy"));
   RolloutServiceOptions options;
   options.max_batch_size = capacity;
   options.max_sequences_per_call = worker::kRequestCapacityFactor * capacity;
@@ -55,7 +56,7 @@ absl::Status RunRollout(rpc::ShutdownSignal& shutdown) {
   options.sampleable_vocab_size = tokenizer->vocab_size();
   const config::ModelConfig model_config = c.model;
   options.snapshots.loader = [model_config](const std::string& dir) {
-    return worker::LoadWorkerModel(model_config, dir, model::Heads::kLm, "earlier policy");
+    return worker::LoadWorkerModel(model_config, dir, model::Heads::kLm, "Generate's policy_dir");
   };
   auto registry = std::make_shared<prometheus::Registry>();
   ASSIGN_OR_RETURN(std::unique_ptr<RolloutService> service,

@@ -6,12 +6,15 @@
 
 namespace rein::worker {
 
-model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& model, model::Heads heads) {
+model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& model, model::Heads heads,
+                                           int cuda_device) {
   model::ModelOptions options;
   options.heads = heads;
   switch (model.device) {
     case config::Device::kCpu: options.device = c10::Device(c10::kCPU); break;
-    case config::Device::kCuda: options.device = c10::Device(c10::kCUDA, 0); break;
+    case config::Device::kCuda:
+      options.device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(cuda_device));
+      break;
   }
   switch (model.dtype) {
     case config::DType::kAuto: options.dtype = std::nullopt; break;
@@ -22,11 +25,21 @@ model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& model, mod
   return options;
 }
 
+absl::Status CheckModelDevice(const config::ModelConfig& model, int cuda_device) {
+  const absl::Status usable = model::CheckDeviceUsable(
+      ModelOptionsFromConfig(model, model::Heads::kAuto, cuda_device).device);
+  if (usable.ok()) return usable;
+  return absl::Status(usable.code(),
+                      absl::StrCat("model.device: ", usable.message(),
+                                   ". Set model.device: cpu, or run a build against a CUDA "
+                                   "LibTorch (README: \"Building on a GPU machine\")"));
+}
+
 absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadWorkerModel(const config::ModelConfig& model,
                                                                  const std::string& dir,
                                                                  model::Heads heads,
-                                                                 absl::string_view what) {
-  if (dir.empty()) return absl::InvalidArgumentError(absl::StrCat("no ", what, " model configured"));
+                                                                 absl::string_view config_key) {
+  if (dir.empty()) return absl::InvalidArgumentError(absl::StrCat(config_key, " is not set"));
   const model::ModelOptions options = ModelOptionsFromConfig(model, heads);
   const absl::Status fits = model::CheckFolderFits(dir, options, model.memory_budget_bytes);
   absl::StatusOr<std::unique_ptr<model::CausalLM>> loaded =
@@ -34,10 +47,10 @@ absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadWorkerModel(const config::M
                 : absl::StatusOr<std::unique_ptr<model::CausalLM>>(fits);
   if (!loaded.ok()) {
     return absl::Status(loaded.status().code(),
-                        absl::StrCat("loading the ", what, " model from ", dir, ": ",
-                                     loaded.status().message()));
+                        absl::StrCat(config_key, ": cannot load the model in '", dir,
+                                     "': ", loaded.status().message()));
   }
-  REIN_LOG(INFO, "worker") << "loaded the " << what << " model from " << dir << " ("
+  REIN_LOG(INFO, "worker") << "loaded " << config_key << " from " << dir << " ("
                            << (*loaded)->config().num_layers << " layers, vocabulary "
                            << (*loaded)->config().vocab_size << ")";
   return loaded;

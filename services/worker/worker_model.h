@@ -16,15 +16,21 @@
 
 namespace rein::worker {
 
-// ModelOptions for `heads` with the config's dtype (auto = the model's own choice) and device.
-model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& model, model::Heads heads);
+// ModelOptions for `heads` with the config's dtype (auto = the model's own choice) and device
+// (on CUDA, GPU `cuda_device`).
+model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& model, model::Heads heads,
+                                           int cuda_device = 0);
 
-// CausalLM::Load of `dir` with ModelOptionsFromConfig; errors name the folder and `what`
-// (e.g. "policy").
+// Whether `model.device` can be used by this build on this machine, checked at start-up before
+// anything is loaded: FAILED_PRECONDITION naming model.device and what to do otherwise.
+absl::Status CheckModelDevice(const config::ModelConfig& model, int cuda_device = 0);
+
+// CausalLM::Load of `dir` with ModelOptionsFromConfig, after the memory budget check. Errors
+// start with `config_key`, the key that named the folder (e.g. "model.policy"), and quote it.
 absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadWorkerModel(const config::ModelConfig& model,
                                                                  const std::string& dir,
                                                                  model::Heads heads,
-                                                                 absl::string_view what);
+                                                                 absl::string_view config_key);
 
 }  // namespace rein::worker
 

@@ -58,13 +58,23 @@ TEST_CASE("reinctl up runs the full PPO loop with 2 rollout replicas and checkpo
     CHECK(fs::exists(run.run_dir + "/logs/" + log + ".log"));
   }
 
-  // The trained policy, exported as a Hugging Face folder, loads and generates.
+  // The trained policy, exported from the run folder (its newest checkpoint) as a Hugging Face
+  // folder that others can read, loads and generates.
   const std::string exported = dir + "/exported";
-  auto exporting = testing::RunCommand({testing::BuiltBinary("reinctl"), "export", "--checkpoint",
-                                        run.run_dir + "/checkpoints/iter-3", "--out", exported},
-                                       "", absl::Minutes(1));
+  auto exporting = testing::RunCommand(
+      {testing::BuiltBinary("reinctl"), "export", run.run_dir, "--out", exported}, "",
+      absl::Minutes(1));
   REQUIRE(exporting.ok());
   CHECK(exporting->exit_code == 0);
+  CHECK_THAT(exporting->stdout_text, Catch::Contains("checkpoints/iter-3/learner/policy"));
+  CHECK(ReadFile(exported + "/model.safetensors") ==
+        ReadFile(run.run_dir + "/checkpoints/iter-3/learner/policy/model.safetensors"));
+  CHECK((fs::status(exported).permissions() & fs::perms::others_exec) != fs::perms::none);
+  for (const char* file : {"config.json", "model.safetensors", "tokenizer.json"}) {
+    INFO(file);
+    CHECK((fs::status(exported + "/" + file).permissions() & fs::perms::others_read) !=
+          fs::perms::none);
+  }
   auto generated = testing::RunCommand(
       {testing::BuiltBinary("reinctl"), "model", "generate", "--model", exported, "--greedy",
        "--max-new-tokens", "4"},
