@@ -40,7 +40,8 @@ class Generator::Run {
   absl::StatusOr<std::vector<GenerationResult>> Execute() {
     absl::Status status = internal::TorchCall("generate", [&]() -> absl::Status {
       c10::InferenceMode inference;
-      const int64_t slots = generator_.max_batch_size;
+      // The cache may have fewer slots than max_batch_size: it is sized for this call.
+      const int64_t slots = cache_ != nullptr ? cache_->slots() : generator_.max_batch_size;
       ids_host_ = at::empty({slots}, at::kLong);
       positions_host_ = at::empty({slots}, at::kLong);
       uniforms_.resize(static_cast<size_t>(slots));
@@ -258,13 +259,22 @@ absl::StatusOr<std::unique_ptr<Generator>> Generator::Create(const CausalLM& mod
     resolved.max_sequence_length =
         std::min(resolved.max_sequence_length, model.config().max_position_embeddings);
   }
-  std::unique_ptr<Generator> generator(new Generator(model, resolved));
-  if (resolved.use_kv_cache) {
-    absl::MutexLock lock(&generator->mu_);
-    ASSIGN_OR_RETURN(generator->cache_,
-                     model.NewKvCache(resolved.max_batch_size, resolved.max_sequence_length));
+  return std::unique_ptr<Generator>(new Generator(model, resolved));
+}
+
+int64_t Generator::cache_bytes() {
+  absl::MutexLock lock(&mu_);
+  return cache_ != nullptr ? cache_->bytes() : 0;
+}
+
+absl::Status Generator::FitCache(int64_t slots, int64_t length) {
+  if (cache_ != nullptr && cache_->slots() >= slots && cache_->capacity() >= length &&
+      cache_->slots() * cache_->capacity() <= 2 * slots * length) {
+    return absl::OkStatus();  // reused: no allocation on the steady path
   }
-  return generator;
+  cache_.reset();  // before the new one: never two caches at once
+  ASSIGN_OR_RETURN(cache_, model_.NewKvCache(slots, length));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<GenerationResult>> Generator::Generate(
@@ -279,6 +289,7 @@ absl::StatusOr<std::vector<GenerationResult>> Generator::Generate(
     return absl::InvalidArgumentError("top_p must be in (0, 1]");
   }
   const ModelConfig& config = model_.config();
+  int64_t longest = 0;  // positions the longest request caches
   for (size_t i = 0; i < requests.size(); ++i) {
     const std::vector<int64_t>& prompt = requests[i].prompt;
     if (prompt.empty())
@@ -295,10 +306,16 @@ absl::StatusOr<std::vector<GenerationResult>> Generator::Generate(
           "request ", i, ": prompt of ", prompt.size(), " tokens + max_new_tokens ",
           options.max_new_tokens, " exceeds max_sequence_length ", options_.max_sequence_length));
     }
+    longest = std::max(longest, needed);
   }
   std::set<int64_t> stop(options.stop_token_ids.begin(), options.stop_token_ids.end());
   if (options.stop_at_eos) stop.insert(config.eos_token_ids.begin(), config.eos_token_ids.end());
   absl::MutexLock lock(&mu_);
+  if (options_.use_kv_cache && !requests.empty()) {
+    const int64_t slots =
+        std::min<int64_t>(options_.max_batch_size, static_cast<int64_t>(requests.size()));
+    RETURN_IF_ERROR(FitCache(slots, std::max<int64_t>(longest, 1)));
+  }
   Run run(internal::ModelAccess::Get(model_), cache_.get(), options_, options, requests,
           std::move(stop));
   return run.Execute();

@@ -80,10 +80,10 @@ struct GenerationResult {
 };
 
 struct GeneratorOptions {
-  // Sequences decoded together (the KV cache's slots). Default: 32.
+  // Sequences decoded together (at most the KV cache's slots). Default: 32.
   int64_t max_batch_size = 32;
-  // Longest prompt + max_new_tokens - 1 a request may need (each slot's cache capacity); capped
-  // by GPT-2's n_positions. Default: 2048.
+  // Longest prompt + max_new_tokens - 1 a request may need (a limit: the cache holds what each
+  // call needs); capped by GPT-2's n_positions. Default: 2048.
   int64_t max_sequence_length = 2048;
   // Prompts prefilled in one forward pass hold at most this many padded tokens (a longer prompt
   // goes alone), bounding prefill memory. Default: 2048.
@@ -100,8 +100,8 @@ struct GeneratorOptions {
 
 class Generator {
  public:
-  // Allocates the KV cache (max_batch_size x max_sequence_length) once. FAILED_PRECONDITION if
-  // the model has no LM head.
+  // FAILED_PRECONDITION if the model has no LM head. Allocates nothing: each Generate call sizes
+  // the KV cache for itself (see FitCache).
   static absl::StatusOr<std::unique_ptr<Generator>> Create(const CausalLM& model,
                                                            const GeneratorOptions& options = {});
   ~Generator();
@@ -115,9 +115,18 @@ class Generator {
 
   const GeneratorOptions& options() const { return options_; }
 
+  // Bytes the KV cache holds now (0 before the first call): sized by the calls made, at most
+  // twice what the last one needed.
+  int64_t cache_bytes();
+
  private:
   class Run;
   Generator(const CausalLM& model, const GeneratorOptions& options);
+
+  // Makes cache_ hold at least `slots` x `length` positions (slots <= max_batch_size, length <=
+  // max_sequence_length: what one call needs, not the worst case), keeping the cache it has
+  // when that fits and is at most twice the need, so that calls of one shape reuse it.
+  absl::Status FitCache(int64_t slots, int64_t length) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const CausalLM& model_;
   const GeneratorOptions options_;

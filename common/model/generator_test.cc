@@ -102,6 +102,35 @@ std::unique_ptr<CausalLM> SmallRandomModel() {
   return *std::move(lm);
 }
 
+// Issue 14: a 0.6B rollout preallocated capacity x (max prompt + max new) of cache, ~GiBs that
+// small calls never touch. The cache now holds what a call needs and is reused by calls of the
+// same shape; the results do not depend on what the cache held before.
+TEST_CASE("the KV cache is sized by each call, not by max_batch_size x max_sequence_length") {
+  auto lm = SmallRandomModel();
+  auto generator = Generator::Create(*lm, {.max_batch_size = 16, .max_sequence_length = 512});
+  REQUIRE(generator.ok());
+  CHECK((*generator)->cache_bytes() == 0);
+  const std::vector<GenerationRequest> small = Requests({{1, 2, 3}, {4, 5}});
+  auto first = (*generator)->Generate(small, kGreedy8);
+  REQUIRE(first.ok());
+  const int64_t small_bytes = (*generator)->cache_bytes();
+  // 2 slots x (3 + 8 - 1) positions, against 16 x 512 for the worst case.
+  auto worst = lm->NewKvCache(16, 512);
+  REQUIRE(worst.ok());
+  CHECK(small_bytes * 16 * 512 == (*worst)->bytes() * 2 * 10);
+  // A bigger call grows it; a same-shaped call reuses it; a much smaller one shrinks it.
+  std::vector<std::vector<int64_t>> prompts(8, std::vector<int64_t>(40, 7));
+  REQUIRE((*generator)->Generate(Requests(prompts), kGreedy8).ok());
+  const int64_t big_bytes = (*generator)->cache_bytes();
+  CHECK(big_bytes == small_bytes * (8 * 47) / (2 * 10));
+  REQUIRE((*generator)->Generate(Requests(prompts), kGreedy8).ok());
+  CHECK((*generator)->cache_bytes() == big_bytes);
+  auto again = (*generator)->Generate(small, kGreedy8);
+  REQUIRE(again.ok());
+  CHECK((*generator)->cache_bytes() == small_bytes);
+  for (size_t i = 0; i < small.size(); ++i) CHECK((*again)[i].output_ids == (*first)[i].output_ids);
+}
+
 TEST_CASE("a request's samples depend on its seed, not on its batch") {
   auto lm = SmallRandomModel();
   std::vector<GenerationRequest> requests;
