@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
+#include "common/strings/utf8.h"
 
 namespace rein::config {
 namespace internal {
@@ -260,49 +261,15 @@ std::vector<YAML::Mark> DocumentStarts(const std::string& yaml, std::optional<YA
   return marks.starts();
 }
 
-// The offset of the first byte of `text` that is not part of well-formed UTF-8 (no overlong
-// forms, no surrogates, nothing above U+10FFFF), or npos. A YAML stream is Unicode; yaml-cpp
-// takes other bytes as they are, and its emitter then writes them as escapes that read back as
-// different characters, so a config with them could not be rendered back (found by
-// tests/fuzz/experiment_config_fuzzer).
-size_t FirstInvalidUtf8(absl::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-    const unsigned char lead = byte(i);
-    int length = 0;
-    unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
-    if (lead < 0x80) {
-      length = 1;
-    } else if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      if (lead == 0xE0) low = 0xA0;
-      if (lead == 0xED) high = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      if (lead == 0xF0) low = 0x90;
-      if (lead == 0xF4) high = 0x8F;
-    } else {
-      return i;
-    }
-    if (i + length > text.size()) return i;
-    for (int k = 1; k < length; ++k) {
-      const unsigned char c = byte(i + k);
-      if (c < (k == 1 ? low : 0x80) || c > (k == 1 ? high : 0xBF)) return i;
-    }
-    i += length;
-  }
-  return absl::string_view::npos;
-}
-
 }  // namespace
 
 void ParseYamlDocument(absl::string_view yaml, const Binder& root, Diagnostics* diagnostics,
                        KeyLines* lines) {
   internal::ParseState state{diagnostics, lines, &root};
-  if (const size_t bad = FirstInvalidUtf8(yaml); bad != absl::string_view::npos) {
+  // A YAML stream is Unicode; yaml-cpp takes other bytes as they are, and its emitter then
+  // writes them as escapes that read back as different characters, so a config with them could
+  // not be rendered back (found by tests/fuzz/experiment_config_fuzzer).
+  if (size_t bad = 0; !strings::IsValidUtf8(yaml, &bad)) {
     const absl::string_view before = yaml.substr(0, bad);
     const size_t line_start = before.rfind('\n');
     const size_t column = line_start == absl::string_view::npos ? bad + 1 : bad - line_start;

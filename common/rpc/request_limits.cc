@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/strings/utf8.h"
 
 namespace rein::rpc {
 namespace {
@@ -35,35 +36,12 @@ const char* KindName(StringKind kind) {
   return "";
 }
 
-// Length of the UTF-8 sequence starting at value[i] if it is well formed (shortest form, no
-// surrogates, at most U+10FFFF) and not a C1 control character; 0 otherwise.
-size_t Utf8SequenceLength(absl::string_view value, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(value[k]); };
-  const unsigned char lead = byte(i);
-  size_t length = 0;
-  uint32_t code = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    code = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    code = lead & 0x0F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    code = lead & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + length > value.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    code = (code << 6) | (byte(i + k) & 0x3F);
-  }
-  const bool overlong = (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
-  const bool surrogate = code >= 0xD800 && code <= 0xDFFF;
-  const bool c1_control = code >= 0x80 && code <= 0x9F;
-  if (overlong || surrogate || code > 0x10FFFF || c1_control) return 0;
-  return length;
+// Length of the printable UTF-8 character at value[i] (a lead byte >= 0x80); 0 for an invalid,
+// overlong or surrogate sequence and for the C1 controls U+0080..U+009F.
+size_t PrintableUtf8Length(absl::string_view value, size_t i) {
+  char32_t code = 0;
+  const size_t length = strings::DecodeUtf8(value, i, &code);
+  return code >= 0x80 && code <= 0x9F ? 0 : length;
 }
 
 // Offset of the first character `kind` does not allow; npos if there is none.
@@ -89,7 +67,7 @@ size_t FirstBadChar(absl::string_view value, StringKind kind) {
           if (c < 0x20 || c == 0x7f) return i;
           ++i;
         } else {
-          const size_t length = Utf8SequenceLength(value, i);
+          const size_t length = PrintableUtf8Length(value, i);
           if (length == 0) return i;
           i += length;
         }

@@ -5,12 +5,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "common/tokenizer/internal/utf8.h"
+#include "common/strings/utf8.h"
 
 namespace rein::tokenizer {
 namespace {
 
-using internal::IsPythonWhitespace;
+using strings::IsPythonWhitespace;
+using strings::TrimLeft;
+using strings::TrimRight;
+
 
 // Python's str.strip(chars) / lstrip / rstrip for a set of ASCII characters.
 absl::string_view StripLeft(absl::string_view text, absl::string_view chars) {
@@ -97,8 +100,8 @@ std::string FormatLlama3(const ChatFormatParams& params, absl::Span<const ChatMe
                          const ChatOptions& options) {
   std::string out = params.bos_token;
   for (const ChatMessage& message : messages) {
-    absl::string_view content = internal::TrimLeft(
-        internal::TrimRight(message.content, IsPythonWhitespace), IsPythonWhitespace);
+    absl::string_view content = TrimLeft(
+        TrimRight(message.content, IsPythonWhitespace), IsPythonWhitespace);
     absl::StrAppend(&out, "<|start_header_id|>", message.role, "<|end_header_id|>\n\n", content,
                     "<|eot_id|>");
   }

@@ -2,10 +2,15 @@
 
 #include <unicode/uchar.h>
 
-#include "common/tokenizer/internal/utf8.h"
+#include "common/strings/utf8.h"
 
 namespace rein::tokenizer::internal {
 namespace {
+
+using strings::DecodeUtf8;
+using strings::IsUnicodeWhitespace;
+using strings::TrimLeft;
+using strings::TrimRight;
 
 bool IsWordChar(char32_t cp) { return cp == '_' || u_isalnum(static_cast<UChar32>(cp)); }
 

@@ -8,10 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/status/status_macros.h"
-#include "common/tokenizer/internal/utf8.h"
+#include "common/strings/utf8.h"
 
 namespace rein::tokenizer::internal {
 namespace {
+
+using strings::AppendUtf8Lossy;
+using strings::IsValidUtf8;
 
 // transformers' clean_up_tokenization, replacement by replacement in its order.
 void CleanUpTokenizationSpaces(std::string* text) {

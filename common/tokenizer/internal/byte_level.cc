@@ -3,10 +3,13 @@
 #include <array>
 #include <cstdint>
 
-#include "common/tokenizer/internal/utf8.h"
+#include "common/strings/utf8.h"
 
 namespace rein::tokenizer::internal {
 namespace {
+
+using strings::AppendUtf8;
+using strings::DecodeUtf8;
 
 struct Tables {
   std::array<char32_t, 256> byte_to_char{};

@@ -5,10 +5,12 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "common/tokenizer/internal/utf8.h"
+#include "common/strings/utf8.h"
 
 namespace rein::tokenizer::internal {
 namespace {
+
+using strings::DecodeUtf8;
 
 void InitializeOniguruma() {
   static std::once_flag once;

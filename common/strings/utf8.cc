@@ -1,8 +1,8 @@
-#include "common/tokenizer/internal/utf8.h"
+#include "common/strings/utf8.h"
 
 #include <cstdint>
 
-namespace rein::tokenizer::internal {
+namespace rein::strings {
 namespace {
 
 // Decodes the sequence at `pos`. Returns its length when valid. When invalid, returns 0 and sets
@@ -151,4 +151,4 @@ absl::string_view TrimRight(absl::string_view text, bool (*is_space)(char32_t)) 
   return text.substr(0, end);
 }
 
-}  // namespace rein::tokenizer::internal
+}  // namespace rein::strings

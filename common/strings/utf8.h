@@ -1,16 +1,16 @@
-// UTF-8 helpers the tokenizer needs: strict validation, lossy decoding with the replacement
+// UTF-8 text helpers (the tokenizer's, the config loader's and the request limits'): strict validation, lossy decoding with the replacement
 // policy of the WHATWG TextDecoder and Rust's String::from_utf8_lossy (one U+FFFD per maximal
 // invalid subpart), and the whitespace classes HF tokenizers and Jinja's `trim` use.
 // Stateless functions; thread safe.
-#ifndef REIN_COMMON_TOKENIZER_INTERNAL_UTF8_H_
-#define REIN_COMMON_TOKENIZER_INTERNAL_UTF8_H_
+#ifndef REIN_COMMON_STRINGS_UTF8_H_
+#define REIN_COMMON_STRINGS_UTF8_H_
 
 #include <cstddef>
 #include <string>
 
 #include "absl/strings/string_view.h"
 
-namespace rein::tokenizer::internal {
+namespace rein::strings {
 
 // Length (1..4) of the valid UTF-8 sequence at text[pos], storing its code point in *cp;
 // 0 if the bytes there are not a valid, shortest-form, non-surrogate sequence.
@@ -36,6 +36,6 @@ bool IsPythonWhitespace(char32_t cp);
 absl::string_view TrimLeft(absl::string_view text, bool (*is_space)(char32_t));
 absl::string_view TrimRight(absl::string_view text, bool (*is_space)(char32_t));
 
-}  // namespace rein::tokenizer::internal
+}  // namespace rein::strings
 
-#endif  // REIN_COMMON_TOKENIZER_INTERNAL_UTF8_H_
+#endif  // REIN_COMMON_STRINGS_UTF8_H_

@@ -1,10 +1,8 @@
-#include "common/tokenizer/internal/utf8.h"
+#include "common/strings/utf8.h"
 
 #include <catch2/catch.hpp>
 
-#include "common/tokenizer/internal/byte_level.h"
-
-namespace rein::tokenizer::internal {
+namespace rein::strings {
 namespace {
 
 std::string Lossy(absl::string_view bytes) {
@@ -38,19 +36,5 @@ TEST_CASE("Whitespace trimming follows Unicode and Python") {
   CHECK(TrimLeft("\x1C" "a", IsUnicodeWhitespace) == "\x1C" "a");
 }
 
-TEST_CASE("The byte-level alphabet maps all 256 bytes reversibly") {
-  std::string all;
-  for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
-  std::string form;
-  BytesToVocabForm(all, &form);
-  std::string back;
-  REQUIRE(VocabFormToBytes(form, &back));
-  CHECK(back == all);
-  form.clear();
-  BytesToVocabForm(" \n", &form);
-  CHECK(form == "\xC4\xA0\xC4\x8A");  // "ĠĊ"
-  CHECK_FALSE(VocabFormToBytes("\xE2\x82\xAC", &back));  // "€" is not in the alphabet.
-}
-
 }  // namespace
-}  // namespace rein::tokenizer::internal
+}  // namespace rein::strings
