@@ -13,11 +13,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kCompleteMarker[] = "coordinator.json";
-
 bool IsCheckpoint(const fs::path& dir) {
   std::error_code error;
-  return fs::is_regular_file(dir / kCompleteMarker, error);
+  return fs::is_regular_file(dir / kRunCheckpointMarker, error);
 }
 
 }  // namespace

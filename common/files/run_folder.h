@@ -14,6 +14,9 @@
 
 namespace rein::files {
 
+// The file the coordinator writes last into a run checkpoint: a folder holding it is complete.
+inline constexpr char kRunCheckpointMarker[] = "coordinator.json";
+
 // The newest complete checkpoint folder under <run_dir>/checkpoints; "" if there is none.
 std::string NewestCheckpoint(const std::string& run_dir);
 

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/files/run_folder.h"
 #include "rein/v1/coordinator.pb.h"
 
 namespace rein::coordinator {
@@ -56,7 +57,7 @@ struct CoordinatorState {
 
 // Written last (atomically): a folder holding it is a complete run checkpoint, the only kind of
 // existing folder WriteRunCheckpoint replaces.
-inline constexpr char kRunCheckpointMarker[] = "coordinator.json";
+using files::kRunCheckpointMarker;
 
 // The learner's part of the checkpoint, written into the given folder.
 using SaveLearner = std::function<absl::Status(const std::string& learner_dir)>;

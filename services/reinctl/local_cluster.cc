@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "common/files/run_folder.h"
 #include "common/rpc/serve.h"
 #include "common/status/status_macros.h"
 
@@ -27,7 +28,7 @@ struct WorkerKind {
 std::string RunFolderOf(const std::string& resume) {
   std::error_code error;
   const fs::path path = fs::absolute(resume, error).lexically_normal();
-  if (!fs::exists(path / "coordinator.json", error)) return path.string();
+  if (!fs::exists(path / files::kRunCheckpointMarker, error)) return path.string();
   const fs::path parent = path.parent_path();
   return parent.filename() == "checkpoints" ? parent.parent_path().string() : parent.string();
 }
