@@ -62,6 +62,11 @@ struct ModelConfig {
   // The folders actually used once the "empty = policy" defaults are applied.
   const std::string& ReferencePath() const { return reference.empty() ? policy : reference; }
   const std::string& TokenizerPath() const { return tokenizer.empty() ? policy : tokenizer; }
+  // The key that named TokenizerPath(), for errors.
+  const char* TokenizerKey() const {
+    return tokenizer.empty() ? "model.policy (its tokenizer; or set model.tokenizer)"
+                             : "model.tokenizer";
+  }
   bool operator==(const ModelConfig&) const = default;
 };
 

@@ -26,6 +26,7 @@
 #include "common/rpc/client.h"
 #include "common/rpc/config_options.h"
 #include "common/rpc/serve.h"
+#include "common/status/annotate.h"
 #include "common/status/status_macros.h"
 #include "common/tokenizer/tokenizer.h"
 #include "services/coordinator/coordinator_service.h"
@@ -170,7 +171,9 @@ absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
     options.format = ToDataFormat(c.data.prompt_format);
     options.max_prompt_tokens = c.data.max_prompt_tokens;
     const std::string& path = c.rounds.prompts.empty() ? c.data.prompts : c.rounds.prompts;
-    ASSIGN_OR_RETURN(loaded.round_prompts, data::PromptDataset::Load(path, tokenizer, options));
+    ASSIGN_OR_RETURN(loaded.round_prompts,
+                     Annotate(c.rounds.prompts.empty() ? "data.prompts" : "rounds.prompts",
+                              data::PromptDataset::Load(path, tokenizer, options)));
     // Offline learners with rounds train on each round's feedback, not on data.train.
     if (config::IsOfflinePreference(mode)) return loaded;
   }
@@ -178,17 +181,21 @@ absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
     data::PromptDatasetOptions options;
     options.format = ToDataFormat(c.data.prompt_format);
     options.max_prompt_tokens = c.data.max_prompt_tokens;
-    ASSIGN_OR_RETURN(loaded.prompts, data::PromptDataset::Load(c.data.prompts, tokenizer, options));
+    ASSIGN_OR_RETURN(loaded.prompts,
+                     Annotate("data.prompts",
+                              data::PromptDataset::Load(c.data.prompts, tokenizer, options)));
     REIN_LOG(INFO, "coordinator") << loaded.prompts->size() << " prompts ("
                                   << loaded.prompts->skipped() << " skipped as too long) from "
                                   << c.data.prompts;
     if (!c.data.eval_prompts.empty()) {
       ASSIGN_OR_RETURN(loaded.eval_prompts,
-                       data::PromptDataset::Load(c.data.eval_prompts, tokenizer, options));
+                       Annotate("data.eval_prompts", data::PromptDataset::Load(
+                                                         c.data.eval_prompts, tokenizer, options)));
     }
     if (!c.eval.red_team.empty()) {
       ASSIGN_OR_RETURN(loaded.red_team,
-                       data::PromptDataset::Load(c.eval.red_team, tokenizer, options));
+                       Annotate("eval.red_team",
+                                data::PromptDataset::Load(c.eval.red_team, tokenizer, options)));
     }
     return loaded;
   }
@@ -198,12 +205,14 @@ absl::StatusOr<LoadedData> LoadData(const config::ExperimentConfig& c,
   options.max_response_tokens = c.data.max_response_tokens;
   size_t size = 0, skipped = 0;
   if (mode == config::LearnerMode::kSft) {
-    ASSIGN_OR_RETURN(loaded.sft, data::LoadSftDataset(c.data.train, tokenizer, options));
+    ASSIGN_OR_RETURN(loaded.sft, Annotate("data.train",
+                                          data::LoadSftDataset(c.data.train, tokenizer, options)));
     size = loaded.sft->size();
     skipped = loaded.sft->skipped();
   } else {
     ASSIGN_OR_RETURN(loaded.preferences,
-                     data::LoadPreferenceDataset(c.data.train, tokenizer, options));
+                     Annotate("data.train",
+                              data::LoadPreferenceDataset(c.data.train, tokenizer, options)));
     if (mode == config::LearnerMode::kCostModel) {
       size_t left_out = 0;
       ASSIGN_OR_RETURN(loaded.preferences, data::CostModelView(*loaded.preferences, &left_out));
@@ -270,7 +279,9 @@ absl::Status RunCoordinator(rpc::ShutdownSignal& shutdown) {
                    config::LoadExperimentConfig(absl::GetFlag(FLAGS_config)));
   log::SetMinLevel(c.run.log_level);
   RETURN_IF_ERROR(CheckRunInputs(c));
-  ASSIGN_OR_RETURN(auto tokenizer, tokenizer::Tokenizer::FromDirectory(c.model.TokenizerPath()));
+  ASSIGN_OR_RETURN(auto tokenizer,
+                   Annotate(c.model.TokenizerKey(),
+                            tokenizer::Tokenizer::FromDirectory(c.model.TokenizerPath())));
   ASSIGN_OR_RETURN(LoadedData loaded, LoadData(c, *tokenizer));
   ASSIGN_OR_RETURN(std::optional<CoordinatorState> resumed, ResumeState(c));
   RunLoopOptions loop_options = LoopOptions(c);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "common/log/log.h"
 #include "common/process/process_setup.h"
+#include "common/status/annotate.h"
 #include "common/status/status_macros.h"
 #include "common/rpc/auth_roles.h"
 #include "services/reward/reward_service.h"
@@ -71,7 +72,9 @@ absl::Status RunReward(rpc::ShutdownSignal& shutdown) {
   };
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;
   if (options.regex_weight != 0 || options.model_dir.empty()) {
-    ASSIGN_OR_RETURN(tokenizer, tokenizer::Tokenizer::FromDirectory(c.model.TokenizerPath()));
+    ASSIGN_OR_RETURN(tokenizer,
+                     Annotate(c.model.TokenizerKey(),
+                              tokenizer::Tokenizer::FromDirectory(c.model.TokenizerPath())));
   }
   auto registry = std::make_shared<prometheus::Registry>();
   ASSIGN_OR_RETURN(std::unique_ptr<RewardService> service,

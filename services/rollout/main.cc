@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "common/log/log.h"
 #include "common/process/process_setup.h"
+#include "common/status/annotate.h"
 #include "common/status/status_macros.h"
 #include "common/tokenizer/tokenizer.h"
 #include "services/rollout/rollout_service.h"
@@ -52,7 +53,8 @@ absl::Status RunRollout(rpc::ShutdownSignal& shutdown) {
   options.snapshots.allowed_roots.push_back(c.model.policy);
   // A padded embedding matrix must not let an id the tokenizer does not know be sampled.
   ASSIGN_OR_RETURN(std::unique_ptr<tokenizer::Tokenizer> tokenizer,
-                   tokenizer::Tokenizer::FromDirectory(c.model.TokenizerPath()));
+                   Annotate(c.model.TokenizerKey(),
+                            tokenizer::Tokenizer::FromDirectory(c.model.TokenizerPath())));
   options.sampleable_vocab_size = tokenizer->vocab_size();
   const config::ModelConfig model_config = c.model;
   options.snapshots.loader = [model_config](const std::string& dir) {

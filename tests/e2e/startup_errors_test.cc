@@ -66,5 +66,32 @@ TEST_CASE("a model folder that does not exist: the error names the config key an
   }
 }
 
+TEST_CASE("a data file or tokenizer that does not exist: the error names its config key") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-nodata-");
+  std::string text = ReadFile(WriteConfig(dir, 1));
+  const std::string prompts = WorldDir() + "/prompts.jsonl";
+  const size_t at = text.find(prompts);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, prompts.size(), dir + "/no-such-prompts.jsonl");
+  std::ofstream(dir + "/nodata.yaml") << text;
+  const testing::CommandResult coordinator = RunService("rein-coordinator", dir + "/nodata.yaml");
+  INFO(coordinator.stdout_text << coordinator.stderr_text);
+  CHECK(coordinator.exit_code == 1);
+  CHECK_THAT(coordinator.stdout_text + coordinator.stderr_text,
+             Catch::Contains("data.prompts: data file '" + dir + "/no-such-prompts.jsonl'"));
+
+  const std::string missing = dir + "/no-such-tokenizer";
+  const std::string config = ConfigWithModel(dir, WorldDir() + "/policy-init",
+                                             "  tokenizer: " + missing + "\n");
+  for (const char* binary : {"rein-coordinator", "rein-rollout"}) {
+    INFO(binary);
+    const testing::CommandResult result = RunService(binary, config);
+    const std::string output = result.stdout_text + result.stderr_text;
+    INFO(output);
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(output, Catch::Contains("model.tokenizer: " + missing));
+  }
+}
+
 }  // namespace
 }  // namespace rein::e2e
