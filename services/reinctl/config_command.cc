@@ -3,10 +3,12 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/config/enum_names.h"
 #include "common/config/experiment_config.h"
 #include "services/reinctl/command_util.h"
+#include "services/reinctl/config_preflight.h"
 
 namespace rein::reinctl {
 namespace {
@@ -46,11 +48,16 @@ void PrintSummary(const std::string& path, const config::ExperimentConfig& c) {
   std::printf("  model     policy %s\n", c.model.policy.empty() ? "(unset)" : c.model.policy.c_str());
 }
 
-int RunCheck(const std::string& path) {
+int RunCheck(const std::string& path, bool parse_only) {
   absl::StatusOr<config::ExperimentConfig> parsed = config::LoadExperimentConfig(path);
   if (!parsed.ok()) {
     std::fprintf(stderr, "%s\n", std::string(parsed.status().message()).c_str());
     return 1;
+  }
+  if (!parse_only) {
+    const std::vector<std::string> problems = PreflightProblems(*parsed);
+    for (const std::string& problem : problems) std::fprintf(stderr, "%s\n", problem.c_str());
+    if (!problems.empty()) return 1;
   }
   PrintSummary(path, *parsed);
   return 0;
@@ -62,9 +69,15 @@ void AddConfigCommands(CLI::App& app) {
   CLI::App* group = app.add_subcommand("config", "Check an experiment config; show every default");
   group->require_subcommand(1);
   auto path = std::make_shared<std::string>();
-  CLI::App* check = group->add_subcommand("check", "Parse and validate an experiment config file");
+  auto parse_only = std::make_shared<bool>(false);
+  CLI::App* check = group->add_subcommand(
+      "check", "Validate an experiment config file and the model, tokenizer and data files it "
+               "names");
   check->add_option("file", *path, "The YAML experiment config")->required();
-  check->callback([path] { ExitWith(RunCheck(*path)); });
+  check->add_flag("--parse-only", *parse_only,
+                  "Only parse and validate the YAML; look at none of the files it names (a config "
+                  "for another machine)");
+  check->callback([path, parse_only] { ExitWith(RunCheck(*path, *parse_only)); });
   CLI::App* defaults =
       group->add_subcommand("defaults", "Print every key with its default and documentation");
   defaults->callback([] { std::fputs(config::DefaultConfigYaml().c_str(), stdout); });

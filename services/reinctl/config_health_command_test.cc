@@ -2,7 +2,9 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "common/rpc/serve.h"
 #include "common/testing/subprocess.h"
@@ -21,11 +23,71 @@ testing::CommandResult Reinctl(const std::vector<std::string>& args) {
   return *result;
 }
 
-TEST_CASE("reinctl config check accepts the example config and summarises it") {
-  auto result = Reinctl({"config", "check", testing::SourcePath("deploy/config/example.yaml")});
+TEST_CASE("reinctl config check --parse-only accepts the example config and summarises it") {
+  auto result = Reinctl(
+      {"config", "check", "--parse-only", testing::SourcePath("deploy/config/example.yaml")});
   CHECK(result.exit_code == 0);
   CHECK(result.stdout_text.find(": OK") != std::string::npos);
   CHECK(result.stdout_text.find("learner") != std::string::npos);
+}
+
+TEST_CASE("reinctl config check reports every file the example config names but lacks here") {
+  // Run from a fresh folder, where none of the example's relative paths exists.
+  const std::string dir = testing::MakeTempDir("rein-config-");
+  auto result = RunCommand({"/bin/sh", "-c",
+                            "cd '" + dir + "' && exec '" + BuiltBinary("reinctl") +
+                                "' config check '" +
+                                testing::SourcePath("deploy/config/example.yaml") + "'"},
+                           "", absl::Seconds(60));
+  REQUIRE(result.ok());
+  CHECK(result->exit_code == 1);
+  CHECK(result->stdout_text.find(": OK") == std::string::npos);
+  for (const char* line : {"model.policy: 'models/smollm2-135m-sft' does not exist\n",
+                           "model.reward_model: 'models/smollm2-135m-rm' does not exist\n",
+                           "data.prompts: 'data/prompts/train.jsonl' does not exist\n",
+                           "data.eval_prompts: 'data/prompts/heldout.jsonl' does not exist\n",
+                           "eval.red_team: 'data/prompts/red_team.jsonl' does not exist\n"}) {
+    CHECK(result->stderr_text.find(line) != std::string::npos);
+  }
+}
+
+// An sft config over a model folder that holds its tokenizer (tests/data's tiny GPT-2 one, 267
+// tokens, eos 266) and a config.json of `vocab_size` tokens; weights are only looked for.
+std::string WriteSftConfig(const std::string& dir, int vocab_size) {
+  const std::filesystem::path model = std::filesystem::path(dir) / "model";
+  std::filesystem::create_directories(model);
+  for (const char* name : {"vocab.json", "merges.txt", "tokenizer_config.json"}) {
+    std::filesystem::copy_file(testing::SourcePath("tests/data/tokenizer/tiny_gpt2") + "/" + name,
+                               model / name);
+  }
+  std::ifstream in(testing::SourcePath("tests/data/models/tiny-llama/config.json"));
+  nlohmann::json config = nlohmann::json::parse(in);
+  config["vocab_size"] = vocab_size;
+  config["eos_token_id"] = 266;
+  config["bos_token_id"] = 266;
+  std::ofstream(model / "config.json") << config.dump(2);
+  std::ofstream(model / "model.safetensors") << "";
+  std::ofstream(dir + "/train.jsonl") << "{\"prompt\": \"hi\", \"response\": \"there\"}\n";
+  const std::string path = dir + "/sft.yaml";
+  std::ofstream(path) << "learner:\n  mode: sft\nmodel:\n  policy: " << model.string()
+                      << "\ndata:\n  train: " << dir << "/train.jsonl\n";
+  return path;
+}
+
+TEST_CASE("reinctl config check passes a config whose files exist and agree") {
+  const std::string dir = testing::MakeTempDir("rein-config-");
+  auto result = Reinctl({"config", "check", WriteSftConfig(dir, 1000)});
+  CHECK(result.exit_code == 0);
+  CHECK(result.stdout_text.find(": OK") != std::string::npos);
+  CHECK(result.stderr_text.empty());
+}
+
+TEST_CASE("reinctl config check reports a tokenizer larger than the model's vocabulary") {
+  const std::string dir = testing::MakeTempDir("rein-config-");
+  auto result = Reinctl({"config", "check", WriteSftConfig(dir, 100)});
+  CHECK(result.exit_code == 1);
+  CHECK(result.stderr_text.find("model.policy: vocab_size 100 but the tokenizer of model.policy "
+                                "has 267 tokens") != std::string::npos);
 }
 
 TEST_CASE("reinctl config check names the file, line and key of every error") {

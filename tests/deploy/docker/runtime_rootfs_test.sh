@@ -227,6 +227,12 @@ data:
   prompt_format: text
 model:
   policy: /mnt/world/policy-init
+learner:
+  critic_init: policy
+reward:
+  rules:
+    length_penalty:
+      weight: 0.1
 rollout:
   capacity: 2
   sampling:

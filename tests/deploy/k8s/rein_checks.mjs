@@ -293,7 +293,8 @@ export function checkMounts(docs, config) {
 // `reinctl config check` accepts the config as it lands in the pods.
 export function checkConfigWithReinctl(text, binDir, scratchFile) {
   writeFileSync(scratchFile, text);
-  const run = spawnSync(join(binDir, "reinctl"), ["config", "check", scratchFile], {
+  // --parse-only: the paths are the pods', not this machine's.
+  const run = spawnSync(join(binDir, "reinctl"), ["config", "check", "--parse-only", scratchFile], {
     encoding: "utf8",
     timeout: 60_000,
   });
