@@ -67,7 +67,13 @@ export REIN_BIN
 # shellcheck source=rein-config.sh
 source "${here}/rein-config.sh"
 rein_config_init
-"${REIN_BIN}/reinctl" config check "${config}" >&2
+# A plan needs only the YAML; a job also needs every file and model folder its config names
+# (the submit host sees the shared storage the nodes use).
+if ((dry_run)); then
+  "${REIN_BIN}/reinctl" config check --parse-only "${config}" >&2
+else
+  "${REIN_BIN}/reinctl" config check "${config}" >&2
+fi
 
 ranks=0 worker_tasks=0
 while read -r name _ count _; do
