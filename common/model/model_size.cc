@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/files/file_util.h"
+#include "common/status/status_macros.h"
 
 namespace rein::model {
 namespace {
@@ -81,21 +82,48 @@ uint64_t DefaultMemoryBudgetBytes() {
   return static_cast<uint64_t>(pages) / 4 * 3 * static_cast<uint64_t>(page_size);
 }
 
-absl::Status CheckModelFolderFits(const std::string& dir, const ModelFolderBudget& budget) {
-  const std::string config_path = (std::filesystem::path(dir) / "config.json").string();
+namespace {
+
+// INVALID_ARGUMENT when `config_path` is larger than any model's config.json; OK otherwise, a
+// missing file included.
+absl::Status CheckConfigSize(const std::string& config_path) {
   std::error_code ec;
   const uintmax_t config_bytes = std::filesystem::file_size(config_path, ec);
-  if (ec) return absl::OkStatus();  // Missing: the loader says NOT_FOUND with the path.
-  if (config_bytes > kMaxConfigBytes) {
+  if (!ec && config_bytes > kMaxConfigBytes) {
     return absl::InvalidArgumentError(absl::StrCat("'", config_path, "': ", config_bytes,
                                                    " bytes, above the limit of ", kMaxConfigBytes,
                                                    " for a config.json"));
   }
-  absl::StatusOr<std::string> text = files::ReadFile(config_path);
-  if (!text.ok()) return absl::OkStatus();
-  const nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ModelConfig> ReadModelFolderConfig(const std::string& dir) {
+  const std::string config_path = (std::filesystem::path(dir) / "config.json").string();
+  std::error_code ec;
+  if (!std::filesystem::exists(config_path, ec)) {
+    return absl::NotFoundError(absl::StrCat("'", dir, "' has no config.json"));
+  }
+  RETURN_IF_ERROR(CheckConfigSize(config_path));
+  ASSIGN_OR_RETURN(const std::string text, files::ReadFile(config_path));
+  const nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    return absl::InvalidArgumentError(absl::StrCat("'", config_path, "' is not valid JSON"));
+  }
   absl::StatusOr<ModelConfig> config = ParseModelConfig(json);
-  if (!config.ok()) return absl::OkStatus();  // The loader reports what is wrong with it.
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", config_path, "': ", config.status().message()));
+  }
+  return config;
+}
+
+absl::Status CheckModelFolderFits(const std::string& dir, const ModelFolderBudget& budget) {
+  const std::string config_path = (std::filesystem::path(dir) / "config.json").string();
+  RETURN_IF_ERROR(CheckConfigSize(config_path));
+  absl::StatusOr<ModelConfig> config = ReadModelFolderConfig(dir);
+  if (!config.ok()) return absl::OkStatus();  // The loader names what is wrong with it.
 
   const int bytes_per_parameter =
       budget.bytes_per_parameter > 0 ? budget.bytes_per_parameter : ConfigDtypeBytes(*config);

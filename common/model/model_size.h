@@ -19,6 +19,10 @@
 
 namespace rein::model {
 
+// `dir`/config.json, read and parsed: NOT_FOUND when it is missing, INVALID_ARGUMENT naming
+// the file when it is over 16 MiB (no model's config is), not JSON, or not a config Rein knows.
+absl::StatusOr<ModelConfig> ReadModelFolderConfig(const std::string& dir);
+
 struct ParameterEstimate {
   // Parameters: embeddings (+ GPT-2's position table), every layer's attention and MLP weights
   // and biases and norms, the final norm, and an untied lm_head. Counted as double: a hostile

@@ -13,8 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "common/config/enum_names.h"
-#include "common/files/file_util.h"
 #include "common/model/model_config.h"
+#include "common/model/model_size.h"
 #include "common/tokenizer/tokenizer.h"
 
 namespace rein::reinctl {
@@ -23,9 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using config::ExperimentConfig;
 using config::LearnerMode;
-
-// config.json files are a few KiB; a larger one is not a model's config.
-constexpr uintmax_t kMaxModelConfigBytes = uintmax_t{16} << 20;
 
 // A model folder the run loads and its config.json, once read.
 struct ModelEntry {
@@ -88,28 +85,9 @@ class Preflight {
                        "' holds no weights (model.safetensors, or shards with "
                        "model.safetensors.index.json)"));
     }
-    const std::string config_path = (fs::path(path) / "config.json").string();
-    if (!fs::exists(config_path, error)) {
-      Add(absl::StrCat(key, ": '", path, "' has no config.json"));
-      return;
-    }
-    if (fs::file_size(config_path, error) > kMaxModelConfigBytes) {
-      Add(absl::StrCat(key, ": '", config_path, "' is too large for a config.json"));
-      return;
-    }
-    absl::StatusOr<std::string> text = files::ReadFile(config_path);
-    if (!text.ok()) {
-      Add(absl::StrCat(key, ": ", text.status().message()));
-      return;
-    }
-    const nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded()) {
-      Add(absl::StrCat(key, ": '", config_path, "' is not valid JSON"));
-      return;
-    }
-    absl::StatusOr<model::ModelConfig> parsed = model::ParseModelConfig(json);
+    absl::StatusOr<model::ModelConfig> parsed = model::ReadModelFolderConfig(path);
     if (!parsed.ok()) {
-      Add(absl::StrCat(key, ": '", config_path, "': ", parsed.status().message()));
+      Add(absl::StrCat(key, ": ", parsed.status().message()));
       return;
     }
     models_.push_back({key, path, *std::move(parsed)});
