@@ -163,6 +163,9 @@ TEST_CASE("two rounds through rein-feedback survive kills while collecting and w
   // before round 2's first iteration.
   size_t log_from = LogSize(run_dir);
   up = StartUp(config, run_dir, {"--resume", run_dir + "/checkpoints/iter-4"});
+  // Until the new reinctl up has cleared the folder, its coordinator.address is the killed
+  // run's, whose port another process (another test's coordinator) may hold by now.
+  REQUIRE(up->WaitForLine("coordinator on ", absl::Minutes(2)).ok());
   WaitForStatus(run_dir, "round 2/2 collecting");
   CHECK(Ctl({"pause", "--run", run_dir}).exit_code == 0);
   // People flag round 1's red-team responses (4 prompts x 2); round 2 trains the cost model
