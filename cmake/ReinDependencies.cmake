@@ -33,13 +33,24 @@ find_package(OpenSSL REQUIRED)  # SHA-256 of annotator tokens; random tokens.
 # reinctl's command line.
 find_package(CLI11 CONFIG REQUIRED)
 
-# LibTorch (Debian 1.13.1, CPU). Its include dirs are SYSTEM so its headers do not trip our
-# warnings.
+# LibTorch: Debian's 1.13.1 (CPU) by default, or another one given by Torch_DIR (for instance
+# the CUDA one inside a PyTorch installation: .../site-packages/torch/share/cmake/Torch). Its
+# include dirs are SYSTEM so its headers do not trip our warnings.
 find_package(Torch CONFIG REQUIRED)
+include(ReinTorchIncludes)
+rein_torch_include_dirs(rein_torch_include_dirs)
 add_library(rein_torch INTERFACE)
 target_link_libraries(rein_torch INTERFACE ${TORCH_LIBRARIES})
-target_include_directories(rein_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+target_include_directories(rein_torch SYSTEM INTERFACE ${rein_torch_include_dirs})
 add_library(rein::torch ALIAS rein_torch)
+# CUDA code that needs LibTorch's own CUDA API (c10/cuda) is compiled only against a LibTorch
+# built with CUDA; C10_CUDA_LIBRARY is what TorchConfig.cmake finds for one (1.13 and 2.x).
+if(C10_CUDA_LIBRARY)
+  set(REIN_TORCH_CUDA ON CACHE INTERNAL "LibTorch was built with CUDA")
+else()
+  set(REIN_TORCH_CUDA OFF CACHE INTERNAL "LibTorch was built with CUDA")
+endif()
+message(STATUS "Rein: LibTorch ${Torch_VERSION} from ${Torch_DIR}, CUDA=${REIN_TORCH_CUDA}")
 if(REIN_FUZZ)
   # LibTorch 1.13's ATen/core/List.h instantiates std::vector<c10::IValue> while IValue is still
   # incomplete (through ATen/ops/*.h); GCC lets it pass, clang in C++20 mode does not. The clang

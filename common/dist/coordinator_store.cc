@@ -2,6 +2,7 @@
 
 #include <c10/util/Exception.h>
 #include <torch/csrc/distributed/c10d/Store.hpp>
+#include <torch/version.h>
 
 #include <memory>
 #include <utility>
@@ -20,11 +21,18 @@ absl::Duration FromMillis(std::chrono::milliseconds ms) { return absl::Milliseco
 
 class CoordinatorStore final : public c10d::Store {
  public:
-  CoordinatorStore(const CoordinatorStoreOptions& options,
-                   std::unique_ptr<rein::v1::Coordinator::Stub> stub)
-      : options_(options), stub_(std::move(stub)) {
+  CoordinatorStore(const CoordinatorStoreOptions& options, std::shared_ptr<grpc::Channel> channel)
+      : options_(options), channel_(std::move(channel)),
+        stub_(rein::v1::Coordinator::NewStub(channel_)) {
     timeout_ = std::chrono::milliseconds(absl::ToInt64Milliseconds(options.timeout));
   }
+
+#if TORCH_VERSION_MAJOR >= 2
+  // LibTorch 2's c10d clones a store for each thread that uses it; a clone shares the channel.
+  c10::intrusive_ptr<c10d::Store> clone() override {
+    return c10::make_intrusive<CoordinatorStore>(options_, channel_);
+  }
+#endif
 
   void set(const std::string& key, const std::vector<uint8_t>& value) override {
     rein::v1::KvSetRequest request;
@@ -111,6 +119,7 @@ class CoordinatorStore final : public c10d::Store {
   }
 
   const CoordinatorStoreOptions options_;
+  const std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<rein::v1::Coordinator::Stub> stub_;
 };
 
@@ -123,8 +132,7 @@ absl::StatusOr<StorePtr> ConnectCoordinatorStore(const CoordinatorStoreOptions& 
   if (options.group_id.empty()) return absl::InvalidArgumentError("coordinator store: no group id");
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                    rpc::CreateChannel(options.address, options.client));
-  return StorePtr(c10::make_intrusive<CoordinatorStore>(
-      options, rein::v1::Coordinator::NewStub(channel)));
+  return StorePtr(c10::make_intrusive<CoordinatorStore>(options, std::move(channel)));
 }
 
 }  // namespace rein::dist

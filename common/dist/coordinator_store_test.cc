@@ -77,7 +77,7 @@ TEST_CASE("The coordinator store sets, waits for and gets keys under its group i
   Coordinator coordinator;
   auto store = ConnectCoordinatorStore(StoreOptions(coordinator, "g1", absl::Seconds(2)));
   REQUIRE(store.ok());
-  (*store)->set("a", {1, 2, 3});
+  (*store)->set("a", std::vector<uint8_t>{1, 2, 3});
   CHECK((*store)->get("a") == std::vector<uint8_t>{1, 2, 3});
   CHECK((*store)->check({"a"}));
   CHECK_FALSE((*store)->check({"b"}));
@@ -105,7 +105,7 @@ TEST_CASE("a rank that starts before the coordinator waits for it instead of fai
   REQUIRE(store.ok());
   absl::Notification set;
   std::thread rank([&] {
-    (*store)->set("joined/0", {7});
+    (*store)->set("joined/0", std::vector<uint8_t>{7});
     set.Notify();
   });
   // Not while there is no coordinator.

@@ -1,6 +1,9 @@
 #include "common/dist/nccl_collectives.h"
 
 #include <torch/csrc/distributed/c10d/Store.hpp>
+#if REIN_TORCH_CUDA
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 #include <exception>
 #include <string>
@@ -30,6 +33,16 @@ absl::StatusOr<NcclType> TypeOf(const at::Tensor& tensor) {
       absl::StrCat("NCCL collectives do not take ", c10::toString(tensor.scalar_type())));
 }
 
+// The stream whose queued kernels write `tensor`: LibTorch's current stream on its device.
+void* ProducerStream(const at::Tensor& tensor) {
+#if REIN_TORCH_CUDA
+  return c10::cuda::getCurrentCUDAStream(tensor.device().index()).stream();
+#else
+  (void)tensor;  // A CPU-only LibTorch makes no CUDA tensors; this is never reached with one.
+  return nullptr;
+#endif
+}
+
 class NcclCollectives final : public Communicator {
  public:
   explicit NcclCollectives(std::unique_ptr<NcclCommunicator> comm) : comm_(std::move(comm)) {}
@@ -45,7 +58,7 @@ class NcclCollectives final : public Communicator {
       return absl::UnimplementedError("NCCL min/max all-reduce is not wired up");
     }
     absl::Status done = comm_->AllReduce(tensor.data_ptr(), static_cast<size_t>(tensor.numel()),
-                                         type, op == ReduceOp::kAverage);
+                                         type, op == ReduceOp::kAverage, ProducerStream(tensor));
     class Done final : public PendingCollective {
      public:
       explicit Done(absl::Status status) : status_(std::move(status)) {}
@@ -60,7 +73,8 @@ class NcclCollectives final : public Communicator {
   absl::Status Broadcast(at::Tensor tensor, int root) override {
     RETURN_IF_ERROR(CheckTensor(tensor));
     ASSIGN_OR_RETURN(NcclType type, TypeOf(tensor));
-    return comm_->Broadcast(tensor.data_ptr(), static_cast<size_t>(tensor.numel()), type, root);
+    return comm_->Broadcast(tensor.data_ptr(), static_cast<size_t>(tensor.numel()), type, root,
+                            ProducerStream(tensor));
   }
 
   absl::Status Barrier() override { return comm_->Barrier(); }

@@ -41,6 +41,7 @@ constexpr absl::Duration kPollInterval = absl::Microseconds(50);
 struct NcclCommunicator::Handles {
   ncclComm_t comm = nullptr;
   cudaStream_t stream = nullptr;
+  cudaEvent_t produced = nullptr;  // recorded on the producer's stream before each collective
   bool aborted = false;
   void* scratch = nullptr;  // one float for Barrier
 };
@@ -79,6 +80,8 @@ absl::StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::Create(
   auto handles = std::make_unique<Handles>();
   RETURN_IF_ERROR(CudaError(cudaStreamCreateWithFlags(&handles->stream, cudaStreamNonBlocking),
                             "cudaStreamCreate"));
+  RETURN_IF_ERROR(CudaError(cudaEventCreateWithFlags(&handles->produced, cudaEventDisableTiming),
+                            "cudaEventCreate"));
   // Non-blocking init so that a rank that never arrives ends in a timeout, not a hang.
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
   config.blocking = 0;
@@ -103,7 +106,18 @@ NcclCommunicator::~NcclCommunicator() {
     }
   }
   if (handles_->scratch != nullptr) cudaFree(handles_->scratch);
+  if (handles_->produced != nullptr) cudaEventDestroy(handles_->produced);
   if (handles_->stream != nullptr) cudaStreamDestroy(handles_->stream);
+}
+
+absl::Status NcclCommunicator::FollowProducer(void* producer_stream) {
+  // The calling thread may not be the one that created the communicator, and the legacy
+  // default stream is the current device's.
+  RETURN_IF_ERROR(CudaError(cudaSetDevice(options_.device), "cudaSetDevice"));
+  auto producer = static_cast<cudaStream_t>(producer_stream);
+  RETURN_IF_ERROR(CudaError(cudaEventRecord(handles_->produced, producer), "cudaEventRecord"));
+  return CudaError(cudaStreamWaitEvent(handles_->stream, handles_->produced, 0),
+                   "cudaStreamWaitEvent");
 }
 
 absl::Status NcclCommunicator::AwaitCompletion(absl::string_view what) {
@@ -136,8 +150,9 @@ absl::Status NcclCommunicator::AwaitCompletion(absl::string_view what) {
 }
 
 absl::Status NcclCommunicator::AllReduce(void* device_buffer, size_t count, NcclType type,
-                                         bool average) {
+                                         bool average, void* producer_stream) {
   if (handles_->aborted) return absl::FailedPreconditionError("communicator was aborted");
+  RETURN_IF_ERROR(FollowProducer(producer_stream));
   ncclRedOp_t op = average ? ncclAvg : ncclSum;
   RETURN_IF_ERROR(NcclError(ncclAllReduce(device_buffer, device_buffer, count, ToNccl(type), op,
                                           handles_->comm, handles_->stream),
@@ -146,11 +161,12 @@ absl::Status NcclCommunicator::AllReduce(void* device_buffer, size_t count, Nccl
 }
 
 absl::Status NcclCommunicator::Broadcast(void* device_buffer, size_t count, NcclType type,
-                                         int root) {
+                                         int root, void* producer_stream) {
   if (handles_->aborted) return absl::FailedPreconditionError("communicator was aborted");
   if (root < 0 || root >= options_.world_size) {
     return absl::InvalidArgumentError(absl::StrCat("broadcast root ", root, " is not a rank"));
   }
+  RETURN_IF_ERROR(FollowProducer(producer_stream));
   RETURN_IF_ERROR(NcclError(ncclBroadcast(device_buffer, device_buffer, count, ToNccl(type), root,
                                           handles_->comm, handles_->stream),
                             "ncclBroadcast"));

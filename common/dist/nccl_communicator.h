@@ -49,10 +49,18 @@ class NcclCommunicator {
 
   // In-place all-reduce of `count` elements at `device_buffer` (memory on this rank's
   // device): the sum, or the mean when `average`. Returns once the result is in place.
-  absl::Status AllReduce(void* device_buffer, size_t count, NcclType type, bool average);
+  //
+  // `producer_stream` (a cudaStream_t; nullptr is the legacy default stream, where LibTorch
+  // queues its kernels unless told otherwise) is the stream whose queued work writes the
+  // buffer: the collective runs on the communicator's own non-blocking stream, which would not
+  // otherwise wait for that work.
+  absl::Status AllReduce(void* device_buffer, size_t count, NcclType type, bool average,
+                         void* producer_stream = nullptr);
 
-  // In-place broadcast of `count` elements at `device_buffer` from rank `root`.
-  absl::Status Broadcast(void* device_buffer, size_t count, NcclType type, int root);
+  // In-place broadcast of `count` elements at `device_buffer` from rank `root`, after the work
+  // queued on `producer_stream` (as for AllReduce).
+  absl::Status Broadcast(void* device_buffer, size_t count, NcclType type, int root,
+                         void* producer_stream = nullptr);
 
   // Returns once every rank has called Barrier (an all-reduce of one scratch element).
   absl::Status Barrier();
@@ -65,6 +73,8 @@ class NcclCommunicator {
   NcclCommunicator(const NcclOptions& options, std::unique_ptr<Handles> handles);
   // Waits for the communicator's pending work; aborts it on error or timeout.
   absl::Status AwaitCompletion(absl::string_view what);
+  // Makes the communicator's stream wait for the work queued so far on `producer_stream`.
+  absl::Status FollowProducer(void* producer_stream);
 
   const NcclOptions options_;
   std::unique_ptr<Handles> handles_;

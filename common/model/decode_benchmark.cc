@@ -1,4 +1,5 @@
-// Decode throughput of Generator against its floor, on a random ~10M-parameter Llama-style model.
+// Decode throughput of Generator against its floor, on a random ~10M-parameter Llama-style model
+// (or Qwen3-0.6B's shape), on the CPU or a GPU.
 //
 // For each batch size B: B prompts of --prompt_tokens random ids generate --new_tokens tokens
 // each (sampling at temperature 1 over the whole vocabulary, no EOS), with the KV cache and with
@@ -10,6 +11,7 @@
 //
 //   decode_benchmark [--batch_sizes 1,8,32] [--prompt_tokens 32] [--new_tokens 64]
 //                    [--repeats 3] [--recompute_repeats 1] [--threads 0] [--out FILE]
+//                    [--device cpu|cuda] [--dtype float32|bfloat16] [--shape small|qwen3-0.6b]
 #include <ATen/Parallel.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/full.h>
@@ -42,6 +44,10 @@ ABSL_FLAG(int, recompute_repeats, 1,
           "Timed runs of each full-recompute measurement (after one warm-up)");
 ABSL_FLAG(int, threads, 0, "LibTorch intra-op threads; 0 keeps LibTorch's default");
 ABSL_FLAG(std::string, out, "", "Write the JSON report here instead of stdout");
+ABSL_FLAG(std::string, device, "cpu", "cpu, or cuda (GPU 0) with a CUDA LibTorch");
+ABSL_FLAG(std::string, dtype, "float32", "Weight dtype: float32 or bfloat16");
+ABSL_FLAG(std::string, shape, "small",
+          "small (~10M parameters, Llama-style) or qwen3-0.6b (Qwen3-0.6B's real config)");
 
 namespace {
 
@@ -55,6 +61,13 @@ const nlohmann::json kConfig = {{"model_type", "llama"},    {"vocab_size", 8192}
                                 {"num_hidden_layers", 8},   {"num_attention_heads", 8},
                                 {"num_key_value_heads", 4}, {"max_position_embeddings", 2048},
                                 {"rms_norm_eps", 1e-5},     {"tie_word_embeddings", false}};
+
+// Qwen3-0.6B's config.json (transformers' Qwen3Config), random weights.
+const nlohmann::json kQwen3Config = {
+    {"model_type", "qwen3"},      {"vocab_size", 151936},        {"hidden_size", 1024},
+    {"intermediate_size", 3072},  {"num_hidden_layers", 28},     {"num_attention_heads", 16},
+    {"num_key_value_heads", 8},   {"head_dim", 128},             {"max_position_embeddings", 40960},
+    {"rms_norm_eps", 1e-6},       {"rope_theta", 1000000.0},     {"tie_word_embeddings", true}};
 
 double Seconds(const std::function<void()>& fn) {
   const Clock::time_point start = Clock::now();
@@ -72,25 +85,26 @@ double Median(std::vector<double> v) {
 std::function<void()> KvFloor(const CausalLM& lm, rein::model::KvCache& cache, int64_t batch,
                               int64_t prompt, int64_t steps) {
   const Transformer& impl = rein::model::internal::ModelAccess::Get(lm);
-  const at::Tensor prompt_ids = at::randint(0, lm.config().vocab_size, {batch, prompt}, at::kLong);
-  const at::Tensor prompt_pos = at::arange(prompt, at::kLong).expand({batch, prompt});
-  const at::Tensor step_ids = at::ones({batch, 1}, at::kLong);
+  const at::TensorOptions ids = at::TensorOptions().dtype(at::kLong).device(lm.device());
+  const at::Tensor prompt_ids = at::randint(0, lm.config().vocab_size, {batch, prompt}, ids);
+  const at::Tensor prompt_pos = at::arange(prompt, ids).expand({batch, prompt});
+  const at::Tensor step_ids = at::ones({batch, 1}, ids);
   std::vector<at::Tensor> lengths;
-  for (int64_t s = 0; s + 1 < steps; ++s)
-    lengths.push_back(at::full({batch}, prompt + s, at::kLong));
-  return [&impl, &cache, batch, prompt, prompt_ids, prompt_pos, step_ids, lengths] {
+  for (int64_t s = 0; s + 1 < steps; ++s) lengths.push_back(at::full({batch}, prompt + s, ids));
+  return [&impl, &cache, batch, prompt, prompt_ids, prompt_pos, step_ids, lengths, ids] {
     c10::InferenceMode inference;
     rein::model::internal::CacheStep step;
     step.cache = &cache;
-    step.cache_lengths = at::zeros({batch}, at::kLong);
+    step.cache_lengths = at::zeros({batch}, ids);
     at::Tensor hidden = impl.ForwardCached(prompt_ids, prompt_pos, step);
-    impl.LmLogits(hidden.select(1, prompt - 1));
+    at::Tensor logits = impl.LmLogits(hidden.select(1, prompt - 1));
     for (size_t s = 0; s < lengths.size(); ++s) {
       step.cache_lengths = lengths[s];
       step.max_cache_length = prompt + static_cast<int64_t>(s);
       hidden = impl.ForwardCached(step_ids, lengths[s].view({batch, 1}), step);
-      impl.LmLogits(hidden.view({batch, -1}));
+      logits = impl.LmLogits(hidden.view({batch, -1}));
     }
+    logits.cpu();  // waits for a GPU's queued kernels (the generator reads its tokens back too)
   };
 }
 
@@ -98,17 +112,20 @@ std::function<void()> KvFloor(const CausalLM& lm, rein::model::KvCache& cache, i
 std::function<void()> RecomputeFloor(const CausalLM& lm, int64_t batch, int64_t prompt,
                                      int64_t steps) {
   const Transformer& impl = rein::model::internal::ModelAccess::Get(lm);
-  const at::Tensor ids = at::randint(0, lm.config().vocab_size, {batch, prompt + steps}, at::kLong);
-  const at::Tensor mask = at::ones({batch, prompt + steps}, at::kLong);
-  const at::Tensor pos = at::arange(prompt + steps, at::kLong).expand({batch, prompt + steps});
+  const at::TensorOptions options = at::TensorOptions().dtype(at::kLong).device(lm.device());
+  const at::Tensor ids = at::randint(0, lm.config().vocab_size, {batch, prompt + steps}, options);
+  const at::Tensor mask = at::ones({batch, prompt + steps}, options);
+  const at::Tensor pos = at::arange(prompt + steps, options).expand({batch, prompt + steps});
   return [&impl, batch, prompt, steps, ids, mask, pos] {
     c10::InferenceMode inference;
+    at::Tensor logits;
     for (int64_t s = 0; s < steps; ++s) {
       const int64_t t = prompt + s;
       at::Tensor hidden =
           impl.Forward(ids.narrow(1, 0, t), pos.narrow(1, 0, t), mask.narrow(1, 0, t));
-      impl.LmLogits(hidden.select(1, t - 1));
+      logits = impl.LmLogits(hidden.select(1, t - 1));
     }
+    logits.cpu();  // waits for a GPU's queued kernels
   };
 }
 
@@ -144,7 +161,27 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_threads) > 0) at::set_num_threads(absl::GetFlag(FLAGS_threads));
   const int64_t prompt = absl::GetFlag(FLAGS_prompt_tokens);
   const int64_t steps = absl::GetFlag(FLAGS_new_tokens);
-  auto lm = CausalLM::CreateRandom(kConfig, /*seed=*/1);
+  const std::string shape = absl::GetFlag(FLAGS_shape);
+  if (shape != "small" && shape != "qwen3-0.6b") {
+    std::cerr << "decode_benchmark: --shape is small or qwen3-0.6b, not " << shape << "\n";
+    return 2;
+  }
+  const nlohmann::json& config = shape == "small" ? kConfig : kQwen3Config;
+  const std::string dtype_name = absl::GetFlag(FLAGS_dtype);
+  if (dtype_name != "float32" && dtype_name != "bfloat16") {
+    std::cerr << "decode_benchmark: --dtype is float32 or bfloat16, not " << dtype_name << "\n";
+    return 2;
+  }
+  rein::model::ModelOptions model_options;
+  model_options.dtype = dtype_name == "float32" ? at::kFloat : at::kBFloat16;
+  const std::string device = absl::GetFlag(FLAGS_device);
+  if (device == "cuda") {
+    model_options.device = c10::Device(c10::kCUDA, 0);
+  } else if (device != "cpu") {
+    std::cerr << "decode_benchmark: --device is cpu or cuda, not " << device << "\n";
+    return 2;
+  }
+  auto lm = CausalLM::CreateRandom(config, /*seed=*/1, model_options);
   if (!lm.ok()) {
     std::cerr << "decode_benchmark: " << lm.status() << "\n";
     return 1;
@@ -152,7 +189,9 @@ int main(int argc, char** argv) {
   const int64_t parameters = rein::model::internal::ModelAccess::Get(**lm).num_parameters();
   std::cerr << "decode_benchmark: " << parameters << " parameters, " << at::get_num_threads()
             << " threads\n";
-  nlohmann::json report = {{"model", kConfig},
+  nlohmann::json report = {{"model", config},
+                           {"device", device},
+                           {"dtype", dtype_name},
                            {"parameters", parameters},
                            {"threads", at::get_num_threads()},
                            {"prompt_tokens", prompt},
@@ -164,7 +203,7 @@ int main(int argc, char** argv) {
     std::cerr << "batch " << batch << "\n";
     std::vector<rein::model::GenerationRequest> requests;
     at::Tensor prompts =
-        at::randint(0, kConfig["vocab_size"].get<int64_t>(), {batch, prompt}, at::kLong);
+        at::randint(0, config["vocab_size"].get<int64_t>(), {batch, prompt}, at::kLong);
     for (int64_t b = 0; b < batch; ++b) {
       const int64_t* row = prompts[b].data_ptr<int64_t>();
       requests.push_back({std::vector<int64_t>(row, row + prompt), static_cast<uint64_t>(b)});

@@ -9,6 +9,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -39,8 +41,17 @@ absl::Status WriteFileSynced(const std::string& path, const std::string& content
 
 using TorchState = torch::optim::AdamWParamState;
 
-std::string StateKey(const at::Tensor& p) {
-  return c10::guts::to_string(p.unsafeGetTensorImpl());
+// torch::optim keys a parameter's state by its TensorImpl: by the address as text
+// (c10::guts::to_string, an ostream of the pointer) in LibTorch 1.13, by the pointer itself in 2.
+template <typename StateMap>
+typename StateMap::key_type StateKey(const StateMap&, const at::Tensor& p) {
+  if constexpr (std::is_same_v<typename StateMap::key_type, std::string>) {
+    std::ostringstream key;
+    key << p.unsafeGetTensorImpl();
+    return key.str();
+  } else {
+    return p.unsafeGetTensorImpl();
+  }
 }
 
 void AppendOptimizerTensors(rl::AdamW& optimizer, const std::string& prefix,
@@ -48,7 +59,7 @@ void AppendOptimizerTensors(rl::AdamW& optimizer, const std::string& prefix,
   auto& states = optimizer.torch_optimizer().state();
   const std::vector<at::Tensor>& params = optimizer.parameters();
   for (size_t i = 0; i < params.size(); ++i) {
-    auto it = states.find(StateKey(params[i]));
+    auto it = states.find(StateKey(states, params[i]));
     if (it == states.end()) continue;
     const auto& s = static_cast<const TorchState&>(*it->second);
     const std::string base = absl::StrCat(prefix, "/", i, "/");
@@ -78,7 +89,7 @@ absl::Status RestoreOptimizer(const checkpoint::SafetensorsFile& file, const std
     s->step(step.item<int64_t>());
     s->exp_avg(exp_avg.to(params[i].options()).clone());
     s->exp_avg_sq(exp_avg_sq.to(params[i].options()).clone());
-    states[StateKey(params[i])] = std::move(s);
+    states[StateKey(states, params[i])] = std::move(s);
   }
   return absl::OkStatus();
 }

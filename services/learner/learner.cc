@@ -203,6 +203,14 @@ absl::StatusOr<rein::v1::TrainResponse> Learner::Train(
     metrics_.policy_version.Set(static_cast<double>(progress.policy_version));
   }
   if (!outcome.ok()) {
+    // The caller may be seen gone only once the step began (its deadline, as the server
+    // reckons it, can end a moment after the caller's): stopped before any optimizer step,
+    // the Train changed nothing and is a refusal like the one above.
+    const absl::StatusCode code = outcome.status().code();
+    if (steps == 0 && (code == absl::StatusCode::kDeadlineExceeded ||
+                       code == absl::StatusCode::kCancelled)) {
+      metrics_.train_rejected.Increment();
+    }
     REIN_LOG(ERROR, "learner") << "Train of iteration " << request.iteration()
                                << " failed after " << steps
                                << " optimizer steps: " << outcome.status();

@@ -29,8 +29,8 @@ LearnerMetrics::LearnerMetrics(prometheus::Registry& r)
       train_tokens(AddCounter(r, "rein_learner_train_tokens_total",
                            "Tokens (prompt + response) through forward and backward passes.")),
       train_rejected(AddCounter(r, "rein_learner_train_rejected_total",
-                             "Train calls refused: malformed batch, wrong kind or duplicate "
-                             "iteration.")),
+                             "Train calls refused: malformed batch, wrong kind, duplicate "
+                             "iteration, or a caller gone before any optimizer step.")),
       last_loss(AddGauge(r, "rein_learner_last_loss", "Headline loss of the last Train call.")),
       last_kl(AddGauge(r, "rein_learner_last_kl_nats",
                     "Mean per-sequence KL to the reference of the last RL Train, in nats.")),

@@ -4,7 +4,8 @@
 //   rein_learner_train_steps_total        counter    Train calls applied (= policy versions made)
 //   rein_learner_optimizer_steps_total    counter    optimizer steps taken
 //   rein_learner_train_tokens_total       counter    tokens through forward + backward
-//   rein_learner_train_rejected_total     counter    Train calls refused (bad batch, duplicate)
+//   rein_learner_train_rejected_total     counter    Train calls refused (bad batch, duplicate,
+//                                                    caller gone before any optimizer step)
 //   rein_learner_last_loss                gauge      headline loss of the last Train
 //   rein_learner_last_kl_nats             gauge      mean per-sequence KL of the last RL Train
 //   rein_learner_last_reward              gauge      mean reward of the last RL Train

@@ -126,6 +126,8 @@ TEST_CASE("a Train nobody waits for any more changes nothing") {
     CHECK(learner->Train(ToyRequest(*learner, 1), keep_going).status().code() ==
           absl::StatusCode::kCancelled);
     CHECK(asked == stop_at);
+    // Wherever it stopped, the Train changed nothing and counts as refused.
+    CHECK(learner->metrics().train_rejected.Value() == stop_at);
     learner->InspectState([&](LearnerState& state) {
       CHECK(testing::Identical(before, testing::Snapshot(state.policy())));
       CHECK(state.progress().policy_version == 0);

@@ -13,7 +13,7 @@ namespace {
 constexpr size_t kHugePageBytes = size_t{2} << 20;
 
 // What Unmap needs to release a mapping: its start and length, which differ from the data
-// pointer and size handed out (see allocate).
+// pointer and size handed out (see Map).
 struct Mapping {
   void* base;
   size_t length;
@@ -27,7 +27,7 @@ void Unmap(void* context) {
 
 }  // namespace
 
-c10::DataPtr HugePageAllocator::allocate(size_t nbytes) const {
+c10::DataPtr HugePageAllocator::Map(size_t nbytes) {
   const c10::Device cpu(c10::DeviceType::CPU);
   if (nbytes == 0) return c10::DataPtr(nullptr, cpu);
   // One spare huge page of address space so that the data can start on a 2 MiB boundary,

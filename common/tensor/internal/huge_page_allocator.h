@@ -11,6 +11,7 @@
 #define REIN_COMMON_TENSOR_INTERNAL_HUGE_PAGE_ALLOCATOR_H_
 
 #include <c10/core/Allocator.h>
+#include <torch/version.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -31,7 +32,18 @@ inline constexpr int64_t kHugePageMinBytes = int64_t{32} << 20;
 // Stateless and thread-safe; the tensors it backs are ordinary CPU tensors.
 class HugePageAllocator final : public c10::Allocator {
  public:
-  c10::DataPtr allocate(size_t nbytes) const override;
+  // LibTorch 2 made allocate() non-const and copy_data() pure virtual; both lines call Map().
+#if TORCH_VERSION_MAJOR >= 2
+  c10::DataPtr allocate(size_t nbytes) override { return Map(nbytes); }
+  void copy_data(void* dest, const void* src, size_t count) const override {
+    default_copy_data(dest, src, count);
+  }
+#else
+  c10::DataPtr allocate(size_t nbytes) const override { return Map(nbytes); }
+#endif
+
+ private:
+  static c10::DataPtr Map(size_t nbytes);
 };
 
 // The process's one instance: LibTorch storages keep a pointer to their allocator, so it must
