@@ -23,6 +23,8 @@ void TuneAllocatorForLargeBuffers() {
   mallopt(M_TRIM_THRESHOLD, kThresholdBytes);
 }
 
+void ReleaseFreedMemory() { malloc_trim(0); }
+
 void ParseFlags(int argc, char** argv, absl::string_view usage) {
   absl::SetProgramUsageMessage(usage);
   absl::FlagsUsageConfig config;

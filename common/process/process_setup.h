@@ -23,6 +23,12 @@ void InitProcess(absl::string_view process_name);
 // for reuse. The cost: freed memory is kept by the process rather than returned to the OS.
 void TuneAllocatorForLargeBuffers();
 
+// Returns the free memory of every malloc arena to the OS (malloc_trim). For the moments a
+// process frees a large set it will not allocate again soon, such as a received weight set
+// once copied into the model: TuneAllocatorForLargeBuffers would otherwise keep it resident
+// as a second copy of the weights. Takes milliseconds; thread safe.
+void ReleaseFreedMemory();
+
 }  // namespace rein
 
 #endif  // REIN_COMMON_PROCESS_PROCESS_SETUP_H_

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "common/hash/stable_hash.h"
 #include "common/log/log.h"
+#include "common/process/process_setup.h"
 #include "common/metrics/families.h"
 #include "common/rpc/caller_waits.h"
 #include "common/rpc/request_limits.h"
@@ -342,6 +343,9 @@ grpc::Status RolloutService::LoadWeights(grpc::ServerContext* /*context*/,
     return ToGrpcStatus(set.status());
   }
   absl::StatusOr<rein::v1::LoadWeightsResponse> installed = Install(*std::move(set));
+  // The received set, copied into the model (or refused), is freed by now: a second copy of the
+  // weights that the heap would keep.
+  ReleaseFreedMemory();
   if (!installed.ok()) {
     REIN_LOG(WARNING, "rollout") << "weights refused: " << installed.status();
     return ToGrpcStatus(installed.status());
