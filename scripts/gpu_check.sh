@@ -37,7 +37,7 @@ start=$(date +%s)
 cmake --build "$build_dir" --target "${suites[@]}"
 echo "[gpu_check] built in $(( $(date +%s) - start )) s"
 
-pattern="^($(IFS='|'; echo "${suites[*]}")): "
+pattern="^($(IFS='|'; echo "${suites[*]}")):"
 ctest --test-dir "$build_dir" -R "$pattern" --output-on-failure -j "$(nproc)" \
   --timeout 600 | tee "$build_dir/gpu_check.log"
 # Catch2 prints the skips as warnings; ctest passes them.

@@ -58,6 +58,10 @@ struct ModelConfig {
   // Most bytes one model's weights may take (checked from config.json before any is loaded);
   // 0 = three quarters of physical memory.
   uint64_t memory_budget_bytes = 0;
+  // Forward passes over sequences of different lengths (the learner's RL steps, the
+  // reference's log-probs) put them end to end, each attending only to itself, so no work is
+  // spent on padding; false pads each batch to its longest sequence.
+  bool sequence_packing = true;
 
   // The folders actually used once the "empty = policy" defaults are applied.
   const std::string& ReferencePath() const { return reference.empty() ? policy : reference; }

@@ -184,9 +184,10 @@ absl::Status CheckDeviceUsable(const c10::Device& device) {
     return absl::UnimplementedError(absl::StrCat("device ", device.str(), " is not supported"));
   }
   if (!at::hasCUDA()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        device.str(), " asked for, but this build's LibTorch has no CUDA support (a CPU-only "
-        "build, such as Debian's)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(device.str(),
+                     " asked for, but this build's LibTorch has no CUDA support (a CPU-only "
+                     "build, such as Debian's)"));
   }
   const int64_t visible = static_cast<int64_t>(at::getNumGPUs());
   if (device.index() >= visible) {
@@ -242,6 +243,14 @@ absl::StatusOr<at::Tensor> CausalLM::Hidden(const TokenBatch& batch) const {
   ASSIGN_OR_RETURN(internal::CheckedBatch checked, internal::CheckTokenBatch(*impl_, batch));
   return TorchCall("forward", [&] {
     return impl_->Forward(checked.input_ids, checked.position_ids, checked.attention_mask);
+  });
+}
+
+absl::StatusOr<at::Tensor> CausalLM::HiddenPacked(const at::Tensor& ids,
+                                                  const std::vector<int64_t>& lengths) const {
+  ASSIGN_OR_RETURN(internal::CheckedPacked checked, internal::CheckPacked(*impl_, ids, lengths));
+  return TorchCall("packed forward", [&] {
+    return impl_->ForwardPacked(checked.input_ids, checked.position_ids, lengths).squeeze(0);
   });
 }
 

@@ -154,6 +154,12 @@ class CausalLM {
 
   // Final hidden states (after the last norm), [B, T, hidden] in dtype().
   absl::StatusOr<at::Tensor> Hidden(const TokenBatch& batch) const;
+  // Final hidden states [N, hidden] of sequences packed end to end (sequence packing): `ids`
+  // [N] integer ids, the first lengths[0] the first sequence's, and so on (lengths sum to N,
+  // each at least 1). Each sequence attends only to itself, with positions from 0, so its
+  // states equal those Hidden gives it in a padded batch, with no work spent on padding.
+  absl::StatusOr<at::Tensor> HiddenPacked(const at::Tensor& ids,
+                                          const std::vector<int64_t>& lengths) const;
   // LM logits, [B, T, vocab_size] float32.
   absl::StatusOr<at::Tensor> Logits(const TokenBatch& batch) const;
   // Heads applied to hidden states of shape [..., hidden]: LM logits [..., vocab_size] and

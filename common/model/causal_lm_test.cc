@@ -4,6 +4,7 @@
 
 #include <ATen/Context.h>
 #include <ATen/ops/arange.h>
+#include <ATen/ops/cat.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/log_softmax.h>
 #include <ATen/ops/stack.h>
@@ -58,6 +59,51 @@ TEST_CASE("logits of a right-padded batch match transformers") {
     INFO(name << " row " << b << " max |diff| " << diff);
     CHECK(diff < kLogitTolerance);
   }
+}
+
+TEST_CASE("packed sequences get the hidden states and logits of the padded batch") {
+  const std::string name = GENERATE(from_range(testing::GoldenModelNames()));
+  Golden g = GoldenOrDie(name);
+  auto lm = LoadOrDie(g.dir);
+  // The golden rows end to end, with no padding between them.
+  std::vector<at::Tensor> rows;
+  for (size_t b = 0; b < g.lengths.size(); ++b) {
+    rows.push_back(g.input_ids[static_cast<int64_t>(b)].narrow(0, 0, g.lengths[b]));
+  }
+  auto packed = lm->HiddenPacked(at::cat(rows), g.lengths);
+  INFO(packed.status().ToString());
+  REQUIRE(packed.ok());
+  auto padded = lm->Hidden({.input_ids = g.input_ids, .attention_mask = g.attention_mask});
+  REQUIRE(padded.ok());
+  auto logits = lm->LmLogits(*packed);
+  REQUIRE(logits.ok());
+  int64_t offset = 0;
+  for (size_t b = 0; b < g.lengths.size(); ++b) {
+    const int64_t n = g.lengths[b];
+    const double hidden_diff = MaxAbsDiff(packed->narrow(0, offset, n),
+                                          (*padded)[static_cast<int64_t>(b)].narrow(0, 0, n));
+    const double logit_diff = MaxAbsDiff(logits->narrow(0, offset, n), g.logits[b]);
+    INFO(name << " row " << b << ": max |hidden diff| " << hidden_diff << ", |logit diff| "
+              << logit_diff);
+    CHECK(hidden_diff < kLogitTolerance);
+    CHECK(logit_diff < kLogitTolerance);
+    offset += n;
+  }
+}
+
+TEST_CASE("malformed packed sequences are INVALID_ARGUMENT") {
+  auto lm = LoadOrDie(GoldenOrDie("tiny-llama").dir);
+  const at::Tensor ids = at::tensor(std::vector<int64_t>{1, 2, 3, 4}, at::kLong);
+  auto code = [&](const at::Tensor& t, const std::vector<int64_t>& lengths) {
+    return lm->HiddenPacked(t, lengths).status().code();
+  };
+  CHECK(code(ids, {2, 2}) == absl::StatusCode::kOk);
+  CHECK(code(ids, {2, 1}) == absl::StatusCode::kInvalidArgument);  // lengths do not add up
+  CHECK(code(ids, {4, 0}) == absl::StatusCode::kInvalidArgument);  // an empty sequence
+  CHECK(code(ids.view({1, 4}), {4}) == absl::StatusCode::kInvalidArgument);
+  CHECK(code(at::tensor(std::vector<int64_t>{1, 5000}, at::kLong), {2}) ==
+        absl::StatusCode::kInvalidArgument);  // outside the vocabulary
+  CHECK(code(at::Tensor(), {}) == absl::StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("left padding and batching never change a real position") {

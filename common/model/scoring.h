@@ -29,8 +29,13 @@ struct ScoringOptions {
   // Log-softmax over the vocabulary runs on at most this many positions at a time, so that
   // [positions, vocab_size] logits never exist for a whole batch. Default: 2048.
   int64_t max_logit_positions = 2048;
-  // ScoreSequences: padded tokens (rows x longest row) per forward pass. Default: 16384.
+  // ScoreSequences: tokens per forward pass (with pack_sequences, real tokens; without, rows x
+  // longest row). Default: 16384.
   int64_t max_batch_tokens = 16384;
+  // ScoreSequences: sequences go end to end through one forward pass each batch
+  // (CausalLM::HiddenPacked), so no work is spent on padding; false pads each batch's rows to
+  // its longest. The results agree to float rounding. Default: true.
+  bool pack_sequences = true;
   // ScoreSequences asks it before every forward pass and stops with its error (e.g.
   // rpc::CallerWaitsCheck: nobody waits for the answer any more). Default: none.
   std::function<absl::Status()> keep_going = {};
@@ -62,8 +67,9 @@ absl::StatusOr<ScalarScores> ScalarFromHidden(const CausalLM& model, const at::T
                                               const TokenBatch& batch);
 
 // Log-probs of sequences of different lengths (each >= 1 token; a 1-token sequence gets none):
-// result[i] has sequences[i].size() - 1 values. Sequences are padded into batches of at most
-// options.max_batch_tokens tokens, in order.
+// result[i] has sequences[i].size() - 1 values. Sequences are packed (or padded, see
+// ScoringOptions::pack_sequences) into batches of at most options.max_batch_tokens tokens, in
+// order.
 absl::StatusOr<std::vector<std::vector<float>>> ScoreSequences(
     const CausalLM& model, const std::vector<std::vector<int64_t>>& sequences,
     const ScoringOptions& options = {});

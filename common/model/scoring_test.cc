@@ -54,19 +54,29 @@ TEST_CASE("token log-probs of padded batches match transformers") {
   }
 }
 
-TEST_CASE("ragged sequences score alike in any batching") {
-  Loaded m = Load("tiny-qwen2");
+TEST_CASE("ragged sequences score alike in any batching, packed or padded") {
+  const std::string name = GENERATE(from_range(testing::GoldenModelNames()));
+  Loaded m = Load(name);
   const Golden& g = m.golden;
-  std::vector<std::vector<int64_t>> sequences = g.prompts;
-  sequences.push_back({7});  // One token: nothing to score.
-  for (int64_t budget : {1, 12, 100000}) {
-    auto scored = ScoreSequences(*m.lm, sequences, {.max_batch_tokens = budget});
-    REQUIRE(scored.ok());
-    REQUIRE(scored->size() == sequences.size());
-    CHECK(scored->back().empty());
-    for (size_t b = 0; b < g.prompts.size(); ++b) {
-      REQUIRE((*scored)[b].size() == g.prompts[b].size() - 1);
-      CHECK(MaxAbsDiff(at::tensor((*scored)[b], at::kFloat), Expected(g, b)) < kTolerance);
+  // The prompts, with a one-token sequence (nothing to score) after each.
+  std::vector<std::vector<int64_t>> sequences;
+  for (const std::vector<int64_t>& prompt : g.prompts) {
+    sequences.push_back(prompt);
+    sequences.push_back({7});
+  }
+  for (const bool pack : {true, false}) {
+    for (int64_t budget : {1, 12, 100000}) {
+      INFO(name << (pack ? " packed" : " padded") << ", budget " << budget);
+      auto scored =
+          ScoreSequences(*m.lm, sequences, {.max_batch_tokens = budget, .pack_sequences = pack});
+      REQUIRE(scored.ok());
+      REQUIRE(scored->size() == sequences.size());
+      for (size_t b = 0; b < g.prompts.size(); ++b) {
+        const std::vector<float>& got = (*scored)[2 * b];
+        REQUIRE(got.size() == g.prompts[b].size() - 1);
+        CHECK(MaxAbsDiff(at::tensor(got, at::kFloat), Expected(g, b)) < kTolerance);
+        CHECK((*scored)[2 * b + 1].empty());
+      }
     }
   }
   CHECK(ScoreSequences(*m.lm, {{1, 2}, {}}).status().code() == absl::StatusCode::kInvalidArgument);

@@ -2,6 +2,11 @@
 // grad mode is on. Every per-token result is [B, T-1] float32, aligned with
 // PackedBatch::response_mask (column t belongs to token t+1); values at unmasked columns are
 // meaningless and the losses ignore them.
+//
+// A batch with `pack` set runs packed (CausalLM::HiddenPacked): its rows end to end, each
+// attending only to itself, and the heads only on the positions that predict a real token, so
+// no work is spent on padding. Results equal the padded path's to float rounding, in the same
+// [B, T-1] layout, with zeros at the columns the padded path leaves meaningless.
 #ifndef REIN_SERVICES_LEARNER_MODEL_FORWARD_H_
 #define REIN_SERVICES_LEARNER_MODEL_FORWARD_H_
 
@@ -14,7 +19,7 @@
 namespace rein::learner {
 
 struct PolicyForward {
-  at::Tensor logits;    // [B, T-1, V]: column t predicts token t+1
+  at::Tensor logits;    // [B, T-1, V]: column t predicts token t+1; undefined when packed
   at::Tensor targets;   // [B, T-1] int64: token t+1
   at::Tensor logprobs;  // [B, T-1]: log π(token t+1 | tokens ..t)
   at::Tensor entropy;   // [B, T-1] entropy of each prediction; undefined unless asked for

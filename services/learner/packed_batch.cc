@@ -128,6 +128,7 @@ absl::StatusOr<PackedBatch> SelectRows(const PackedBatch& batch, const std::vect
     out.attention_mask = batch.attention_mask.index_select(0, index).narrow(1, 0, width);
     out.response_mask = batch.response_mask.index_select(0, index).narrow(1, 0, width - 1);
     out.last_index = batch.last_index.index_select(0, index);
+    out.pack = batch.pack;
     return out;
   });
 }

@@ -27,6 +27,9 @@ struct PackedBatch {
   at::Tensor last_index;      // [B] int64, position of each row's last real token
   std::vector<int64_t> lengths;         // real tokens per row
   std::vector<int64_t> prompt_lengths;  // prompt tokens per row
+  // Forward passes over this batch put its rows end to end (model.sequence_packing; see
+  // model_forward.h); the per-token results keep the padded [B, T-1] layout either way.
+  bool pack = false;
 
   int64_t rows() const { return static_cast<int64_t>(lengths.size()); }
   int64_t width() const { return input_ids.size(1); }  // T

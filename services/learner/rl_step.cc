@@ -135,6 +135,7 @@ absl::StatusOr<StepOutcome> RlStep(LearnerState& state, const rein::v1::Experien
     in.group_ids.push_back(e.group_id());
   }
   ASSIGN_OR_RETURN(PackedBatch packed, PackSequences(prompts, responses, device));
+  packed.pack = state.options().model.sequence_packing;
   ASSIGN_OR_RETURN(at::Tensor behaviour, ScatterResponseValues(packed, behaviour_lp));
   ASSIGN_OR_RETURN(in.ref_logprobs, ScatterResponseValues(packed, reference_lp));
   in.mask = packed.response_mask;

@@ -29,6 +29,7 @@ absl::Status RunReference(rpc::ShutdownSignal& shutdown) {
   auto registry = std::make_shared<prometheus::Registry>();
   ReferenceServiceOptions options;
   options.max_sequences_per_call = worker::kRequestCapacityFactor * capacity;
+  options.scoring.pack_sequences = c.model.sequence_packing;
   ASSIGN_OR_RETURN(std::unique_ptr<ReferenceService> service,
                    ReferenceService::Create(std::move(model), options, *registry));
   return worker::ServeWorker(setup, rein::v1::ROLE_REFERENCE, capacity,

@@ -77,7 +77,7 @@ TEST_CASE("the tiny models score on the GPU as transformers does") {
   }
 }
 
-TEST_CASE("greedy generation on the GPU, with its KV cache, gives transformers' tokens") {
+TEST_CASE("greedy generation on the GPU with its KV cache gives transformers' tokens") {
   SKIP_WITHOUT_GPU();
   for (const std::string& name : model::testing::GoldenModelNames()) {
     INFO(name);

@@ -155,9 +155,10 @@ TEST_CASE("a weight push leaves no second copy of the weights resident in the re
                   << " MB before three pushes, at most " << after / 1e6 << " MB after each");
   REQUIRE(before > weight_bytes);  // the replica holds its model
   // Each received set was copied into the model and freed, and its memory went back to the OS.
-  // A second copy kept would add the weights' size or more (1.6x here before it was released);
-  // what remains is the transfer's own buffers, a fixed few tens of MB.
-  CHECK(after - before < 0.5 * weight_bytes);
+  // A second copy kept would add the weights' size or more (1.43x here before it was
+  // released); what remains is the transfer's own buffers (0.3x to 0.4x measured, more on a
+  // loaded machine).
+  CHECK(after - before < 0.75 * weight_bytes);
   testing::StopWorker(worker);
 }
 

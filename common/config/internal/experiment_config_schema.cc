@@ -71,6 +71,9 @@ void BindModel(ModelConfig* c, Binder* b) {
   b->Field("memory_budget_bytes", &c->memory_budget_bytes,
            "Most bytes one model's weights may take, estimated from its config.json before "
            "any weight is loaded (a folder beyond it is refused); 0 = 3/4 of physical memory.");
+  b->Field("sequence_packing", &c->sequence_packing,
+           "Pack sequences of different lengths end to end in the learner's RL steps and the "
+           "reference's log-probs (no work on padding); false pads to the longest.");
 }
 
 void BindSampling(SamplingConfig* c, Binder* b) {

@@ -24,6 +24,8 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <vector>
 
 #include "common/model/internal/linear.h"
 
@@ -40,6 +42,9 @@ struct Transformer::AttentionInputs {
   const CacheStep* step = nullptr;
   at::Tensor write_index;  // [B, T, K] rows of the flattened [slots*K*capacity, D] cache.
   bool read_cache = false;
+  // A packed batch (ForwardPacked): the sequences' lengths, and their masks by length.
+  std::vector<int64_t> segments;
+  std::map<int64_t, at::Tensor> segment_masks;
 };
 
 namespace {
@@ -149,6 +154,40 @@ at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& positio
   return Layers(Embed(ids, positions), in);
 }
 
+at::Tensor Transformer::CausalMask(int64_t length, const at::TensorOptions& options) const {
+  at::Tensor t = at::arange(length, options.dtype(at::kLong));
+  at::Tensor query_pos = t.view({length, 1});
+  at::Tensor key_pos = t.view({1, length});
+  at::Tensor visible = key_pos.le(query_pos);
+  if (config_.sliding_window) {
+    visible = visible.logical_and(key_pos.gt(query_pos.sub(*config_.sliding_window)));
+  }
+  return at::zeros({length, length}, options.dtype(dtype_))
+      .masked_fill_(visible.logical_not(), Lowest(dtype_));
+}
+
+at::Tensor Transformer::ForwardPacked(const at::Tensor& ids, const at::Tensor& positions,
+                                      const std::vector<int64_t>& lengths) const {
+  AttentionInputs in;
+  in.batch = 1;
+  in.tokens = ids.size(1);
+  in.keys = in.tokens;
+  in.segments = lengths;
+  for (int64_t length : lengths) {
+    if (!in.segment_masks.count(length)) {
+      in.segment_masks[length] = CausalMask(length, ids.options());
+    }
+  }
+  if (config_.family == Family::kLlama) {
+    at::Tensor freqs = positions.unsqueeze(-1).to(at::kFloat).mul(inv_freq_);  // [1, N, D/2]
+    at::Tensor c = freqs.cos();
+    at::Tensor s = freqs.sin();
+    in.cos = at::cat({c, c}, -1).to(dtype_).unsqueeze(2);
+    in.sin = at::cat({s.neg(), s}, -1).to(dtype_).unsqueeze(2);
+  }
+  return Layers(Embed(ids, positions), in);
+}
+
 at::Tensor Transformer::ForwardCached(const at::Tensor& ids, const at::Tensor& positions,
                                       const CacheStep& step) const {
   const int64_t batch = ids.size(0);
@@ -231,6 +270,7 @@ at::Tensor Transformer::Attend(int64_t layer, const at::Tensor& q, const at::Ten
   const int64_t b = in.batch, t = in.tokens, l = in.keys;
   const int64_t h = config_.num_heads, kv = config_.num_kv_heads, d = config_.head_dim;
   const int64_t group = h / kv;
+  if (!in.segments.empty()) return AttendPacked(q, k, v, scale, in);
   at::Tensor keys, values;
   if (in.step != nullptr) {
     KvCache& cache = *in.step->cache;
@@ -258,6 +298,33 @@ at::Tensor Transformer::Attend(int64_t layer, const at::Tensor& q, const at::Ten
   at::Tensor probs = scores.softmax(-1, at::kFloat);
   if (dtype_ != at::kFloat) probs = probs.to(dtype_);
   return at::bmm(probs, values).view({b, h, t, d}).permute({0, 2, 1, 3}).reshape({b, t, h * d});
+}
+
+at::Tensor Transformer::AttendPacked(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                     double scale, const AttentionInputs& in) const {
+  const int64_t h = config_.num_heads, kv = config_.num_kv_heads, d = config_.head_dim;
+  const int64_t group = h / kv;
+  std::vector<at::Tensor> outputs;
+  outputs.reserve(in.segments.size());
+  int64_t offset = 0;
+  for (int64_t length : in.segments) {
+    // This sequence's q [L, H, D], k and v [L, K, D] as [K, G*L, D] and [K, L, D].
+    at::Tensor query = q.select(0, 0)
+                           .narrow(0, offset, length)
+                           .permute({1, 0, 2})
+                           .reshape({kv, group * length, d});
+    at::Tensor keys = k.select(0, 0).narrow(0, offset, length).permute({1, 0, 2});
+    at::Tensor values = v.select(0, 0).narrow(0, offset, length).permute({1, 0, 2});
+    const at::Tensor& mask = in.segment_masks.at(length);
+    at::Tensor scores = mask.repeat({1, group, 1})
+                            .baddbmm(query, keys.transpose(1, 2), /*beta=*/1.0, /*alpha=*/scale);
+    at::Tensor probs = scores.softmax(-1, at::kFloat);
+    if (dtype_ != at::kFloat) probs = probs.to(dtype_);
+    outputs.push_back(
+        at::bmm(probs, values).view({h, length, d}).permute({1, 0, 2}).reshape({length, h * d}));
+    offset += length;
+  }
+  return at::cat(outputs).unsqueeze(0);
 }
 
 at::Tensor Transformer::LmLogits(const at::Tensor& hidden) const {

@@ -74,6 +74,11 @@ class Transformer {
   // undefined; `positions` [B, T] int64. All on device().
   at::Tensor Forward(const at::Tensor& ids, const at::Tensor& positions,
                      const at::Tensor& mask) const;
+  // Final hidden states [1, N, hidden] of sequences packed end to end in `ids` [1, N]: each of
+  // `lengths` (summing to N) attends only to itself, causally, so no work is spent on padding
+  // or across sequences. `positions` [1, N] restart at 0 for each sequence. On device().
+  at::Tensor ForwardPacked(const at::Tensor& ids, const at::Tensor& positions,
+                           const std::vector<int64_t>& lengths) const;
   // Final hidden states [B, T, hidden] of new tokens of slots step.first_slot.. (see
   // CachedBatch), storing their keys and values in step.cache.
   at::Tensor ForwardCached(const at::Tensor& ids, const at::Tensor& positions,
@@ -95,6 +100,11 @@ class Transformer {
   // q [B, T, H, D], k and v [B, T, K, D] (any strides) -> attention output [B, T, H * D].
   at::Tensor Attend(int64_t layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                     double scale, const AttentionInputs& in) const;
+  // Attend for a packed batch (B = 1): one attention per sequence of in.segments.
+  at::Tensor AttendPacked(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                          double scale, const AttentionInputs& in) const;
+  // The additive causal (and sliding-window) mask [L, L] of one sequence of length L.
+  at::Tensor CausalMask(int64_t length, const at::TensorOptions& options) const;
   // Additive mask and RoPE tables for one forward.
   void Prepare(const at::Tensor& positions, const at::Tensor& visible, int64_t batch,
                int64_t new_tokens, AttentionInputs& in) const;

@@ -1,6 +1,7 @@
 #include "common/model/internal/validate.h"
 
 #include <ATen/ops/arange.h>
+#include <ATen/ops/tensor.h>
 
 #include <string>
 
@@ -83,6 +84,40 @@ absl::StatusOr<CheckedBatch> CheckTokenBatch(const Transformer& model, const Tok
       out.position_ids =
           at::arange(out.input_ids.size(1), options).expand(out.input_ids.sizes()).contiguous();
     }
+    RETURN_IF_ERROR(CheckRanges(model.config(), out.input_ids, out.position_ids));
+    return out;
+  });
+}
+
+absl::StatusOr<CheckedPacked> CheckPacked(const Transformer& model, const at::Tensor& ids,
+                                          const std::vector<int64_t>& lengths) {
+  if (!ids.defined() || ids.dim() != 1 || ids.size(0) == 0 ||
+      !c10::isIntegralType(ids.scalar_type(), /*includeBool=*/false)) {
+    return absl::InvalidArgumentError(
+        "packed input_ids must be a non-empty [tokens] integer vector");
+  }
+  int64_t total = 0;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    if (lengths[i] < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("packed sequence ", i, " has length ", lengths[i], "; at least 1"));
+    }
+    total += lengths[i];
+  }
+  if (total != ids.size(0)) {
+    return absl::InvalidArgumentError(absl::StrCat("packed lengths sum to ", total, " but ",
+                                                   ids.size(0), " input_ids were given"));
+  }
+  return TorchCall("checking packed batch", [&]() -> absl::StatusOr<CheckedPacked> {
+    const at::TensorOptions options = at::TensorOptions().dtype(at::kLong).device(model.device());
+    std::vector<int64_t> positions;
+    positions.reserve(static_cast<size_t>(total));
+    for (int64_t length : lengths) {
+      for (int64_t t = 0; t < length; ++t) positions.push_back(t);
+    }
+    CheckedPacked out;
+    out.input_ids = ids.to(options).view({1, total});
+    out.position_ids = at::tensor(positions, at::kLong).to(options).view({1, total});
     RETURN_IF_ERROR(CheckRanges(model.config(), out.input_ids, out.position_ids));
     return out;
   });

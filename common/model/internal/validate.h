@@ -5,6 +5,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "common/model/causal_lm.h"
 #include "common/model/internal/transformer.h"
@@ -28,6 +30,14 @@ absl::StatusOr<CheckedCachedBatch> CheckCachedBatch(const Transformer& model,
 
 // `hidden` [..., hidden_size] in the model's dtype on its device.
 absl::StatusOr<at::Tensor> CheckHidden(const Transformer& model, const at::Tensor& hidden);
+
+// Packed sequences (CausalLM::HiddenPacked) as [1, N] ids and positions on the model's device.
+struct CheckedPacked {
+  at::Tensor input_ids;
+  at::Tensor position_ids;
+};
+absl::StatusOr<CheckedPacked> CheckPacked(const Transformer& model, const at::Tensor& ids,
+                                          const std::vector<int64_t>& lengths);
 
 }  // namespace rein::model::internal
 
