@@ -161,6 +161,8 @@ struct PpoConfig {
   double reward_clip = 10.0;  // 0 = off
   bool normalize_rewards = false;
   double early_stop_kl = 0.0;  // 0 = off
+  // π_old is the rollout's log-probs, not a recompute, when they are exact (see the schema).
+  bool reuse_behaviour_logprobs = true;
   bool operator==(const PpoConfig&) const = default;
 };
 

@@ -9,6 +9,7 @@ LearnerOptions LearnerOptionsFromConfig(const config::ExperimentConfig& config) 
   options.learner = config.learner;
   options.ppo = config.ppo;
   options.dpo = config.dpo;
+  options.sampling = config.rollout.sampling;
   options.model = config.model;
   options.seed = config.run.seed;
   options.iterations = config.run.iterations;

@@ -17,6 +17,8 @@ struct LearnerOptions {
   config::LearnerConfig learner;
   config::PpoConfig ppo;
   config::DpoConfig dpo;  // dpo, ipo, kto
+  // rollout.sampling: the rollouts' log-probs are the policy's own only at plain sampling.
+  config::SamplingConfig sampling;
   // model.policy is the policy (sft, RL modes) or the reward model's starting point
   // (reward-model); model.reward_model starts the critic when learner.critic_init is
   // reward-model (ppo only). dtype and device as the config says.

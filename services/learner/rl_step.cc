@@ -61,6 +61,16 @@ absl::StatusOr<at::Tensor> NoGradPerToken(
   return out;
 }
 
+// {Σ |logprobs - behaviour| over mask, Σ mask}: this rank's part of the mean difference.
+absl::StatusOr<std::vector<double>> BehaviourDiffSums(const at::Tensor& logprobs,
+                                                      const at::Tensor& behaviour,
+                                                      const at::Tensor& mask) {
+  return GuardTorch("logprob diff", [&]() -> absl::StatusOr<std::vector<double>> {
+    return std::vector<double>{logprobs.sub(behaviour).abs().mul(mask).sum().item<double>(),
+                               mask.sum().item<double>()};
+  });
+}
+
 // Sums of the per-micro-batch figures, token-weighted where PpoStats are token means.
 struct UpdateTotals {
   double policy_loss = 0;  // Σ over minibatches of the minibatch loss
@@ -113,6 +123,20 @@ absl::Status ValidateExperienceBatch(config::LearnerMode mode,
   return absl::OkStatus();
 }
 
+// The rollout's log-probs are π_old itself when every sample came from the current weights,
+// drawn from the policy's own distribution (temperature 1, no top-k or top-p). Every rank
+// decides alike: the recompute and the difference's sums are collectives.
+absl::StatusOr<bool> BehaviourIsExact(LearnerState& state, const rein::v1::ExperienceBatch& batch) {
+  const config::SamplingConfig& s = state.options().sampling;
+  bool exact = state.options().ppo.reuse_behaviour_logprobs && s.temperature == 1.0 &&
+               s.top_k == 0 && s.top_p >= 1.0;
+  for (const rein::v1::Experience& e : batch.experiences()) {
+    exact = exact && e.policy_version() == state.progress().policy_version;
+  }
+  ASSIGN_OR_RETURN(std::vector<double> inexact, GlobalSums(state.comm(), {exact ? 0.0 : 1.0}));
+  return inexact[0] == 0;
+}
+
 absl::StatusOr<StepOutcome> RlStep(LearnerState& state, const rein::v1::ExperienceBatch& batch,
                                    const std::function<absl::Status()>& keep_going) {
   const config::LearnerMode mode = state.mode();
@@ -145,27 +169,28 @@ absl::StatusOr<StepOutcome> RlStep(LearnerState& state, const rein::v1::Experien
   const at::Tensor raw_scores = FloatTensor(rewards, device);
 
   // 1. π_old and V_old.
-  ASSIGN_OR_RETURN(in.logprobs,
-                   NoGradPerToken(packed, micro, [&](const PackedBatch& part) -> absl::StatusOr<at::Tensor> {
-                     ASSIGN_OR_RETURN(PolicyForward f, RunPolicy(policy, part, false));
-                     return f.logprobs;
-                   }, keep_going));
+  ASSIGN_OR_RETURN(const bool reuse_behaviour, BehaviourIsExact(state, batch));
+  if (reuse_behaviour) {
+    in.logprobs = behaviour;
+  } else {
+    ASSIGN_OR_RETURN(in.logprobs,
+                     NoGradPerToken(packed, micro, [&](const PackedBatch& part) -> absl::StatusOr<at::Tensor> {
+                       ASSIGN_OR_RETURN(PolicyForward f, RunPolicy(policy, part, false));
+                       return f.logprobs;
+                     }, keep_going));
+  }
   if (critic != nullptr) {
     ASSIGN_OR_RETURN(in.values, NoGradPerToken(packed, micro, [&](const PackedBatch& part) {
                        return RunCritic(*critic, part);
                      }, keep_going));
   }
   StepOutcome out;
-  ASSIGN_OR_RETURN(at::Tensor diff, GuardTorch("logprob diff", [&]() -> absl::StatusOr<at::Tensor> {
-                     return at::abs(in.logprobs - behaviour);
-                   }));
-  ASSIGN_OR_RETURN(std::vector<double> diff_sums,
-                   GuardTorch("logprob diff", [&]() -> absl::StatusOr<std::vector<double>> {
-                     return std::vector<double>{(diff * in.mask).sum().item<double>(),
-                                                in.mask.sum().item<double>()};
-                   }));
-  ASSIGN_OR_RETURN(diff_sums, GlobalSums(comm, std::move(diff_sums)));
-  out.stats["ppo/behaviour_logprob_diff"] = diff_sums[0] / diff_sums[1];
+  // Σ |π_old - behaviour| and the tokens it is over: the whole batch when π_old was recomputed,
+  // else the first minibatch, whose forward runs at the unchanged weights.
+  std::vector<double> diff_sums = {0, 0};
+  if (!reuse_behaviour) {
+    ASSIGN_OR_RETURN(diff_sums, BehaviourDiffSums(in.logprobs, behaviour, in.mask));
+  }
 
   // 2. Scores.
   if (rl::RewardNormalizer* normalizer = state.reward_normalizer(); normalizer != nullptr) {
@@ -222,6 +247,14 @@ absl::StatusOr<StepOutcome> RlStep(LearnerState& state, const rein::v1::Experien
         absl::Status done = [&]() -> absl::Status {
           ASSIGN_OR_RETURN(PackedBatch part, SelectRows(packed, part_rows));
           ASSIGN_OR_RETURN(PolicyForward f, RunPolicy(policy, part, true));
+          if (reuse_behaviour && epoch == 0 && m == 0) {
+            ASSIGN_OR_RETURN(std::vector<double> sums,
+                             BehaviourDiffSums(f.logprobs.detach(),
+                                               SelectTokenRows(behaviour, part_rows, part),
+                                               part.response_mask));
+            diff_sums[0] += sums[0];
+            diff_sums[1] += sums[1];
+          }
           rl::PpoBatch pb;
           pb.logprobs = f.logprobs;
           pb.entropy = ppo.entropy_coef > 0 ? f.entropy : f.entropy.detach();
@@ -276,6 +309,10 @@ absl::StatusOr<StepOutcome> RlStep(LearnerState& state, const rein::v1::Experien
       }
     }
   }
+
+  ASSIGN_OR_RETURN(diff_sums, GlobalSums(comm, std::move(diff_sums)));
+  out.stats["ppo/behaviour_logprob_diff"] = diff_sums[1] > 0 ? diff_sums[0] / diff_sums[1] : 0.0;
+  out.stats["ppo/old_logprobs_recomputed"] = reuse_behaviour ? 0.0 : 1.0;
 
   // Statistics of the whole batch: token-weighted sums and tokens add up over the ranks; each
   // rank's losses are already scaled to the whole minibatch's normaliser / world (their mean

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -338,6 +339,75 @@ TEST_CASE("ppo and grpo: packed and padded steps agree on ragged responses") {
       CHECK(outcomes[0].stats.at("loss/value") ==
             Approx(outcomes[1].stats.at("loss/value")).margin(1e-5));
     }
+  }
+}
+
+// One PPO step from a fresh tiny policy on `request` built by `make` from that policy.
+struct OneStep {
+  StepOutcome outcome;
+  std::vector<at::Tensor> weights;
+};
+OneStep StepWith(const LearnerOptions& options,
+                 const std::function<rein::v1::TrainRequest(const model::CausalLM&)>& make) {
+  auto state = REIN_LEARNER_OK(LearnerState::Create(options));
+  const rein::v1::TrainRequest request = make(state->policy());
+  OneStep out{REIN_LEARNER_OK(RlStep(*state, request.experiences())), {}};
+  out.weights = testing::Snapshot(state->policy());
+  return out;
+}
+
+double LargestGap(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b) {
+  double gap = 0;
+  for (size_t k = 0; k < a.size(); ++k) {
+    gap = std::max(gap, a[k].sub(b[k]).abs().max().item<double>());
+  }
+  return gap;
+}
+
+TEST_CASE("old log-probs are the rollout's when exact and recomputed otherwise") {
+  const LearnerOptions options = TinyOptions(config::LearnerMode::kPpo);
+  auto toy = [](const model::CausalLM& policy) {
+    return testing::ToyExperienceRequest(policy, 1);
+  };
+  // Sampled by the current version (0) at temperature 1: the rollout's log-probs are used.
+  const OneStep reused = StepWith(options, toy);
+  CHECK(reused.outcome.stats.at("ppo/old_logprobs_recomputed") == 0);
+  CHECK(reused.outcome.stats.at("ppo/behaviour_logprob_diff") < 1e-4);
+  LearnerOptions always = options;
+  always.ppo.reuse_behaviour_logprobs = false;
+  const OneStep recomputed = StepWith(always, toy);
+  CHECK(recomputed.outcome.stats.at("ppo/old_logprobs_recomputed") == 1);
+  auto start = REIN_LEARNER_OK(LearnerState::Create(options));
+  const double moved = LargestGap(recomputed.weights, testing::Snapshot(start->policy()));
+  CHECK(moved > 1e-4);
+  CHECK(LargestGap(reused.weights, recomputed.weights) < 1e-2 * moved);
+
+  SECTION("reused log-probs are the rollout's, and their difference is still reported") {
+    auto shifted = [&](const model::CausalLM& policy) {
+      rein::v1::TrainRequest request = toy(policy);
+      for (auto& e : *request.mutable_experiences()->mutable_experiences()) {
+        for (float& lp : *e.mutable_behaviour_logprobs()) lp -= 0.05f;
+      }
+      return request;
+    };
+    const OneStep off = StepWith(options, shifted);
+    CHECK(off.outcome.stats.at("ppo/old_logprobs_recomputed") == 0);
+    CHECK(off.outcome.stats.at("ppo/behaviour_logprob_diff") == Approx(0.05).margin(1e-4));
+    CHECK(LargestGap(off.weights, recomputed.weights) > 1e-2 * moved);  // they were used
+  }
+  SECTION("another version, tempered or truncated sampling, or the switch off: recomputed") {
+    auto stale = [](const model::CausalLM& policy) {
+      rein::v1::TrainRequest request = testing::ToyExperienceRequest(policy, 1);
+      request.mutable_experiences()->mutable_experiences(0)->set_policy_version(3);
+      return request;
+    };
+    CHECK(StepWith(options, stale).outcome.stats.at("ppo/old_logprobs_recomputed") == 1);
+    LearnerOptions tempered = options;
+    tempered.sampling.temperature = 0.7;
+    CHECK(StepWith(tempered, toy).outcome.stats.at("ppo/old_logprobs_recomputed") == 1);
+    LearnerOptions top_k = options;
+    top_k.sampling.top_k = 50;
+    CHECK(StepWith(top_k, toy).outcome.stats.at("ppo/old_logprobs_recomputed") == 1);
   }
 }
 

@@ -198,6 +198,11 @@ void BindPpo(PpoConfig* c, Binder* b) {
            "Skip an iteration's remaining epochs once the approximate KL to the sampling policy "
            "exceeds this; 0 = off.")
       .NonNegative();
+  b->Field("reuse_behaviour_logprobs", &c->reuse_behaviour_logprobs,
+           "Take the rollout's log-probs as the old policy's when they are exact (every sample "
+           "from the current policy version, sampled at temperature 1 without top-k/top-p) "
+           "instead of recomputing them; their difference is still reported, from the first "
+           "minibatch. false always recomputes.");
 }
 
 void BindDpo(DpoConfig* c, Binder* b) {
