@@ -139,6 +139,7 @@ struct LearnerConfig {
   int32_t gradient_accumulation = 1;
   CriticInit critic_init = CriticInit::kRewardModel;
   int32_t bucket_mb = 25;  // MiB per all-reduce bucket
+  int32_t zero_stage = 0;  // 1 = AdamW state sharded across the ranks (ZeRO-1)
   bool operator==(const LearnerConfig&) const = default;
 };
 

@@ -158,6 +158,18 @@ TEST_CASE("a bad value names the key path and line") {
         "run.yaml:2: ppo.dual_clip: expected 0 (off) or a number above 1, got '0.5'");
 }
 
+TEST_CASE("learner.zero_stage is 0 or 1") {
+  for (const char* bad : {"2", "-1"}) {
+    CHECK(ErrorOf(absl::StrCat("learner:\n  zero_stage: ", bad, "\n")) ==
+          absl::StrCat("run.yaml:2: learner.zero_stage: expected 0 (off) or 1 (optimizer state "
+                       "sharded across learner.ranks), got '",
+                       bad, "'"));
+  }
+  CHECK(ParseOk("").learner.zero_stage == 0);
+  // Also on one rank (ranks defaults to 1), where there is nothing to shard and nothing changes.
+  CHECK(ParseOk("learner:\n  zero_stage: 1\n").learner.zero_stage == 1);
+}
+
 TEST_CASE("wrong node kinds and syntax errors name the line") {
   CHECK(ErrorOf("rollout: [1, 2]\n") == "run.yaml:1: rollout: expected a map, got a list");
   CHECK(ErrorOf("- run\n") == "run.yaml:1: expected a map of sections, got a list");

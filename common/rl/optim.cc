@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <numbers>
+#include <sstream>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -35,6 +37,25 @@ std::unique_ptr<torch::optim::AdamWOptions> GroupOptions(const AdamWOptions& o,
   auto options = std::make_unique<torch::optim::AdamWOptions>(o.lr);
   options->betas(std::make_tuple(o.beta1, o.beta2)).eps(o.eps).weight_decay(weight_decay);
   return options;
+}
+
+using TorchState = torch::optim::AdamWParamState;
+
+// torch::optim keys a parameter's state by its TensorImpl: by the address as text
+// (c10::guts::to_string, an ostream of the pointer) in LibTorch 1.13, by the pointer itself in 2.
+template <typename StateMap>
+typename StateMap::key_type StateKey(const StateMap&, const at::Tensor& p) {
+  if constexpr (std::is_same_v<typename StateMap::key_type, std::string>) {
+    std::ostringstream key;
+    key << p.unsafeGetTensorImpl();
+    return key.str();
+  } else {
+    return p.unsafeGetTensorImpl();
+  }
+}
+
+int64_t TensorBytes(const at::Tensor& t) {
+  return t.defined() ? static_cast<int64_t>(t.numel() * t.element_size()) : 0;
 }
 
 }  // namespace
@@ -90,6 +111,40 @@ void AdamW::SetLearningRate(double lr) {
 
 double AdamW::learning_rate() const {
   return optimizer_->param_groups().front().options().get_lr();
+}
+
+std::optional<AdamWParamState> AdamW::ParamState(size_t i) const {
+  const auto& states = optimizer_->state();
+  auto it = states.find(StateKey(states, params_.at(i)));
+  if (it == states.end()) return std::nullopt;
+  const auto& s = static_cast<const TorchState&>(*it->second);
+  return AdamWParamState{.step = static_cast<int64_t>(s.step()),
+                         .exp_avg = s.exp_avg(),
+                         .exp_avg_sq = s.exp_avg_sq()};
+}
+
+void AdamW::SetParamState(size_t i, AdamWParamState state) {
+  auto s = std::make_unique<TorchState>();
+  s->step(state.step);
+  s->exp_avg(std::move(state.exp_avg));
+  s->exp_avg_sq(std::move(state.exp_avg_sq));
+  auto& states = optimizer_->state();
+  states[StateKey(states, params_.at(i))] = std::move(s);
+}
+
+void AdamW::ClearParamState(size_t i) {
+  auto& states = optimizer_->state();
+  states.erase(StateKey(states, params_.at(i)));
+}
+
+int64_t AdamW::StateBytes() const {
+  int64_t bytes = 0;
+  for (const auto& [key, state] : optimizer_->state()) {
+    const auto& s = static_cast<const TorchState&>(*state);
+    bytes += TensorBytes(s.exp_avg()) + TensorBytes(s.exp_avg_sq()) +
+             TensorBytes(s.max_exp_avg_sq());
+  }
+  return bytes;
 }
 
 absl::StatusOr<double> ClipGradNorm(const std::vector<at::Tensor>& params, double max_norm) {

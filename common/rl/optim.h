@@ -3,8 +3,8 @@
 // schedules, and gradient accumulation over micro-batches that gives the same update as one
 // large batch.
 //
-// This header does not include LibTorch's optimiser headers; code that needs the full
-// torch::optim::AdamW (e.g. to save its state) includes <torch/optim/adamw.h> itself.
+// This header does not include LibTorch's optimiser headers: AdamW's per-parameter state is
+// reached through AdamWParamState (for checkpoints and sharding), never through torch::optim.
 #ifndef REIN_COMMON_RL_OPTIM_H_
 #define REIN_COMMON_RL_OPTIM_H_
 
@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -41,6 +42,14 @@ struct AdamWOptions {
   bool decay_1d_params = false;
 };
 
+// The optimiser state of one parameter: the step count and the two moment estimates, each of
+// the parameter's shape, dtype and device.
+struct AdamWParamState {
+  int64_t step = 0;
+  at::Tensor exp_avg;
+  at::Tensor exp_avg_sq;
+};
+
 // AdamW over a fixed set of parameters. Owns the LibTorch optimiser and its state; the
 // parameters are shared with the model (tensors are reference-counted handles).
 // Not thread-safe: one training loop drives it.
@@ -65,8 +74,16 @@ class AdamW {
   double learning_rate() const;
   // The parameters, decayed group first.
   const std::vector<at::Tensor>& parameters() const { return params_; }
-  // The wrapped optimiser, for checkpointing its state.
-  torch::optim::AdamW& torch_optimizer() { return *optimizer_; }
+  // The state of parameters()[i] (its tensors, not copies); nullopt while it has none (before
+  // its first step, or after ClearParamState). `i` must be < parameters().size().
+  std::optional<AdamWParamState> ParamState(size_t i) const;
+  // Replaces the state of parameters()[i] with `state` (its tensors are kept, not copied; they
+  // must be of the parameter's shape, dtype and device).
+  void SetParamState(size_t i, AdamWParamState state);
+  // Forgets the state of parameters()[i]: a later Step that reaches it starts it afresh.
+  void ClearParamState(size_t i);
+  // Bytes of the moment tensors held, over every parameter that has state.
+  int64_t StateBytes() const;
 
  private:
   AdamW(std::vector<at::Tensor> params, std::unique_ptr<torch::optim::AdamW> optimizer);

@@ -43,6 +43,29 @@ TEST_CASE("AdamW decays weights independently of the gradient") {
   CHECK(testing::IsInvalidNaming(AdamW::Create({w}, {.beta2 = 1.0}).status(), "beta2"));
 }
 
+TEST_CASE("AdamW per-parameter state: read and cleared and set and counted in bytes") {
+  const at::Tensor w = at::zeros({2, 3}).requires_grad_(true);
+  const at::Tensor b = at::zeros({3}).requires_grad_(true);
+  auto opt = Ok(AdamW::Create({w, b}, {.lr = 0.1}));
+  CHECK_FALSE(opt->ParamState(0).has_value());
+  CHECK(opt->StateBytes() == 0);
+  // A parameter without a gradient gets no state from a step.
+  w.mutable_grad() = at::full({2, 3}, 0.5);
+  REQUIRE(opt->Step().ok());
+  const std::optional<AdamWParamState> state = opt->ParamState(0);
+  REQUIRE(state.has_value());
+  CHECK(state->step == 1);
+  CHECK(AllClose(state->exp_avg, at::full({2, 3}, 0.05)));
+  CHECK_FALSE(opt->ParamState(1).has_value());
+  CHECK(opt->StateBytes() == 2 * 6 * 4);  // two float moments of 6 elements
+  opt->SetParamState(1, {.step = 4, .exp_avg = at::full({3}, 1.0), .exp_avg_sq = at::zeros({3})});
+  CHECK(opt->ParamState(1)->step == 4);
+  CHECK(opt->StateBytes() == 2 * 6 * 4 + 2 * 3 * 4);
+  opt->ClearParamState(0);
+  CHECK_FALSE(opt->ParamState(0).has_value());
+  CHECK(opt->StateBytes() == 2 * 3 * 4);
+}
+
 TEST_CASE("ClipGradNorm scales by the global norm") {
   const at::Tensor a = Vec({0.0}).requires_grad_(true);
   const at::Tensor b = Vec({0.0}).requires_grad_(true);

@@ -76,6 +76,7 @@ RunLoopOptions LoopOptions(const config::ExperimentConfig& c) {
   options.samples_per_prompt = static_cast<uint32_t>(c.rollout.samples_per_prompt);
   options.seed = c.run.seed;
   options.safety = c.safety;
+  options.sharded_optimizer = c.learner.zero_stage == 1 && c.learner.ranks > 1;
   rein::v1::SamplingParams& sampling = options.sampling;
   sampling.set_temperature(static_cast<float>(c.rollout.sampling.temperature));
   // The config's 0 is greedy; on the wire 0 means the default temperature 1.

@@ -328,7 +328,7 @@ absl::StatusOr<rein::v1::CheckpointResponse> RunLoop::Checkpoint(const std::stri
   }
   const CoordinatorState state = State();
   RETURN_IF_ERROR(WriteRunCheckpoint(target, state, [&](const std::string& learner_dir) {
-    return SaveCheckpointStage(stages_, learner_dir).status();
+    return SaveCheckpointStage(stages_, learner_dir, options_.sharded_optimizer).status();
   }));
   checkpointed_iteration_ = completed_iteration_;
   metrics_.checkpoints.Increment();

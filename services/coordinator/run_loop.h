@@ -83,6 +83,9 @@ struct RunLoopOptions {
   bool push_weights_first = false;
   // How the cost model's score enters the reward (RL modes).
   config::SafetyConfig safety;
+  // learner.zero_stage 1 on several ranks: a checkpoint asks every learner rank (each sends
+  // its share of the optimizer state to rank 0), not rank 0 alone.
+  bool sharded_optimizer = false;
   // Workers the run waits for before its first iteration, per role.
   std::map<rein::v1::Role, int> expected_workers;
   absl::Duration worker_wait = absl::Minutes(10);

@@ -353,16 +353,26 @@ absl::StatusOr<rein::v1::TrainResponse> TrainStage(const StageContext& context,
 }
 
 absl::StatusOr<rein::v1::SaveCheckpointResponse> SaveCheckpointStage(const StageContext& context,
-                                                                      const std::string& directory) {
+                                                                      const std::string& directory,
+                                                                      bool every_rank) {
   std::vector<Worker> ranks = context.registry->Active(rein::v1::ROLE_LEARNER);
   RETURN_IF_ERROR(RequireWorkers(context, ranks, rein::v1::ROLE_LEARNER));
+  if (!every_rank) ranks.resize(1);
   rein::v1::SaveCheckpointRequest request;
   request.set_directory(directory);
-  rein::v1::SaveCheckpointResponse response;
-  RETURN_IF_ERROR(CallWorker<rein::v1::Learner>(context, ranks.front(), "Learner/SaveCheckpoint",
-                                                &rein::v1::Learner::Stub::SaveCheckpoint, request,
-                                                &response));
-  return response;
+  std::vector<rein::v1::SaveCheckpointResponse> responses(ranks.size());
+  std::vector<absl::Status> statuses(ranks.size());
+  std::vector<std::thread> threads;
+  for (size_t r = 0; r < ranks.size(); ++r) {
+    threads.emplace_back([&, r] {
+      statuses[r] = CallWorker<rein::v1::Learner>(context, ranks[r], "Learner/SaveCheckpoint",
+                                                  &rein::v1::Learner::Stub::SaveCheckpoint,
+                                                  request, &responses[r]);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const absl::Status& status : statuses) RETURN_IF_ERROR(status);
+  return responses.front();
 }
 
 namespace {

@@ -113,9 +113,12 @@ absl::StatusOr<rein::v1::TrainResponse> TrainStage(const StageContext& context,
                                                    const std::vector<Sample>& samples,
                                                    const rein::v1::HyperParameters& overrides);
 
-// Asks learner rank 0 to write its state into `directory` (atomically).
+// Asks learner rank 0 to write its state into `directory` (atomically). `every_rank`
+// (learner.zero_stage 1: the optimizer state is sharded) asks every rank at once, as saving is
+// then a collective that gathers the state to rank 0; rank 0's answer is returned.
 absl::StatusOr<rein::v1::SaveCheckpointResponse> SaveCheckpointStage(const StageContext& context,
-                                                                      const std::string& directory);
+                                                                      const std::string& directory,
+                                                                      bool every_rank = false);
 
 // Asks learner rank 0 to push its weights to every active rollout replica.
 absl::StatusOr<rein::v1::PushWeightsResponse> PushWeightsStage(const StageContext& context);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
+#include "common/testing/subprocess.h"
 #include "services/coordinator/fake_workers.h"
 
 namespace rein::coordinator {
@@ -106,6 +107,24 @@ TEST_CASE("a batch that does not split over the learner ranks is refused") {
   std::vector<Sample> odd(3);
   CHECK(TrainStage(cluster.Context(), 1, odd, {}).status().code() ==
         absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("a checkpoint asks learner rank 0 alone and with a sharded optimizer every rank") {
+  Cluster cluster;
+  const std::string dir = testing::MakeTempDir("rein-stages-ckpt-") + "/learner";
+  cluster.learner0.service.version = 3;
+  auto saved = SaveCheckpointStage(cluster.Context(), dir);
+  REQUIRE(saved.ok());
+  CHECK(saved->step() == 3);
+  CHECK(cluster.learner0.service.saved.size() == 1);
+  CHECK(cluster.learner1.service.saved.empty());
+  // Sharded (learner.zero_stage 1), saving is a collective of every rank; rank 0 answers.
+  cluster.learner1.service.version = 5;
+  saved = SaveCheckpointStage(cluster.Context(), dir, /*every_rank=*/true);
+  REQUIRE(saved.ok());
+  CHECK(saved->step() == 3);
+  CHECK(cluster.learner0.service.saved.size() == 2);
+  CHECK(cluster.learner1.service.saved == std::vector<std::string>{dir});
 }
 
 }  // namespace

@@ -1,16 +1,13 @@
-// Only this file of the learner includes a LibTorch C++ API header (torch/optim/adamw.h), to
-// reach the optimiser's per-parameter state.
 #include "services/learner/checkpoint_io.h"
 
 #include <ATen/ops/scalar_tensor.h>
-#include <torch/optim/adamw.h>
 
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -39,40 +36,35 @@ absl::Status WriteFileSynced(const std::string& path, const std::string& content
       path, [&](int fd) { return files::WriteAll(fd, content.data(), content.size(), path); });
 }
 
-using TorchState = torch::optim::AdamWParamState;
-
-// torch::optim keys a parameter's state by its TensorImpl: by the address as text
-// (c10::guts::to_string, an ostream of the pointer) in LibTorch 1.13, by the pointer itself in 2.
-template <typename StateMap>
-typename StateMap::key_type StateKey(const StateMap&, const at::Tensor& p) {
-  if constexpr (std::is_same_v<typename StateMap::key_type, std::string>) {
-    std::ostringstream key;
-    key << p.unsafeGetTensorImpl();
-    return key.str();
-  } else {
-    return p.unsafeGetTensorImpl();
-  }
+void AppendParamState(const std::string& prefix, size_t i, const rl::AdamWParamState& s,
+                      std::vector<std::pair<std::string, at::Tensor>>& out) {
+  const std::string base = absl::StrCat(prefix, "/", i, "/");
+  out.emplace_back(base + "exp_avg", s.exp_avg.detach().to(at::kCPU).contiguous());
+  out.emplace_back(base + "exp_avg_sq", s.exp_avg_sq.detach().to(at::kCPU).contiguous());
+  out.emplace_back(base + "step",
+                   at::scalar_tensor(s.step, at::TensorOptions().dtype(at::kLong)));
 }
 
-void AppendOptimizerTensors(rl::AdamW& optimizer, const std::string& prefix,
-                            std::vector<std::pair<std::string, at::Tensor>>& out) {
-  auto& states = optimizer.torch_optimizer().state();
-  const std::vector<at::Tensor>& params = optimizer.parameters();
-  for (size_t i = 0; i < params.size(); ++i) {
-    auto it = states.find(StateKey(states, params[i]));
-    if (it == states.end()) continue;
-    const auto& s = static_cast<const TorchState&>(*it->second);
-    const std::string base = absl::StrCat(prefix, "/", i, "/");
-    out.emplace_back(base + "exp_avg", s.exp_avg().detach().to(at::kCPU).contiguous());
-    out.emplace_back(base + "exp_avg_sq", s.exp_avg_sq().detach().to(at::kCPU).contiguous());
-    out.emplace_back(base + "step", at::scalar_tensor(static_cast<int64_t>(s.step()),
-                                                      at::TensorOptions().dtype(at::kLong)));
+// The optimizer's state by parameter index. Sharded, it is gathered from the owners (every rank
+// takes part), and only `keep` ranks collect it.
+absl::Status AppendOptimizerTensors(rl::AdamW& optimizer, OptimizerShard* shard, bool keep,
+                                    const std::string& prefix,
+                                    std::vector<std::pair<std::string, at::Tensor>>& out) {
+  if (shard != nullptr) {
+    return shard->Gather([&](size_t i, const rl::AdamWParamState& s) {
+      if (keep) AppendParamState(prefix, i, s, out);
+    });
   }
+  for (size_t i = 0; i < optimizer.parameters().size(); ++i) {
+    if (std::optional<rl::AdamWParamState> s = optimizer.ParamState(i)) {
+      AppendParamState(prefix, i, *s, out);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status RestoreOptimizer(const checkpoint::SafetensorsFile& file, const std::string& prefix,
                               rl::AdamW& optimizer) {
-  auto& states = optimizer.torch_optimizer().state();
   const std::vector<at::Tensor>& params = optimizer.parameters();
   for (size_t i = 0; i < params.size(); ++i) {
     const std::string base = absl::StrCat(prefix, "/", i, "/");
@@ -85,11 +77,9 @@ absl::Status RestoreOptimizer(const checkpoint::SafetensorsFile& file, const std
           absl::StrCat(file.path(), ": ", base, "exp_avg has shape ", exp_avg.sizes().size(),
                        "-d not matching parameter ", i, " of the ", prefix));
     }
-    auto s = std::make_unique<TorchState>();
-    s->step(step.item<int64_t>());
-    s->exp_avg(exp_avg.to(params[i].options()).clone());
-    s->exp_avg_sq(exp_avg_sq.to(params[i].options()).clone());
-    states[StateKey(states, params[i])] = std::move(s);
+    optimizer.SetParamState(i, {.step = step.item<int64_t>(),
+                                .exp_avg = exp_avg.to(params[i].options()).clone(),
+                                .exp_avg_sq = exp_avg_sq.to(params[i].options()).clone()});
   }
   return absl::OkStatus();
 }
@@ -123,7 +113,8 @@ nlohmann::json Manifest(const LearnerState& state) {
   return m;
 }
 
-absl::Status WriteInto(LearnerState& state, const std::string& tmp) {
+absl::Status WriteInto(LearnerState& state, const std::string& tmp,
+                       const std::vector<std::pair<std::string, at::Tensor>>& optimizer) {
   const std::string policy_dir = absl::StrCat(tmp, "/", kPolicyDir);
   RETURN_IF_ERROR(state.policy().Save(policy_dir));
   for (const char* name : kTokenizerFiles) {
@@ -137,15 +128,7 @@ absl::Status WriteInto(LearnerState& state, const std::string& tmp) {
   if (state.critic() != nullptr) {
     RETURN_IF_ERROR(state.critic()->Save(absl::StrCat(tmp, "/", kCriticDir)));
   }
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
-  RETURN_IF_ERROR(GuardTorch("optimizer state", [&]() -> absl::Status {
-    AppendOptimizerTensors(state.policy_optimizer(), "policy", tensors);
-    if (state.critic_optimizer() != nullptr) {
-      AppendOptimizerTensors(*state.critic_optimizer(), "critic", tensors);
-    }
-    return absl::OkStatus();
-  }));
-  RETURN_IF_ERROR(checkpoint::WriteSafetensors(absl::StrCat(tmp, "/", kOptimizer), tensors,
+  RETURN_IF_ERROR(checkpoint::WriteSafetensors(absl::StrCat(tmp, "/", kOptimizer), optimizer,
                                                {{"format", "rein-learner-optimizer"}}));
   RETURN_IF_ERROR(
       WriteFileSynced(absl::StrCat(tmp, "/", kManifest), Manifest(state).dump(2) + "\n"));
@@ -165,6 +148,19 @@ absl::StatusOr<nlohmann::json> ReadManifest(const std::string& dir) {
 }  // namespace
 
 absl::Status SaveLearnerCheckpoint(LearnerState& state, const std::string& dir) {
+  // The optimizer state first, before anything that could fail on this rank alone: sharded,
+  // every rank sends its part, and a rank that left early would stall the others.
+  const bool writes = state.policy_shard() == nullptr || state.rank() == 0;
+  std::vector<std::pair<std::string, at::Tensor>> optimizer;
+  const absl::Status collected = GuardTorch("optimizer state", [&]() -> absl::Status {
+    RETURN_IF_ERROR(AppendOptimizerTensors(state.policy_optimizer(), state.policy_shard(), writes,
+                                           "policy", optimizer));
+    if (state.critic_optimizer() == nullptr) return absl::OkStatus();
+    return AppendOptimizerTensors(*state.critic_optimizer(), state.critic_shard(), writes,
+                                  "critic", optimizer);
+  });
+  RETURN_IF_ERROR(collected);
+  if (!writes) return absl::OkStatus();
   if (dir.empty()) return absl::InvalidArgumentError("directory: empty");
   const fs::path target = fs::absolute(fs::path(dir)).lexically_normal();
   const fs::path parent = target.parent_path();
@@ -176,7 +172,7 @@ absl::Status SaveLearnerCheckpoint(LearnerState& state, const std::string& dir) 
   // Built beside the target and swapped in whole: `dir` never shows a partial checkpoint, and
   // an older one of the same name stays until the new one is complete.
   ASSIGN_OR_RETURN(const std::string tmp, files::MakeTempSiblingDir(target.string()));
-  absl::Status written = WriteInto(state, tmp);
+  absl::Status written = WriteInto(state, tmp, optimizer);
   if (written.ok()) written = files::MoveDirIntoPlace(tmp, target.string(), kManifest);
   if (!written.ok()) {
     fs::remove_all(tmp, ec);

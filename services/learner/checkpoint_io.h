@@ -7,7 +7,8 @@
 //   DIR/critic/                 HF folder of the critic (ppo only)
 //   DIR/optimizer.safetensors   AdamW state: "<model>/<i>/exp_avg", "<model>/<i>/exp_avg_sq" and
 //                               "<model>/<i>/step" (int64) for parameter i of
-//                               AdamW::parameters(), model "policy" or "critic"
+//                               AdamW::parameters(), model "policy" or "critic"; the whole
+//                               state, whatever learner.zero_stage the writer ran with
 //   DIR/manifest.json           format_version, mode, step (policy optimizer steps = schedule
 //                               position), policy_version, last_iteration, peak_learning_rate,
 //                               kl_coef, schedule, rng_state, reward_normalizer moments
@@ -37,10 +38,15 @@ inline constexpr char kLearnerCheckpointMarker[] = "manifest.json";
 // a learner checkpoint (FAILED_PRECONDITION otherwise, and it is left alone). Reads the state only
 // (the optimisers are reached through non-const accessors). I/O errors name the path; nothing is
 // left under `dir` on failure.
+// With sharded optimizers (learner.zero_stage 1 on R > 1 ranks) a collective: every rank calls
+// it, each sends the state of its parameters, rank 0 writes the whole of it (the same file as
+// without sharding) and the other ranks write nothing (they ignore `dir`).
 absl::Status SaveLearnerCheckpoint(LearnerState& state, const std::string& dir);
 
 // A state restored from `dir` with `options` (its mode must match the checkpoint's; learning
-// rate, schedule and ppo settings come from `options`, progress from the checkpoint).
+// rate, schedule and ppo settings come from `options`, progress from the checkpoint). It holds
+// the whole optimizer state, however the checkpoint was written; LearnerState::JoinGroup with
+// learner.zero_stage 1 then keeps this rank's part.
 // NOT_FOUND for a missing manifest or model folder; INVALID_ARGUMENT for a checkpoint of
 // another mode or format, or optimizer state that does not fit the models.
 absl::StatusOr<std::unique_ptr<LearnerState>> LoadLearnerCheckpoint(const std::string& dir,

@@ -108,6 +108,8 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(std::unique_ptr<Learner
   absl::MutexLock lock(&learner->mu_);
   learner->metrics_.policy_version.Set(
       static_cast<double>(learner->state_->progress().policy_version));
+  learner->metrics_.optimizer_state_bytes.Set(
+      static_cast<double>(learner->state_->OptimizerStateBytes()));
   return learner;
 }
 
@@ -201,6 +203,8 @@ absl::StatusOr<rein::v1::TrainResponse> Learner::Train(
     progress.last_iteration = request.iteration();
     metrics_.optimizer_steps.Increment(static_cast<double>(steps));
     metrics_.policy_version.Set(static_cast<double>(progress.policy_version));
+    // AdamW creates a parameter's state at its first step.
+    metrics_.optimizer_state_bytes.Set(static_cast<double>(s.OptimizerStateBytes()));
   }
   if (!outcome.ok()) {
     // The caller may be seen gone only once the step began (its deadline, as the server
@@ -287,6 +291,7 @@ absl::StatusOr<Learner::Restored> Learner::Restore(const std::string& directory)
   ASSIGN_OR_RETURN(std::unique_ptr<LearnerState> restored,
                    LoadLearnerCheckpoint(directory, state_->options()));
   state_ = std::move(restored);
+  metrics_.optimizer_state_bytes.Set(static_cast<double>(state_->OptimizerStateBytes()));
   return Restored{static_cast<uint64_t>(state_->progress().optimizer_steps),
                   state_->progress().policy_version};
 }

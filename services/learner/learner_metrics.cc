@@ -48,6 +48,8 @@ LearnerMetrics::LearnerMetrics(prometheus::Registry& r)
                               "Approximate KL between the old and the updated policy per token, "
                               "last RL Train.")),
       policy_version(AddGauge(r, "rein_learner_policy_version", "Current policy version.")),
+      optimizer_state_bytes(AddGauge(r, "rein_learner_optimizer_state_bytes",
+                                     "Bytes of AdamW state (moment estimates) this rank holds.")),
       weight_push_seconds(Seconds(r, "rein_learner_weight_push_seconds",
                                     "Wall time of each weight push to all replicas, in "
                                     "seconds.")),

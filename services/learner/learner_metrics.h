@@ -15,6 +15,9 @@
 //   rein_learner_last_grad_norm           gauge        a critic), policy gradient norm before
 //   rein_learner_last_approx_kl           gauge        clipping, approximate KL to old policy
 //   rein_learner_policy_version           gauge      current policy version
+//   rein_learner_optimizer_state_bytes    gauge      bytes of AdamW state (moments) this rank
+//                                                    holds: about 1/ranks of the whole with
+//                                                    learner.zero_stage 1
 //   rein_learner_weight_push_seconds      histogram  wall time of each PushWeights (all replicas)
 //   rein_learner_weight_push_bytes_total  counter    tensor bytes pushed, summed over replicas
 //
@@ -55,6 +58,7 @@ class LearnerMetrics {
   prometheus::Gauge& last_grad_norm;
   prometheus::Gauge& last_approx_kl;
   prometheus::Gauge& policy_version;
+  prometheus::Gauge& optimizer_state_bytes;
   prometheus::Histogram& weight_push_seconds;
   prometheus::Counter& weight_push_bytes;
 };

@@ -54,6 +54,11 @@ absl::Status CheckLearnerOptions(const LearnerOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("learner.ranks: ", options.learner.ranks, " is not >= 1"));
   }
+  if (options.learner.zero_stage != 0 && options.learner.zero_stage != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "learner.zero_stage: ", options.learner.zero_stage,
+        " is not 0 (off) or 1 (optimizer state sharded across learner.ranks)"));
+  }
   if (options.learner.ranks > 1 && config::TrainsScalarHead(options.learner.mode)) {
     return absl::UnimplementedError(absl::StrCat(
         "learner.ranks: ", options.learner.ranks, " data-parallel ranks are not supported in ",

@@ -47,8 +47,8 @@ LearnerOptions CostLearnerOptionsFromConfig(const config::ExperimentConfig& conf
 
 // UNIMPLEMENTED for learner.ranks > 1 in reward-model mode (the other modes run on any number
 // of data-parallel ranks);
-// INVALID_ARGUMENT for a config this learner cannot run (no model.policy; ppo with
-// critic_init reward-model and no model.reward_model).
+// INVALID_ARGUMENT for a config this learner cannot run (learner.zero_stage other than 0 or 1;
+// no model.policy; ppo with critic_init reward-model and no model.reward_model).
 absl::Status CheckLearnerOptions(const LearnerOptions& options);
 
 }  // namespace rein::learner

@@ -84,7 +84,9 @@ LearnerState::LearnerState(const LearnerOptions& options, std::unique_ptr<model:
       rng_(options.seed) {}
 
 LearnerState::~LearnerState() {
-  // Unhook before the models go.
+  // Unhook before the models go; the shards refer to the optimizers.
+  critic_shard_.reset();
+  policy_shard_.reset();
   critic_sync_.reset();
   policy_sync_.reset();
 }
@@ -119,7 +121,23 @@ absl::Status LearnerState::JoinGroup(std::unique_ptr<dist::Communicator> comm) {
                             << " joined the " << comm_->backend() << " group; "
                             << policy_sync_->bucket_count() << " gradient buckets of <= "
                             << options_.learner.bucket_mb << " MiB";
+  if (options_.learner.zero_stage == 1) {
+    policy_shard_ = std::make_unique<OptimizerShard>(*policy_optimizer_, *comm_, sync.bucket_bytes);
+    if (critic_optimizer_ != nullptr) {
+      critic_shard_ =
+          std::make_unique<OptimizerShard>(*critic_optimizer_, *comm_, sync.bucket_bytes);
+    }
+    REIN_LOG(INFO, "learner") << "zero_stage 1: rank " << comm_->rank() << " keeps the AdamW "
+                              << "state of its share of the parameters ("
+                              << OptimizerStateBytes() << " bytes now)";
+  }
   return absl::OkStatus();
+}
+
+int64_t LearnerState::OptimizerStateBytes() const {
+  int64_t bytes = policy_optimizer_->StateBytes();
+  if (critic_optimizer_ != nullptr) bytes += critic_optimizer_->StateBytes();
+  return bytes;
 }
 
 void LearnerState::ArmGradientSync() {

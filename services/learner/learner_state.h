@@ -10,7 +10,9 @@
 // Data-parallel ranks: after JoinGroup every rank holds the same weights (rank 0's) and the
 // same scalar state; each trains on its slice of every batch, and the step functions all-reduce
 // gradients (GradientSync) and the statistics that must be global. A state speaks for the rank
-// of its communicator (rank 0 without one).
+// of its communicator (rank 0 without one). With learner.zero_stage 1 each rank also keeps the
+// AdamW state of only its share of the parameters (optimizer_shard.h); on one rank zero_stage 1
+// changes nothing.
 //
 // Ownership: owns the models and optimisers. Thread safety: none; the Learner guards it with its
 // mutex (a Train holds it exclusively, weight reads share it).
@@ -30,6 +32,7 @@
 #include "common/rl/advantages.h"
 #include "common/rl/optim.h"
 #include "services/learner/learner_options.h"
+#include "services/learner/optimizer_shard.h"
 
 namespace rein::learner {
 
@@ -94,8 +97,10 @@ class LearnerState {
 
   // Makes this state one rank of a data-parallel group: broadcasts rank 0's trained weights
   // (policy and critic) to every rank and sets up the bucketed gradient all-reduce
-  // (learner.bucket_mb MiB buckets, overlapped with the last backward of each step). Every
-  // rank calls it, in the same order as every other collective. The communicator's errors.
+  // (learner.bucket_mb MiB buckets, overlapped with the last backward of each step); with
+  // learner.zero_stage 1, shards each optimizer over the ranks, keeping only this rank's part of
+  // any state it already holds (e.g. restored from a checkpoint). Every rank calls it, in the
+  // same order as every other collective. The communicator's errors.
   absl::Status JoinGroup(std::unique_ptr<dist::Communicator> comm);
   // Null on a single rank (no JoinGroup, or a group of one).
   dist::Communicator* comm() { return comm_.get(); }
@@ -104,6 +109,11 @@ class LearnerState {
   // Null on a single rank; critic_sync() also outside ppo.
   dist::GradientSync* policy_sync() { return policy_sync_.get(); }
   dist::GradientSync* critic_sync() { return critic_sync_.get(); }
+  // Null unless learner.zero_stage 1 on more than one rank; critic_shard() also outside ppo.
+  OptimizerShard* policy_shard() { return policy_shard_.get(); }
+  OptimizerShard* critic_shard() { return critic_shard_.get(); }
+  // Bytes of AdamW state (moments) this rank holds, policy and critic together.
+  int64_t OptimizerStateBytes() const;
   // The next backward is the last before the optimizer step: start all-reducing gradients
   // during it. No-op on a single rank.
   void ArmGradientSync();
@@ -132,10 +142,13 @@ class LearnerState {
   std::optional<rl::RewardNormalizer> reward_normalizer_;
   LearnerProgress progress_;
   std::mt19937_64 rng_;
-  // Declared last: the syncs hold hooks on the models' parameters and use comm_.
+  // Declared last: the syncs hold hooks on the models' parameters and use comm_, the shards
+  // use the optimizers and comm_.
   std::unique_ptr<dist::Communicator> comm_;
   std::unique_ptr<dist::GradientSync> policy_sync_;
   std::unique_ptr<dist::GradientSync> critic_sync_;
+  std::unique_ptr<OptimizerShard> policy_shard_;
+  std::unique_ptr<OptimizerShard> critic_shard_;
 };
 
 // CausalLM::Load of `dir` with worker::ModelOptionsFromConfig (on CUDA, GPU `cuda_device`), after

@@ -11,9 +11,11 @@ namespace {
 // ClipGradNorm needs a bound; this one never binds, so it only measures.
 constexpr double kNoClip = 1e30;
 
-// Clips and steps one model. Returns its gradient norm before clipping.
+// Clips and steps one model (with a shard, only the parameters this rank owns, then every
+// parameter from its owner). Returns its gradient norm before clipping.
 absl::StatusOr<double> StepOne(rl::AdamW& optimizer, dist::GradientSync* sync,
-                               double max_grad_norm, double lr, bool& skipped) {
+                               OptimizerShard* shard, double max_grad_norm, double lr,
+                               bool& skipped) {
   // Data-parallel ranks: the gradients become their average over the ranks (the buckets the
   // last backward started are awaited, the rest all-reduced now), so every rank clips and steps
   // identically.
@@ -30,7 +32,7 @@ absl::StatusOr<double> StepOne(rl::AdamW& optimizer, dist::GradientSync* sync,
     skipped = true;
   } else {
     optimizer.SetLearningRate(lr);
-    RETURN_IF_ERROR(optimizer.Step());
+    RETURN_IF_ERROR(shard != nullptr ? shard->Step() : optimizer.Step());
   }
   optimizer.ZeroGrad();
   return norm;
@@ -42,12 +44,13 @@ absl::StatusOr<OptimizerStepReport> ApplyOptimizerStep(LearnerState& state) {
   OptimizerStepReport report;
   const double max_norm = state.options().learner.max_grad_norm;
   report.learning_rate = state.NextLearningRate();
-  ASSIGN_OR_RETURN(report.policy_grad_norm, StepOne(state.policy_optimizer(), state.policy_sync(), max_norm,
-                                                    report.learning_rate, report.skipped));
+  ASSIGN_OR_RETURN(report.policy_grad_norm,
+                   StepOne(state.policy_optimizer(), state.policy_sync(), state.policy_shard(),
+                           max_norm, report.learning_rate, report.skipped));
   if (rl::AdamW* critic = state.critic_optimizer(); critic != nullptr) {
     ASSIGN_OR_RETURN(report.critic_grad_norm,
-                     StepOne(*critic, state.critic_sync(), max_norm, report.learning_rate,
-                             report.skipped));
+                     StepOne(*critic, state.critic_sync(), state.critic_shard(), max_norm,
+                             report.learning_rate, report.skipped));
   }
   ++state.progress().optimizer_steps;
   return report;

@@ -5,7 +5,9 @@
 // Data-parallel ranks: each model's gradients are averaged over the ranks (the state's
 // GradientSync) before clipping, so every rank clips and steps identically. Step functions
 // therefore scale their losses so that the average is the whole batch's gradient: a loss
-// normalised by the batch's global token count N uses N / world_size on each rank.
+// normalised by the batch's global token count N uses N / world_size on each rank. With
+// learner.zero_stage 1 the norm and the clipping still cover every parameter; each rank then
+// steps the parameters it owns and broadcasts them (OptimizerShard::Step).
 #ifndef REIN_SERVICES_LEARNER_OPTIMIZER_STEP_H_
 #define REIN_SERVICES_LEARNER_OPTIMIZER_STEP_H_
 

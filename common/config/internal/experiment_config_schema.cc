@@ -161,6 +161,12 @@ void BindLearner(LearnerConfig* c, Binder* b) {
            "ppo: start the critic from the reward model's weights, or from the policy's with a "
            "new value head.");
   b->Field("bucket_mb", &c->bucket_mb, "Gradient all-reduce bucket size in MiB.").Positive();
+  b->Field("zero_stage", &c->zero_stage,
+           "0: every rank keeps the whole AdamW state. 1 (ZeRO-1): each rank keeps the state of "
+           "its share of the parameters (about 1/ranks of it), steps them and broadcasts them; "
+           "same updates, checkpoints alike. With ranks 1 it changes nothing.")
+      .Check([](int32_t v) { return v == 0 || v == 1; },
+             "0 (off) or 1 (optimizer state sharded across learner.ranks)");
 }
 
 void BindPpo(PpoConfig* c, Binder* b) {
