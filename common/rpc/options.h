@@ -97,6 +97,10 @@ struct ClientOptions {
   // Client keepalive pings (also on idle connections), to notice dead peers promptly.
   absl::Duration keepalive_time = absl::Seconds(30);
   absl::Duration keepalive_timeout = absl::Seconds(10);
+  // Longest wait between reconnection attempts to a peer that is down. gRPC's default grows to
+  // two minutes, long enough to miss a coordinator's whole short run, or to leave a restarted
+  // one unreached for as long. Default 2 s.
+  absl::Duration max_reconnect_backoff = absl::Seconds(2);
   RetryPolicy retry;
   // Fully-qualified methods ("package.Service/Method", or "package.Service" for all of its
   // methods) that are idempotent and therefore retried.

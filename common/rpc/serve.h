@@ -30,6 +30,8 @@ namespace rein::rpc {
 // Markers of the stdout lines above; what follows each is "host:port".
 inline constexpr char kListeningMarker[] = " listening on ";
 inline constexpr char kMetricsMarker[] = " metrics on ";
+// A worker's log line once its coordinator took its registration.
+inline constexpr char kRegisteredMarker[] = "registered with coordinator ";
 
 struct ServeOptions {
   // Process name in the stdout lines and logs, e.g. "rein-reward" or "rollout-1".

@@ -109,6 +109,15 @@ absl::StatusOr<std::string> ChildProcess::WaitForLogLine(absl::string_view marke
   }
 }
 
+bool ChildProcess::LogContains(absl::string_view marker) const {
+  std::ifstream log = OpenOwnLog();
+  std::string line;
+  while (std::getline(log, line)) {
+    if (line.find(std::string(marker)) != std::string::npos) return true;
+  }
+  return false;
+}
+
 std::ifstream ChildProcess::OpenOwnLog() const {
   std::ifstream log(log_path_);
   log.seekg(log_start_);

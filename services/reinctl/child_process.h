@@ -47,6 +47,9 @@ class ChildProcess {
   // child exits first.
   absl::StatusOr<std::string> WaitForLogLine(absl::string_view marker, absl::Duration timeout);
 
+  // Whether a line this child wrote to the log contains `marker` (now; it does not wait).
+  bool LogContains(absl::string_view marker) const;
+
   // The last `lines` lines this child wrote to the log, for error reports.
   std::string LogTail(int lines) const;
 

@@ -223,6 +223,14 @@ struct Watched {
   bool interrupted = false;      // Ctrl-C asked for the stop
 };
 
+// Whether a worker here has registered with the coordinator (its log says so).
+bool AnyRegistered(LocalCluster& cluster) {
+  for (const auto& worker : cluster.workers()) {
+    if (worker->LogContains(rpc::kRegisteredMarker)) return true;
+  }
+  return false;
+}
+
 // Workers joined to a coordinator on another machine: shows its progress and stops the
 // workers here once it is gone (the run ended there) or on Ctrl-C; a worker that exits is
 // reported. Returns reinctl's exit status.
@@ -240,6 +248,11 @@ int WatchWorkersOnly(LocalCluster& cluster, const rpc::ClientOptions& client) {
     if (reported.size() == cluster.workers().size()) break;
     progress.Update();
     if (progress.reachable()) {
+      seen = true;
+      last_seen = absl::Now();
+    } else if (!seen && AnyRegistered(cluster)) {
+      // A run shorter than this loop's polls (or the channel's reconnect backoff) may come
+      // and go unseen here, but not unseen by the workers it took.
       seen = true;
       last_seen = absl::Now();
     } else if (seen && absl::Now() - last_seen > absl::Seconds(10)) {

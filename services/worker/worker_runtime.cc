@@ -10,6 +10,7 @@
 #include "common/log/log.h"
 #include "common/rpc/client.h"
 #include "common/rpc/config_options.h"
+#include "common/rpc/serve.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "services/worker/coordinator_watch.h"
@@ -150,7 +151,7 @@ absl::StatusOr<std::string> RegisterWithCoordinator(const WorkerSetup& setup,
     rein::v1::RegisterResponse response;
     grpc::Status status = stub->Register(context.get(), request, &response);
     if (status.ok()) {
-      REIN_LOG(INFO, "worker") << "registered with coordinator " << setup.coordinator << " as "
+      REIN_LOG(INFO, "worker") << rpc::kRegisteredMarker << setup.coordinator << " as "
                                << setup.worker_id << " (" << response.workers_in_role()
                                << " in role)";
       return response.coordinator_incarnation();
