@@ -1,6 +1,8 @@
 #include "services/coordinator/stages.h"
 
 #include <cmath>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +17,22 @@
 #include "services/coordinator/stage_calls.h"
 
 namespace rein::coordinator {
+
+namespace {
+
+// Takes the replicas whose calls failed during a stage out of the run (their work went to the
+// others), saying which.
+void ExcludeFailed(const StageContext& context, const DispatchStats& stats) {
+  for (const std::string& id : stats.failed_workers) {
+    const std::optional<Worker> worker = context.registry->FindActive(id);
+    REIN_LOG(WARNING, "coordinator") << id << " (" << (worker ? worker->address : "gone")
+                                     << ") failed a call, its work went to the others; taking "
+                                        "it out of the run";
+    context.registry->Exclude(id);
+  }
+}
+
+}  // namespace
 
 void SetStat(rein::v1::Stats& stats, const std::string& name, double value) {
   (*stats.mutable_values())[name] = value;
@@ -214,7 +232,7 @@ absl::StatusOr<std::vector<Sample>> GenerateStage(const StageContext& context,
     std::move(range_samples.begin(), range_samples.end(),
               samples.begin() + static_cast<std::ptrdiff_t>(range.begin * options.samples_per_prompt));
   }
-  for (const std::string& id : stats->failed_workers) context.registry->Exclude(id);
+  ExcludeFailed(context, *stats);
   return samples;
 }
 
@@ -252,8 +270,8 @@ absl::Status ScoreStage(const StageContext& context, std::vector<Sample>& sample
       samples[range.begin + i].reference_logprobs = std::move(timed.value[i]);
     }
   }
-  for (const std::string& id : reward_stats->failed_workers) context.registry->Exclude(id);
-  for (const std::string& id : reference_stats->failed_workers) context.registry->Exclude(id);
+  ExcludeFailed(context, *reward_stats);
+  ExcludeFailed(context, *reference_stats);
   return absl::OkStatus();
 }
 
@@ -275,7 +293,7 @@ absl::Status RewardStage(const StageContext& context, std::vector<Sample>& sampl
       samples[range.begin + i].reward_model_version = timed.value[i].reward_model_version;
     }
   }
-  for (const std::string& id : stats->failed_workers) context.registry->Exclude(id);
+  ExcludeFailed(context, *stats);
   return absl::OkStatus();
 }
 
@@ -295,7 +313,7 @@ absl::Status ReferenceStage(const StageContext& context, std::vector<Sample>& sa
       samples[range.begin + i].reference_logprobs = std::move(timed.value[i]);
     }
   }
-  for (const std::string& id : stats->failed_workers) context.registry->Exclude(id);
+  ExcludeFailed(context, *stats);
   return absl::OkStatus();
 }
 
