@@ -22,6 +22,10 @@
 #include <utility>
 #include <vector>
 
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+
 #include "common/rpc/client.h"
 #include "common/rpc/server.h"
 #include "common/tensor/chunking.h"
@@ -206,8 +210,17 @@ TEST_CASE("GetWeights streams past the limit are refused while one streams") {
   Servers s(config::LearnerMode::kPpo, {TempBase()}, false, options);
   rein::v1::GetWeightsRequest get;
   get.set_chunk_bytes(1 << 10);
+  // The first stream goes over a 16 KiB window (no BDP probing): the server fills it and waits
+  // while this client reads nothing, holding its slot. Rein's channels take 16 MiB, which the
+  // tiny model's ~0.6 MB stream fits, so there the handler could end (and free its slot)
+  // before the second call arrives.
+  grpc::ChannelArguments narrow;
+  narrow.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 16 << 10);
+  narrow.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  auto slow = rein::v1::Learner::NewStub(grpc::CreateCustomChannel(
+      s.learner_server->address(), grpc::InsecureChannelCredentials(), narrow));
   auto first_context = rpc::NewCallContext(s.client);
-  auto first = s.stub->GetWeights(first_context.get(), get);
+  auto first = slow->GetWeights(first_context.get(), get);
   rein::v1::TensorChunk chunk;
   REQUIRE(first->Read(&chunk));  // streaming now, and holding its slot
 
