@@ -6,12 +6,12 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/arange.h>
 #include <ATen/ops/full.h>
-#include <torch/csrc/distributed/c10d/HashStore.hpp>
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <vector>
 
 #include "common/dist/communicator.h"
@@ -35,69 +35,69 @@ std::string NoGpu() {
   return usable.ok() ? "" : std::string(usable.message());
 }
 
-#define SKIP_WITHOUT_GPU()                                    \
-  if (const std::string why = NoGpu(); !why.empty()) {        \
-    WARN("skipped (runs on GPU machines): " << why);          \
-    return;                                                   \
+#define SKIP_WITHOUT_GPU()                             \
+  if (const std::string why = NoGpu(); !why.empty()) { \
+    WARN("skipped (runs on GPU machines): " << why);   \
+    return;                                            \
   }
 
 // float32 on the GPU against transformers' float32 on the CPU: cuBLAS sums in another order
 // (TF32 is off by default for LibTorch matmuls).
 constexpr double kGpuLogitTolerance = 1e-4;
 
-// The golden outputs of tiny checkpoint `name`, and its model in float32 on GPU 0.
-std::unique_ptr<model::CausalLM> LoadOnGpu(const std::string& name,
-                                           absl::StatusOr<model::testing::Golden>& golden) {
-  golden = model::testing::LoadGolden(name);
+// A tiny checkpoint's golden outputs, and its model in float32 on GPU 0.
+struct OnGpu {
+  model::testing::Golden golden;
+  std::unique_ptr<model::CausalLM> lm;
+};
+
+OnGpu LoadOnGpu(const std::string& name) {
+  auto golden = model::testing::LoadGolden(name);
   REQUIRE(golden.ok());
   auto lm = model::CausalLM::Load(golden->dir, {.device = kGpu, .dtype = at::kFloat});
   INFO(lm.status().ToString());
   REQUIRE(lm.ok());
   CHECK((*lm)->device().is_cuda());
-  return *std::move(lm);
+  return {*std::move(golden), *std::move(lm)};
 }
 
 TEST_CASE("the tiny models score on the GPU as transformers does") {
   SKIP_WITHOUT_GPU();
-  for (const std::string& name : model::testing::GoldenModelNames()) {
-    INFO(name);
-    absl::StatusOr<model::testing::Golden> golden;
-    std::unique_ptr<model::CausalLM> lm = LoadOnGpu(name, golden);
-    auto logits = lm->Logits(
-        {.input_ids = golden->input_ids.to(kGpu), .attention_mask = golden->attention_mask});
-    REQUIRE(logits.ok());
-    CHECK(logits->is_cuda());
-    const at::Tensor host = logits->cpu();
-    for (size_t b = 0; b < golden->lengths.size(); ++b) {
-      const double diff = model::testing::MaxAbsDiff(
-          host[static_cast<int64_t>(b)].narrow(0, 0, golden->lengths[b]), golden->logits[b]);
-      INFO("row " << b << ": max |logit diff| " << diff);
-      CHECK(diff < kGpuLogitTolerance);
-    }
+  const std::string name = GENERATE(from_range(model::testing::GoldenModelNames()));
+  INFO(name);
+  const auto [golden, lm] = LoadOnGpu(name);
+  auto logits =
+      lm->Logits({.input_ids = golden.input_ids.to(kGpu), .attention_mask = golden.attention_mask});
+  REQUIRE(logits.ok());
+  CHECK(logits->is_cuda());
+  const at::Tensor host = logits->cpu();
+  for (size_t b = 0; b < golden.lengths.size(); ++b) {
+    const double diff = model::testing::MaxAbsDiff(
+        host[static_cast<int64_t>(b)].narrow(0, 0, golden.lengths[b]), golden.logits[b]);
+    INFO("row " << b << ": max |logit diff| " << diff);
+    CHECK(diff < kGpuLogitTolerance);
   }
 }
 
 TEST_CASE("greedy generation on the GPU with its KV cache gives transformers' tokens") {
   SKIP_WITHOUT_GPU();
-  for (const std::string& name : model::testing::GoldenModelNames()) {
-    INFO(name);
-    absl::StatusOr<model::testing::Golden> golden;
-    std::unique_ptr<model::CausalLM> lm = LoadOnGpu(name, golden);
-    auto generator = model::Generator::Create(*lm);
-    REQUIRE(generator.ok());
-    std::vector<model::GenerationRequest> requests;
-    for (const auto& prompt : golden->prompts) requests.push_back({prompt, 0});
-    model::GenerateOptions options;
-    options.sampling.temperature = 0;
-    options.max_new_tokens = static_cast<int64_t>(golden->greedy.front().size());
-    options.stop_at_eos = false;
-    auto results = (*generator)->Generate(requests, options);
-    INFO(results.status().ToString());
-    REQUIRE(results.ok());
-    for (size_t b = 0; b < requests.size(); ++b) {
-      INFO("prompt " << b);
-      CHECK((*results)[b].output_ids == golden->greedy[b]);
-    }
+  const std::string name = GENERATE(from_range(model::testing::GoldenModelNames()));
+  INFO(name);
+  const auto [golden, lm] = LoadOnGpu(name);
+  auto generator = model::Generator::Create(*lm);
+  REQUIRE(generator.ok());
+  std::vector<model::GenerationRequest> requests;
+  for (const auto& prompt : golden.prompts) requests.push_back({prompt, 0});
+  model::GenerateOptions options;
+  options.sampling.temperature = 0;
+  options.max_new_tokens = static_cast<int64_t>(golden.greedy.front().size());
+  options.stop_at_eos = false;
+  auto results = (*generator)->Generate(requests, options);
+  INFO(results.status().ToString());
+  REQUIRE(results.ok());
+  for (size_t b = 0; b < requests.size(); ++b) {
+    INFO("prompt " << b);
+    CHECK((*results)[b].output_ids == golden.greedy[b]);
   }
 }
 
@@ -120,8 +120,7 @@ std::vector<at::Tensor> TrainOnce(config::Device device, const v1::TrainRequest&
   loss = reply->stats().values().at("loss/policy");
   std::vector<at::Tensor> weights;
   (*learner)->InspectState([&](learner::LearnerState& s) {
-    CHECK(s.policy().device().type() ==
-          (device == config::Device::kCuda ? c10::kCUDA : c10::kCPU));
+    CHECK(s.policy().device().type() == (device == config::Device::kCuda ? c10::kCUDA : c10::kCPU));
     for (const at::Tensor& p : learner::testing::Snapshot(s.policy())) weights.push_back(p.cpu());
   });
   return weights;
@@ -131,8 +130,8 @@ TEST_CASE("a PPO Train on the GPU moves the policy as the same Train on the CPU"
   SKIP_WITHOUT_GPU();
   v1::TrainRequest request;
   {
-    auto cpu = learner::LearnerState::Create(
-        learner::testing::TinyOptions(config::LearnerMode::kPpo));
+    auto cpu =
+        learner::LearnerState::Create(learner::testing::TinyOptions(config::LearnerMode::kPpo));
     REQUIRE(cpu.ok());
     request = learner::testing::ToyExperienceRequest((*cpu)->policy(), 1);
   }
@@ -142,8 +141,8 @@ TEST_CASE("a PPO Train on the GPU moves the policy as the same Train on the CPU"
   CHECK(gpu_loss == Approx(cpu_loss).margin(1e-4));
   REQUIRE(on_cpu.size() == on_gpu.size());
   double largest_step = 0, largest_gap = 0;
-  auto start = learner::LearnerState::Create(
-      learner::testing::TinyOptions(config::LearnerMode::kPpo));
+  auto start =
+      learner::LearnerState::Create(learner::testing::TinyOptions(config::LearnerMode::kPpo));
   REQUIRE(start.ok());
   const std::vector<at::Tensor> before = learner::testing::Snapshot((*start)->policy());
   for (size_t i = 0; i < on_cpu.size(); ++i) {
@@ -151,8 +150,8 @@ TEST_CASE("a PPO Train on the GPU moves the policy as the same Train on the CPU"
     largest_gap = std::max(largest_gap, model::testing::MaxAbsDiff(on_cpu[i], on_gpu[i]));
   }
   INFO("largest CPU step " << largest_step << ", largest CPU/GPU gap " << largest_gap);
-  CHECK(largest_step > 1e-4);                 // the Train moved the policy...
-  CHECK(largest_gap < largest_step * 1e-2);   // ...and the GPU moved it the same way
+  CHECK(largest_step > 1e-4);                // the Train moved the policy...
+  CHECK(largest_gap < largest_step * 1e-2);  // ...and the GPU moved it the same way
 }
 
 #ifdef REIN_HAVE_NCCL

@@ -109,8 +109,7 @@ void Transformer::Prepare(const at::Tensor& positions, const at::Tensor& visible
   in.batch = batch;
   in.tokens = new_tokens;
   in.keys = visible.size(-1);
-  at::Tensor additive = at::zeros(visible.sizes(), visible.options().dtype(dtype_))
-                            .masked_fill_(visible.logical_not(), Lowest(dtype_));
+  at::Tensor additive = Additive(visible);
   in.mask_fused = batch * heads * new_tokens * in.keys <= kMaxFusedMaskElements;
   const int64_t kv = config_.num_kv_heads;
   const int64_t group = heads / kv;
@@ -118,13 +117,29 @@ void Transformer::Prepare(const at::Tensor& positions, const at::Tensor& visible
   in.mask = in.mask_fused ? mask5.expand({batch, kv, group, new_tokens, in.keys})
                                 .reshape({batch * kv, group * new_tokens, in.keys})
                           : mask5;
-  if (config_.family == Family::kLlama) {
-    at::Tensor freqs = positions.unsqueeze(-1).to(at::kFloat).mul(inv_freq_);  // [B, T, D/2]
-    at::Tensor c = freqs.cos();
-    at::Tensor s = freqs.sin();
-    in.cos = at::cat({c, c}, -1).to(dtype_).unsqueeze(2);
-    in.sin = at::cat({s.neg(), s}, -1).to(dtype_).unsqueeze(2);
+  Rope(positions, in);
+}
+
+at::Tensor Transformer::Visible(const at::Tensor& query_pos, const at::Tensor& key_pos) const {
+  at::Tensor visible = key_pos.le(query_pos);
+  if (config_.sliding_window) {
+    visible = visible.logical_and(key_pos.gt(query_pos.sub(*config_.sliding_window)));
   }
+  return visible;
+}
+
+at::Tensor Transformer::Additive(const at::Tensor& visible) const {
+  return at::zeros(visible.sizes(), visible.options().dtype(dtype_))
+      .masked_fill_(visible.logical_not(), Lowest(dtype_));
+}
+
+void Transformer::Rope(const at::Tensor& positions, AttentionInputs& in) const {
+  if (config_.family != Family::kLlama) return;
+  at::Tensor freqs = positions.unsqueeze(-1).to(at::kFloat).mul(inv_freq_);  // [B, T, D/2]
+  at::Tensor c = freqs.cos();
+  at::Tensor s = freqs.sin();
+  in.cos = at::cat({c, c}, -1).to(dtype_).unsqueeze(2);
+  in.sin = at::cat({s.neg(), s}, -1).to(dtype_).unsqueeze(2);
 }
 
 at::Tensor Transformer::Embed(const at::Tensor& ids, const at::Tensor& positions) const {
@@ -140,10 +155,7 @@ at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& positio
   at::Tensor t = at::arange(tokens, ids.options());
   at::Tensor query_pos = t.view({1, tokens, 1});
   at::Tensor key_pos = t.view({1, 1, tokens});
-  at::Tensor visible = key_pos.le(query_pos);  // [1, T, T]
-  if (config_.sliding_window) {
-    visible = visible.logical_and(key_pos.gt(query_pos.sub(*config_.sliding_window)));
-  }
+  at::Tensor visible = Visible(query_pos, key_pos);  // [1, T, T]
   if (mask.defined()) {
     visible = visible.logical_and(mask.view({batch, 1, tokens}).ne(0));
   } else {
@@ -156,14 +168,7 @@ at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& positio
 
 at::Tensor Transformer::CausalMask(int64_t length, const at::TensorOptions& options) const {
   at::Tensor t = at::arange(length, options.dtype(at::kLong));
-  at::Tensor query_pos = t.view({length, 1});
-  at::Tensor key_pos = t.view({1, length});
-  at::Tensor visible = key_pos.le(query_pos);
-  if (config_.sliding_window) {
-    visible = visible.logical_and(key_pos.gt(query_pos.sub(*config_.sliding_window)));
-  }
-  return at::zeros({length, length}, options.dtype(dtype_))
-      .masked_fill_(visible.logical_not(), Lowest(dtype_));
+  return Additive(Visible(t.view({length, 1}), t.view({1, length})));
 }
 
 at::Tensor Transformer::ForwardPacked(const at::Tensor& ids, const at::Tensor& positions,
@@ -178,13 +183,7 @@ at::Tensor Transformer::ForwardPacked(const at::Tensor& ids, const at::Tensor& p
       in.segment_masks[length] = CausalMask(length, ids.options());
     }
   }
-  if (config_.family == Family::kLlama) {
-    at::Tensor freqs = positions.unsqueeze(-1).to(at::kFloat).mul(inv_freq_);  // [1, N, D/2]
-    at::Tensor c = freqs.cos();
-    at::Tensor s = freqs.sin();
-    in.cos = at::cat({c, c}, -1).to(dtype_).unsqueeze(2);
-    in.sin = at::cat({s.neg(), s}, -1).to(dtype_).unsqueeze(2);
-  }
+  Rope(positions, in);
   return Layers(Embed(ids, positions), in);
 }
 
@@ -203,10 +202,7 @@ at::Tensor Transformer::ForwardCached(const at::Tensor& ids, const at::Tensor& p
   at::Tensor new_pos = at::arange(tokens, long_options).view({1, tokens, 1});
   at::Tensor query_pos = lengths.add(new_pos);  // [B, T, 1]
   at::Tensor key_pos = at::arange(keys, long_options).view({1, 1, keys});
-  at::Tensor visible = key_pos.le(query_pos);  // [B, T, L]
-  if (config_.sliding_window) {
-    visible = visible.logical_and(key_pos.gt(query_pos.sub(*config_.sliding_window)));
-  }
+  at::Tensor visible = Visible(query_pos, key_pos);  // [B, T, L]
   at::Tensor slot_base = at::arange(batch, long_options).add(step.first_slot).mul(kv * capacity);
   at::Tensor head_base = at::arange(kv, long_options).mul(capacity);
   in.write_index = slot_base.view({batch, 1, 1}).add(query_pos).add(head_base.view({1, 1, kv}));

@@ -105,6 +105,12 @@ class Transformer {
                           double scale, const AttentionInputs& in) const;
   // The additive causal (and sliding-window) mask [L, L] of one sequence of length L.
   at::Tensor CausalMask(int64_t length, const at::TensorOptions& options) const;
+  // Which keys each query sees: causal, within the sliding window if any (broadcast shapes).
+  at::Tensor Visible(const at::Tensor& query_pos, const at::Tensor& key_pos) const;
+  // 0 where visible, the dtype's lowest value elsewhere, in the model dtype.
+  at::Tensor Additive(const at::Tensor& visible) const;
+  // RoPE tables of `positions` into in.cos / in.sin (Llama family; nothing for GPT-2).
+  void Rope(const at::Tensor& positions, AttentionInputs& in) const;
   // Additive mask and RoPE tables for one forward.
   void Prepare(const at::Tensor& positions, const at::Tensor& visible, int64_t batch,
                int64_t new_tokens, AttentionInputs& in) const;
