@@ -124,6 +124,15 @@ struct ReferenceConfig {
   bool operator==(const ReferenceConfig&) const = default;
 };
 
+// learner.lora: low-rank adapters on the policy's projections instead of training every weight.
+struct LoraConfig {
+  int32_t rank = 0;  // 0 = off
+  double alpha = 16.0;
+  std::vector<std::string> target_modules = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                                             "gate_proj", "up_proj", "down_proj"};
+  bool operator==(const LoraConfig&) const = default;
+};
+
 struct LearnerConfig {
   LearnerMode mode = LearnerMode::kPpo;
   int32_t ranks = 1;
@@ -140,6 +149,8 @@ struct LearnerConfig {
   CriticInit critic_init = CriticInit::kRewardModel;
   int32_t bucket_mb = 25;  // MiB per all-reduce bucket
   int32_t zero_stage = 0;  // 1 = AdamW state sharded across the ranks (ZeRO-1)
+  LoraConfig lora;
+  bool gradient_checkpointing = false;
   bool operator==(const LearnerConfig&) const = default;
 };
 

@@ -170,6 +170,24 @@ TEST_CASE("learner.zero_stage is 0 or 1") {
   CHECK(ParseOk("learner:\n  zero_stage: 1\n").learner.zero_stage == 1);
 }
 
+TEST_CASE("learner.lora is off by default and its rank, alpha and target modules are checked") {
+  const ExperimentConfig defaults = ParseOk("");
+  CHECK(defaults.learner.lora.rank == 0);
+  CHECK(defaults.learner.lora.target_modules.size() == 7);
+  const ExperimentConfig on = ParseOk(
+      "learner:\n  lora:\n    rank: 16\n    alpha: 32\n    target_modules: [q_proj, v_proj]\n");
+  CHECK(on.learner.lora.rank == 16);
+  CHECK(on.learner.lora.alpha == 32);
+  CHECK(on.learner.lora.target_modules == std::vector<std::string>{"q_proj", "v_proj"});
+  CHECK(ErrorOf("learner:\n  lora:\n    rank: -1\n") ==
+        "run.yaml:3: learner.lora.rank: expected a non-negative integer, got '-1'");
+  CHECK(ErrorOf("learner:\n  lora:\n    target_modules: [q_proj, c_attn]\n")
+            .find("learner.lora.target_modules[1]: expected one of q_proj, k_proj") !=
+        std::string::npos);
+  CHECK(ErrorOf("learner:\n  lora:\n    rank: 8\n    target_modules: [q_proj, q_proj]\n")
+            .find("each once") != std::string::npos);
+}
+
 TEST_CASE("wrong node kinds and syntax errors name the line") {
   CHECK(ErrorOf("rollout: [1, 2]\n") == "run.yaml:1: rollout: expected a map, got a list");
   CHECK(ErrorOf("- run\n") == "run.yaml:1: expected a map of sections, got a list");

@@ -7,9 +7,12 @@
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/empty.h>
 
+#include <cmath>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
+#include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -70,6 +73,11 @@ void InitRandom(const std::vector<NamedWeight>& weights, double stddev, uint64_t
       case InitKind::kZeros:
         value.zero_();
         break;
+      case InitKind::kFanInUniform: {
+        const double bound = 1.0 / std::sqrt(static_cast<double>(value.size(1)));
+        value.uniform_(-bound, bound, generator);
+        break;
+      }
     }
     w.view.copy_(value);
   }
@@ -204,7 +212,13 @@ absl::StatusOr<std::unique_ptr<CausalLM>> CausalLM::Load(const std::string& dir,
                                                          const ModelOptions& options) {
   RETURN_IF_ERROR(CheckDeviceUsable(options.device));  // before any weight is read
   ASSIGN_OR_RETURN(checkpoint::HfCheckpoint ckpt, checkpoint::LoadHfCheckpoint(dir));
-  return FromCheckpoint(ckpt, options);
+  ASSIGN_OR_RETURN(std::unique_ptr<CausalLM> model, FromCheckpoint(ckpt, options));
+  // A LoRA-trained policy's folder (a learner checkpoint) holds its adapters beside the base.
+  std::error_code error;
+  if (std::filesystem::exists(std::filesystem::path(dir) / "adapter_config.json", error)) {
+    RETURN_IF_ERROR(LoadLoraAdapter(*model, dir));
+  }
+  return model;
 }
 
 absl::StatusOr<std::unique_ptr<CausalLM>> CausalLM::FromCheckpoint(
@@ -231,6 +245,9 @@ c10::Device CausalLM::device() const { return impl_->device(); }
 bool CausalLM::has_lm_head() const { return impl_->has_lm_head(); }
 bool CausalLM::has_scalar_head() const { return impl_->has_scalar_head(); }
 
+void CausalLM::SetGradientCheckpointing(bool on) { impl_->set_gradient_checkpointing(on); }
+bool CausalLM::gradient_checkpointing() const { return impl_->gradient_checkpointing(); }
+
 absl::Status CausalLM::AddScalarHead(uint64_t seed) {
   if (has_scalar_head()) return absl::FailedPreconditionError("the model has a scalar head");
   return TorchCall("adding scalar head", [&] {
@@ -239,18 +256,34 @@ absl::Status CausalLM::AddScalarHead(uint64_t seed) {
   });
 }
 
+absl::Status CausalLM::AddLora(const LoraOptions& options, uint64_t seed) {
+  RETURN_IF_ERROR(CheckLoraOptions(options));
+  if (impl_->lora()) return absl::FailedPreconditionError("the model has LoRA adapters already");
+  if (config().family != Family::kLlama) {
+    return absl::UnimplementedError(absl::StrCat(
+        "LoRA adapters for model_type ", config().model_type, " (the Llama family has them)"));
+  }
+  return TorchCall("adding LoRA adapters", [&] {
+    impl_->AddLora(options);
+    InitRandom(impl_->lora_weights(), config().initializer_range, seed);
+  });
+}
+
 absl::StatusOr<at::Tensor> CausalLM::Hidden(const TokenBatch& batch) const {
   ASSIGN_OR_RETURN(internal::CheckedBatch checked, internal::CheckTokenBatch(*impl_, batch));
   return TorchCall("forward", [&] {
-    return impl_->Forward(checked.input_ids, checked.position_ids, checked.attention_mask);
+    return impl_->Forward(checked.input_ids, checked.position_ids, checked.attention_mask,
+                          batch.adapters);
   });
 }
 
 absl::StatusOr<at::Tensor> CausalLM::HiddenPacked(const at::Tensor& ids,
-                                                  const std::vector<int64_t>& lengths) const {
+                                                  const std::vector<int64_t>& lengths,
+                                                  bool adapters) const {
   ASSIGN_OR_RETURN(internal::CheckedPacked checked, internal::CheckPacked(*impl_, ids, lengths));
   return TorchCall("packed forward", [&] {
-    return impl_->ForwardPacked(checked.input_ids, checked.position_ids, lengths).squeeze(0);
+    return impl_->ForwardPacked(checked.input_ids, checked.position_ids, lengths, adapters)
+        .squeeze(0);
   });
 }
 

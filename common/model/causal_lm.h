@@ -31,6 +31,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/model/lora.h"
 #include "common/model/model_config.h"
 
 namespace rein::checkpoint {
@@ -80,6 +81,9 @@ struct TokenBatch {
   // [B, T] positions. Undefined: cumsum(attention_mask) - 1 at real tokens and 1 at padding (as
   // transformers' generate), i.e. arange(T) without a mask.
   at::Tensor position_ids = {};
+  // False computes the base model, as if the LoRA adapters (if any) were not there: e.g. the
+  // reference policy of a LoRA-trained one, from the same weights.
+  bool adapters = true;
 };
 
 // Keys and values of `slots()` sequences of up to `capacity()` positions each, allocated once
@@ -128,6 +132,8 @@ class CausalLM {
   // checkpoint::LoadHfCheckpoint. Missing or unexpected tensors, and tensors of the wrong shape,
   // are INVALID_ARGUMENT naming them; GPT-2's attention-mask buffers (".attn.bias",
   // ".attn.masked_bias") and a redundant lm_head.weight of a tied model are skipped.
+  // A folder that also holds PEFT's adapter_config.json and adapter_model.safetensors (a
+  // LoRA-trained policy, as a learner checkpoints it) loads with those adapters (lora.h).
   static absl::StatusOr<std::unique_ptr<CausalLM>> Load(const std::string& dir,
                                                         const ModelOptions& options = {});
   // As Load, from a checkpoint already in memory (its tensors are copied).
@@ -148,6 +154,12 @@ class CausalLM {
   bool has_lm_head() const;
   bool has_scalar_head() const;
 
+  // Gradient checkpointing: forwards under grad mode keep each decoder layer's input only and
+  // recompute the layer during backward (as torch.utils.checkpoint does), trading about one more
+  // forward pass for activation memory. Gradients are those of the plain path. Default off.
+  void SetGradientCheckpointing(bool on);
+  bool gradient_checkpointing() const;
+
   // Adds a scalar head initialised with normal(0, initializer_range) (deterministic in `seed`),
   // e.g. for a critic started from a policy. FAILED_PRECONDITION if there is one already.
   absl::Status AddScalarHead(uint64_t seed);
@@ -158,8 +170,10 @@ class CausalLM {
   // [N] integer ids, the first lengths[0] the first sequence's, and so on (lengths sum to N,
   // each at least 1). Each sequence attends only to itself, with positions from 0, so its
   // states equal those Hidden gives it in a padded batch, with no work spent on padding.
+  // `adapters` as in TokenBatch.
   absl::StatusOr<at::Tensor> HiddenPacked(const at::Tensor& ids,
-                                          const std::vector<int64_t>& lengths) const;
+                                          const std::vector<int64_t>& lengths,
+                                          bool adapters = true) const;
   // LM logits, [B, T, vocab_size] float32.
   absl::StatusOr<at::Tensor> Logits(const TokenBatch& batch) const;
   // Heads applied to hidden states of shape [..., hidden]: LM logits [..., vocab_size] and
@@ -174,15 +188,35 @@ class CausalLM {
   // exceed the cache's capacity or the slots its size.
   absl::StatusOr<at::Tensor> HiddenCached(const CachedBatch& batch, KvCache& cache) const;
 
-  // Every weight under its Hugging Face name (as transformers' save_pretrained writes it), as
-  // views of the model's storage.
+  // Every base weight under its Hugging Face name (as transformers' save_pretrained writes it),
+  // as views of the model's storage. LoRA adapters are not among them (NamedAdapters).
   std::vector<std::pair<std::string, at::Tensor>> NamedParameters() const;
   // The distinct leaf tensors behind NamedParameters (fused where the model fuses).
   std::vector<at::Tensor> Parameters() const;
   // Writes config.json and model.safetensors into `dir` (which must not exist) with
   // checkpoint::SaveHfCheckpoint: Hugging Face names, loadable by transformers. A model with a
   // scalar head and no LM head is saved as <Arch>ForSequenceClassification with num_labels 1.
+  // LoRA adapters are not saved (SaveLoraAdapter in lora.h, or MergeLora first).
   absl::Status Save(const std::string& dir) const;
+
+  // LoRA (lora.h). Adds adapters per `options` to every layer, A drawn deterministically from
+  // `seed` and B zero, so the model's outputs do not change. INVALID_ARGUMENT for options
+  // CheckLoraOptions rejects; FAILED_PRECONDITION if the model has adapters already;
+  // UNIMPLEMENTED for GPT-2.
+  absl::Status AddLora(const LoraOptions& options, uint64_t seed);
+  // The adapters' options; nullopt without adapters.
+  std::optional<LoraOptions> lora() const;
+  // Every adapter matrix under its name (lora.h), as views of the model's storage; writing
+  // into them (weight sync) updates the model. Empty without adapters.
+  std::vector<std::pair<std::string, at::Tensor>> NamedAdapters() const;
+  // What a trainer optimises: the adapters when there are any, else Parameters().
+  std::vector<at::Tensor> TrainableParameters() const;
+  // The same by name: NamedAdapters() when there are adapters, else NamedParameters(). What a
+  // learner pushes to rollouts.
+  std::vector<std::pair<std::string, at::Tensor>> NamedTrainableParameters() const;
+  // Folds the adapters into the base weights (W += alpha / rank * B A) and removes them; the
+  // model then computes what it computed with them. FAILED_PRECONDITION without adapters.
+  absl::Status MergeLora();
 
  private:
   friend struct internal::ModelAccess;

@@ -60,8 +60,20 @@ int64_t TensorBytes(const at::Tensor& t) {
 
 }  // namespace
 
-AdamW::AdamW(std::vector<at::Tensor> params, std::unique_ptr<torch::optim::AdamW> optimizer)
-    : params_(std::move(params)), optimizer_(std::move(optimizer)) {}
+// A float32 master copy for a reduced-precision parameter; undefined otherwise.
+at::Tensor MasterOf(const at::Tensor& p) {
+  if (p.scalar_type() != at::kBFloat16 && p.scalar_type() != at::kHalf) return at::Tensor();
+  at::NoGradGuard no_grad;
+  return p.detach().to(at::kFloat, /*non_blocking=*/false, /*copy=*/true).requires_grad_(true);
+}
+
+AdamW::AdamW(std::vector<at::Tensor> params, std::vector<at::Tensor> masters,
+             std::unique_ptr<torch::optim::AdamW> optimizer)
+    : params_(std::move(params)), masters_(std::move(masters)), optimizer_(std::move(optimizer)) {}
+
+const at::Tensor& AdamW::Optimised(size_t i) const {
+  return masters_.at(i).defined() ? masters_[i] : params_.at(i);
+}
 
 AdamW::~AdamW() = default;
 
@@ -79,28 +91,65 @@ absl::StatusOr<std::unique_ptr<AdamW>> AdamW::Create(std::vector<at::Tensor> par
     (options.decay_1d_params || params[i].dim() >= 2 ? decayed : undecayed).push_back(params[i]);
   }
   return internal::GuardTorch("AdamW::Create", [&]() -> absl::StatusOr<std::unique_ptr<AdamW>> {
+    std::vector<at::Tensor> ordered = decayed;
+    ordered.insert(ordered.end(), undecayed.begin(), undecayed.end());
+    std::vector<at::Tensor> masters;
+    std::vector<at::Tensor> optimised[2];  // decayed, undecayed
+    for (size_t i = 0; i < ordered.size(); ++i) {
+      masters.push_back(MasterOf(ordered[i]));
+      optimised[i < decayed.size() ? 0 : 1].push_back(masters.back().defined() ? masters.back()
+                                                                               : ordered[i]);
+    }
     std::vector<torch::optim::OptimizerParamGroup> groups;
-    if (!decayed.empty()) groups.emplace_back(decayed, GroupOptions(options, options.weight_decay));
-    if (!undecayed.empty()) groups.emplace_back(undecayed, GroupOptions(options, 0.0));
+    if (!decayed.empty()) {
+      groups.emplace_back(optimised[0], GroupOptions(options, options.weight_decay));
+    }
+    if (!undecayed.empty()) groups.emplace_back(optimised[1], GroupOptions(options, 0.0));
     auto optimizer = std::make_unique<torch::optim::AdamW>(
         std::move(groups), *GroupOptions(options, options.weight_decay));
-    std::vector<at::Tensor> ordered = std::move(decayed);
-    ordered.insert(ordered.end(), undecayed.begin(), undecayed.end());
-    return std::unique_ptr<AdamW>(new AdamW(std::move(ordered), std::move(optimizer)));
+    return std::unique_ptr<AdamW>(
+        new AdamW(std::move(ordered), std::move(masters), std::move(optimizer)));
   });
 }
 
 absl::Status AdamW::Step() {
   return internal::GuardTorch("AdamW::Step", [&]() -> absl::Status {
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (!masters_[i].defined()) continue;
+      const at::Tensor& grad = params_[i].grad();
+      masters_[i].mutable_grad() = grad.defined() ? grad.to(at::kFloat) : at::Tensor();
+    }
     optimizer_->step();
+    at::NoGradGuard no_grad;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (masters_[i].defined() && masters_[i].grad().defined()) params_[i].copy_(masters_[i]);
+    }
     return absl::OkStatus();
   });
 }
 
 void AdamW::ZeroGrad() {
-  for (at::Tensor& p : params_) {
-    if (p.grad().defined()) p.mutable_grad() = at::Tensor();
+  for (size_t i = 0; i < params_.size(); ++i) {
+    for (at::Tensor* t : {&params_[i], &masters_[i]}) {
+      if (t->defined() && t->grad().defined()) t->mutable_grad() = at::Tensor();
+    }
   }
+}
+
+absl::Status AdamW::SetMaster(size_t i, const at::Tensor& value) {
+  if (!masters_.at(i).defined()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("params[", i, "] is float32 or wider: it has no master copy"));
+  }
+  if (!value.sizes().equals(masters_[i].sizes())) {
+    return absl::InvalidArgumentError(absl::StrCat("master of params[", i, "]: wrong shape"));
+  }
+  return internal::GuardTorch("AdamW::SetMaster", [&]() -> absl::Status {
+    at::NoGradGuard no_grad;
+    masters_[i].copy_(value);
+    params_[i].copy_(masters_[i]);
+    return absl::OkStatus();
+  });
 }
 
 void AdamW::SetLearningRate(double lr) {
@@ -115,7 +164,7 @@ double AdamW::learning_rate() const {
 
 std::optional<AdamWParamState> AdamW::ParamState(size_t i) const {
   const auto& states = optimizer_->state();
-  auto it = states.find(StateKey(states, params_.at(i)));
+  auto it = states.find(StateKey(states, Optimised(i)));
   if (it == states.end()) return std::nullopt;
   const auto& s = static_cast<const TorchState&>(*it->second);
   return AdamWParamState{.step = static_cast<int64_t>(s.step()),
@@ -129,12 +178,12 @@ void AdamW::SetParamState(size_t i, AdamWParamState state) {
   s->exp_avg(std::move(state.exp_avg));
   s->exp_avg_sq(std::move(state.exp_avg_sq));
   auto& states = optimizer_->state();
-  states[StateKey(states, params_.at(i))] = std::move(s);
+  states[StateKey(states, Optimised(i))] = std::move(s);
 }
 
 void AdamW::ClearParamState(size_t i) {
   auto& states = optimizer_->state();
-  states.erase(StateKey(states, params_.at(i)));
+  states.erase(StateKey(states, Optimised(i)));
 }
 
 int64_t AdamW::StateBytes() const {
@@ -144,6 +193,7 @@ int64_t AdamW::StateBytes() const {
     bytes += TensorBytes(s.exp_avg()) + TensorBytes(s.exp_avg_sq()) +
              TensorBytes(s.max_exp_avg_sq());
   }
+  for (const at::Tensor& master : masters_) bytes += TensorBytes(master);
   return bytes;
 }
 

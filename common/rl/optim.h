@@ -52,6 +52,11 @@ struct AdamWParamState {
 
 // AdamW over a fixed set of parameters. Owns the LibTorch optimiser and its state; the
 // parameters are shared with the model (tensors are reference-counted handles).
+//
+// Master weights: a parameter held in bfloat16 or float16 gets a float32 master copy, which the
+// optimiser updates (from the parameter's gradient, converted) and which holds the moments in
+// float32 too; after each step the parameter is the master rounded to its dtype. So small
+// updates accumulate instead of rounding away, as in mixed-precision training.
 // Not thread-safe: one training loop drives it.
 class AdamW {
  public:
@@ -74,21 +79,32 @@ class AdamW {
   double learning_rate() const;
   // The parameters, decayed group first.
   const std::vector<at::Tensor>& parameters() const { return params_; }
+  // The float32 master copy of parameters()[i]; undefined for a float32 (or float64) parameter,
+  // which is its own master.
+  const at::Tensor& master(size_t i) const { return masters_.at(i); }
+  // Overwrites the master of parameters()[i] (e.g. restored from a checkpoint) and rounds it
+  // into the parameter. INVALID_ARGUMENT if the parameter has no master or `value`'s shape
+  // differs.
+  absl::Status SetMaster(size_t i, const at::Tensor& value);
   // The state of parameters()[i] (its tensors, not copies); nullopt while it has none (before
   // its first step, or after ClearParamState). `i` must be < parameters().size().
   std::optional<AdamWParamState> ParamState(size_t i) const;
   // Replaces the state of parameters()[i] with `state` (its tensors are kept, not copied; they
-  // must be of the parameter's shape, dtype and device).
+  // must be of the parameter's shape and device, float32 where it has a master, else its dtype).
   void SetParamState(size_t i, AdamWParamState state);
   // Forgets the state of parameters()[i]: a later Step that reaches it starts it afresh.
   void ClearParamState(size_t i);
-  // Bytes of the moment tensors held, over every parameter that has state.
+  // Bytes of the moment tensors held, over every parameter that has state, and of the masters.
   int64_t StateBytes() const;
 
  private:
-  AdamW(std::vector<at::Tensor> params, std::unique_ptr<torch::optim::AdamW> optimizer);
+  AdamW(std::vector<at::Tensor> params, std::vector<at::Tensor> masters,
+        std::unique_ptr<torch::optim::AdamW> optimizer);
+  // What the LibTorch optimiser updates for parameters()[i]: its master, or the parameter.
+  const at::Tensor& Optimised(size_t i) const;
 
   std::vector<at::Tensor> params_;
+  std::vector<at::Tensor> masters_;  // parallel to params_; undefined where none
   std::unique_ptr<torch::optim::AdamW> optimizer_;
 };
 

@@ -66,6 +66,37 @@ TEST_CASE("AdamW per-parameter state: read and cleared and set and counted in by
   CHECK(opt->StateBytes() == 2 * 3 * 4);
 }
 
+TEST_CASE("AdamW steps bfloat16 parameters through float32 masters") {
+  // Adam's step is about lr = 1e-4 per step; bfloat16's spacing just below 1 is 2^-8, so a
+  // bfloat16 weight updated on its own would round every step back to 1.
+  const at::Tensor low = at::full({2, 2}, 1.0, at::kBFloat16).requires_grad_(true);
+  const at::Tensor plain = at::full({2, 2}, 1.0).requires_grad_(true);
+  auto opt = Ok(AdamW::Create({low, plain}, {.lr = 1e-4, .weight_decay = 0}));
+  REQUIRE(opt->master(0).defined());
+  CHECK(opt->master(0).scalar_type() == at::kFloat);
+  CHECK_FALSE(opt->master(1).defined());
+  for (int step = 0; step < 100; ++step) {
+    low.mutable_grad() = at::full({2, 2}, 1.0, at::kBFloat16);
+    plain.mutable_grad() = at::full({2, 2}, 1.0);
+    REQUIRE(opt->Step().ok());
+    opt->ZeroGrad();
+  }
+  // Both moved by 100 steps of ~1e-4: the master as the float32 weight did, and the bfloat16
+  // weight is the master rounded.
+  CHECK(AllClose(opt->master(0), plain.detach(), 1e-6));
+  CHECK(plain.detach().max().item<double>() == Approx(0.99).epsilon(1e-3));
+  CHECK(low.scalar_type() == at::kBFloat16);
+  CHECK(AllClose(low.detach().to(at::kFloat), opt->master(0).to(at::kBFloat16).to(at::kFloat), 0));
+  CHECK(low.detach().max().item<double>() < 1.0);
+  CHECK(opt->ParamState(0)->exp_avg.scalar_type() == at::kFloat);
+  // Moments (2 x 4 floats) of each parameter, and the master (4 floats).
+  CHECK(opt->StateBytes() == 2 * (2 * 4 * 4) + 4 * 4);
+  REQUIRE(opt->SetMaster(0, at::full({2, 2}, 0.5)).ok());
+  CHECK(low.detach().max().item<double>() == 0.5);
+  CHECK(opt->SetMaster(1, at::full({2, 2}, 0.5)).code() == absl::StatusCode::kInvalidArgument);
+  CHECK(opt->SetMaster(0, at::full({4}, 0.5)).code() == absl::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("ClipGradNorm scales by the global norm") {
   const at::Tensor a = Vec({0.0}).requires_grad_(true);
   const at::Tensor b = Vec({0.0}).requires_grad_(true);

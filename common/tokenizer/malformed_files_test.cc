@@ -77,6 +77,10 @@ TEST_CASE("Invalid JSON names the file and the byte") {
   dir.Write("tokenizer.json", "{\"model\": {\"vocab\": ");
   CheckError(Tokenizer::FromDirectory(dir.path()).status(), absl::StatusCode::kInvalidArgument,
              {"tokenizer.json", "invalid JSON at byte"});
+  // A number past a double's range throws out_of_range, not parse_error, from the parser.
+  dir.Write("tokenizer.json", "{\"model\": 2222e222222222222}");
+  CheckError(Tokenizer::FromDirectory(dir.path()).status(), absl::StatusCode::kInvalidArgument,
+             {"tokenizer.json", "invalid JSON", "number overflow"});
 }
 
 TEST_CASE("Malformed keys of tokenizer.json are named") {

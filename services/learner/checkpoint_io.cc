@@ -16,6 +16,7 @@
 #include "common/config/enum_names.h"
 #include "common/files/file_util.h"
 #include "common/log/log.h"
+#include "common/model/lora.h"
 #include "common/status/status_macros.h"
 #include "services/learner/torch_guard.h"
 
@@ -59,6 +60,11 @@ absl::Status AppendOptimizerTensors(rl::AdamW& optimizer, OptimizerShard* shard,
     if (std::optional<rl::AdamWParamState> s = optimizer.ParamState(i)) {
       AppendParamState(prefix, i, *s, out);
     }
+    // A bf16 parameter's float32 master: the model's weights are it rounded.
+    if (const at::Tensor& master = optimizer.master(i); master.defined()) {
+      out.emplace_back(absl::StrCat(prefix, "/", i, "/master"),
+                       master.detach().to(at::kCPU).contiguous());
+    }
   }
   return absl::OkStatus();
 }
@@ -68,6 +74,10 @@ absl::Status RestoreOptimizer(const checkpoint::SafetensorsFile& file, const std
   const std::vector<at::Tensor>& params = optimizer.parameters();
   for (size_t i = 0; i < params.size(); ++i) {
     const std::string base = absl::StrCat(prefix, "/", i, "/");
+    if (file.contains(base + "master")) {
+      ASSIGN_OR_RETURN(at::Tensor master, file.Get(base + "master"));
+      RETURN_IF_ERROR(optimizer.SetMaster(i, master));
+    }
     if (!file.contains(base + "step")) continue;
     ASSIGN_OR_RETURN(at::Tensor exp_avg, file.Get(base + "exp_avg"));
     ASSIGN_OR_RETURN(at::Tensor exp_avg_sq, file.Get(base + "exp_avg_sq"));
@@ -77,9 +87,12 @@ absl::Status RestoreOptimizer(const checkpoint::SafetensorsFile& file, const std
           absl::StrCat(file.path(), ": ", base, "exp_avg has shape ", exp_avg.sizes().size(),
                        "-d not matching parameter ", i, " of the ", prefix));
     }
+    // Moments live beside the master (float32) where there is one.
+    const at::TensorOptions like =
+        (optimizer.master(i).defined() ? optimizer.master(i) : params[i]).options();
     optimizer.SetParamState(i, {.step = step.item<int64_t>(),
-                                .exp_avg = exp_avg.to(params[i].options()).clone(),
-                                .exp_avg_sq = exp_avg_sq.to(params[i].options()).clone()});
+                                .exp_avg = exp_avg.to(like).clone(),
+                                .exp_avg_sq = exp_avg_sq.to(like).clone()});
   }
   return absl::OkStatus();
 }
@@ -117,6 +130,11 @@ absl::Status WriteInto(LearnerState& state, const std::string& tmp,
                        const std::vector<std::pair<std::string, at::Tensor>>& optimizer) {
   const std::string policy_dir = absl::StrCat(tmp, "/", kPolicyDir);
   RETURN_IF_ERROR(state.policy().Save(policy_dir));
+  // A LoRA policy: PEFT's adapter files beside the base, which CausalLM::Load picks up.
+  if (state.policy().lora()) {
+    RETURN_IF_ERROR(
+        model::SaveLoraAdapter(state.policy(), policy_dir, state.options().model.policy));
+  }
   for (const char* name : kTokenizerFiles) {
     const fs::path source = fs::path(state.options().model.policy) / name;
     std::error_code ec;

@@ -22,13 +22,6 @@ nlohmann::json ReadJson(const fs::path& path) {
   return nlohmann::json::parse(in);
 }
 
-void Train(LearnerState& state, uint64_t iteration) {
-  rein::v1::TrainRequest request = testing::ToyExperienceRequest(state.policy(), iteration);
-  REIN_LEARNER_OK(RlStep(state, request.experiences()));
-  ++state.progress().policy_version;
-  state.progress().last_iteration = iteration;
-}
-
 TEST_CASE("a ppo checkpoint resumes bit-identically") {
   const fs::path root = rein::testing::MakeTempDir("learner_ckpt");
   // A model folder with tokenizer files, which the checkpoint copies.
@@ -43,17 +36,17 @@ TEST_CASE("a ppo checkpoint resumes bit-identically") {
   options.iterations = 5;
 
   auto a = REIN_LEARNER_OK(LearnerState::Create(options));
-  Train(*a, 1);
-  Train(*a, 2);
+  testing::TrainOnToyBatch(*a, 1);
+  testing::TrainOnToyBatch(*a, 2);
   const fs::path ckpt = root / "ckpt" / "step-2";
   REQUIRE(SaveLearnerCheckpoint(*a, ckpt.string()).ok());
-  Train(*a, 3);
+  testing::TrainOnToyBatch(*a, 3);
 
   auto b = REIN_LEARNER_OK(LoadLearnerCheckpoint(ckpt.string(), options));
   CHECK(b->progress().policy_version == 2);
   CHECK(b->progress().last_iteration == 2);
   CHECK(b->progress().optimizer_steps == 8);
-  Train(*b, 3);
+  testing::TrainOnToyBatch(*b, 3);
   CHECK(testing::Identical(testing::Snapshot(a->policy()), testing::Snapshot(b->policy())));
   CHECK(testing::Identical(testing::Snapshot(*a->critic()), testing::Snapshot(*b->critic())));
   CHECK(a->NextLearningRate() == b->NextLearningRate());
@@ -92,6 +85,34 @@ TEST_CASE("a reward-model checkpoint holds a sequence-classification model") {
   auto restored = REIN_LEARNER_OK(LoadLearnerCheckpoint((root / "rm").string(), options));
   CHECK(testing::Identical(testing::Snapshot(state->policy()),
                            testing::Snapshot(restored->policy())));
+}
+
+TEST_CASE("a bfloat16 learner trains through float32 masters and resumes bit-identically") {
+  const fs::path root = rein::testing::MakeTempDir("learner_bf16_ckpt");
+  LearnerOptions options = testing::TinyOptions(config::LearnerMode::kGrpo);
+  options.model.dtype = config::DType::kBF16;
+  auto a = REIN_LEARNER_OK(LearnerState::Create(options));
+  REQUIRE(a->policy().dtype() == at::kBFloat16);
+  REQUIRE(a->policy_optimizer().master(0).defined());
+  const double before = testing::ResponseLogProb(a->policy(), testing::kPrompt, testing::kGood) -
+                        testing::ResponseLogProb(a->policy(), testing::kPrompt, testing::kBad);
+  testing::TrainOnToyBatch(*a, 1);
+  testing::TrainOnToyBatch(*a, 2);
+  const double after = testing::ResponseLogProb(a->policy(), testing::kPrompt, testing::kGood) -
+                       testing::ResponseLogProb(a->policy(), testing::kPrompt, testing::kBad);
+  INFO("gap " << before << " -> " << after);
+  CHECK(after - before > 0.2);
+  const fs::path ckpt = root / "step-2";
+  REQUIRE(SaveLearnerCheckpoint(*a, ckpt.string()).ok());
+  testing::TrainOnToyBatch(*a, 3);
+  auto b = REIN_LEARNER_OK(LoadLearnerCheckpoint(ckpt.string(), options));
+  testing::TrainOnToyBatch(*b, 3);
+  CHECK(testing::Identical(testing::Snapshot(a->policy()), testing::Snapshot(b->policy())));
+  const rl::AdamW& oa = a->policy_optimizer();
+  const rl::AdamW& ob = b->policy_optimizer();
+  for (size_t i = 0; i < oa.parameters().size(); ++i) {
+    CHECK(testing::Identical({oa.master(i)}, {ob.master(i)}));
+  }
 }
 
 TEST_CASE("a checkpoint of another mode is refused") {

@@ -260,7 +260,8 @@ absl::StatusOr<std::shared_ptr<const Learner::WeightsSnapshot>> Learner::Snapsho
   auto copy = std::make_shared<WeightsSnapshot>();
   copy->version = state_->progress().policy_version;
   RETURN_IF_ERROR(GuardTorch("copying the weights", [&]() -> absl::Status {
-    for (auto& [name, weight] : state_->policy().NamedParameters()) {
+    // Only the adapters of a LoRA policy: rollouts hold the same frozen base.
+    for (auto& [name, weight] : state_->policy().NamedTrainableParameters()) {
       copy->tensors.emplace_back(name, weight.detach().to(at::kCPU, /*non_blocking=*/false,
                                                           /*copy=*/true));
     }

@@ -65,6 +65,25 @@ absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadScalarModel(const config::M
   return lm;
 }
 
+// The policy's adapters against learner.lora: added when it asks for them and the policy (a
+// fresh one) has none; a checkpoint's adapters must be the ones it asks for.
+absl::Status MatchPolicyLora(const config::LearnerConfig& learner, uint64_t seed,
+                             model::CausalLM& policy) {
+  const std::optional<model::LoraOptions> has = policy.lora();
+  if (has && learner.lora.rank == 0) {
+    return absl::InvalidArgumentError(
+        "the policy has LoRA adapters (a checkpoint of a learner.lora run) but learner.lora.rank "
+        "is 0; set learner.lora as that run did");
+  }
+  if (has && *has != worker::LoraOptionsFromConfig(learner.lora)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the policy's LoRA adapters (rank ", has->rank, ", alpha ", has->alpha,
+        ") differ from learner.lora (rank ", learner.lora.rank, ", alpha ", learner.lora.alpha,
+        ", or other target_modules); resume with the run's own learner.lora"));
+  }
+  return worker::AddConfiguredLora(learner, seed, policy);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadLearnerModel(const config::ModelConfig& m,
@@ -95,7 +114,13 @@ absl::Status LearnerState::JoinGroup(std::unique_ptr<dist::Communicator> comm) {
   if (comm == nullptr) return absl::InvalidArgumentError("JoinGroup: no communicator");
   if (comm_ != nullptr) return absl::FailedPreconditionError("JoinGroup: already in a group");
   if (comm->world_size() == 1) return absl::OkStatus();
-  std::vector<std::vector<at::Tensor>> models = {policy_->Parameters()};
+  if (options_.learner.zero_stage == 1 && policy_optimizer_->master(0).defined()) {
+    return absl::UnimplementedError(
+        "learner.zero_stage 1 with bfloat16/float16 weights (model.dtype): their float32 master "
+        "copies are not sharded yet; use zero_stage 0, or model.dtype f32");
+  }
+  // A LoRA policy's frozen base is the same file on every rank; only what trains is synced.
+  std::vector<std::vector<at::Tensor>> models = {policy_->TrainableParameters()};
   if (critic_ != nullptr) models.push_back(critic_->Parameters());
   absl::Status broadcast = GuardTorch("weight broadcast", [&]() -> absl::Status {
     at::NoGradGuard no_grad;
@@ -201,15 +226,25 @@ absl::StatusOr<std::unique_ptr<LearnerState>> LearnerState::FromModels(
 }
 
 absl::Status LearnerState::Init() {
-  // Loaded weights do not track gradients; every weight of a trained model does.
-  for (at::Tensor& p : policy_->Parameters()) p.requires_grad_(true);
+  // learner.lora trains the policy's adapters on a frozen base; the scalar-head modes (reward
+  // and cost models) train every weight.
+  if (!config::TrainsScalarHead(mode())) {
+    RETURN_IF_ERROR(MatchPolicyLora(options_.learner, options_.seed, *policy_));
+  }
+  policy_->SetGradientCheckpointing(options_.learner.gradient_checkpointing);
+  if (critic_ != nullptr)
+    critic_->SetGradientCheckpointing(options_.learner.gradient_checkpointing);
+  // Loaded weights do not track gradients; every weight a model trains does.
+  const bool lora = policy_->lora().has_value();
+  for (at::Tensor& p : policy_->Parameters()) p.requires_grad_(!lora);
+  for (at::Tensor& p : policy_->TrainableParameters()) p.requires_grad_(true);
   if (critic_ != nullptr) {
     for (at::Tensor& p : critic_->Parameters()) p.requires_grad_(true);
   }
   progress_.peak_learning_rate = options_.learner.learning_rate;
   progress_.kl_coef = options_.ppo.kl_coef;
-  ASSIGN_OR_RETURN(policy_optimizer_,
-                   rl::AdamW::Create(policy_->Parameters(), AdamOptions(options_.learner)));
+  ASSIGN_OR_RETURN(policy_optimizer_, rl::AdamW::Create(policy_->TrainableParameters(),
+                                                        AdamOptions(options_.learner)));
   if (critic_ != nullptr) {
     ASSIGN_OR_RETURN(critic_optimizer_,
                      rl::AdamW::Create(critic_->Parameters(), AdamOptions(options_.learner)));

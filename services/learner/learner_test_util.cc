@@ -6,6 +6,7 @@
 
 #include "common/model/scoring.h"
 #include "common/testing/subprocess.h"
+#include "services/learner/rl_step.h"
 
 namespace rein::learner::testing {
 
@@ -98,6 +99,13 @@ bool Identical(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& 
     if (!at::equal(a[i], b[i])) return false;
   }
   return true;
+}
+
+void TrainOnToyBatch(LearnerState& state, uint64_t iteration) {
+  rein::v1::TrainRequest request = ToyExperienceRequest(state.policy(), iteration);
+  REIN_LEARNER_OK(RlStep(state, request.experiences()));
+  ++state.progress().policy_version;
+  state.progress().last_iteration = iteration;
 }
 
 }  // namespace rein::learner::testing

@@ -13,6 +13,7 @@
 #include "common/model/causal_lm.h"
 #include "rein/v1/learner.pb.h"
 #include "services/learner/learner_options.h"
+#include "services/learner/learner_state.h"
 
 namespace rein::learner::testing {
 
@@ -43,6 +44,10 @@ inline const std::vector<int32_t> kGood = {10, 11, 12};
 inline const std::vector<int32_t> kBad = {20, 21, 22};
 rein::v1::TrainRequest ToyExperienceRequest(const model::CausalLM& policy, uint64_t iteration,
                                             int pairs = 2);
+
+// One RlStep on ToyExperienceRequest(state.policy(), iteration), recorded as that iteration's
+// Train (policy version and last iteration advanced).
+void TrainOnToyBatch(LearnerState& state, uint64_t iteration);
 
 // Flattened copies of every parameter.
 std::vector<at::Tensor> Snapshot(const model::CausalLM& lm);

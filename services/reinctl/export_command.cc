@@ -13,6 +13,7 @@
 #include "common/files/run_folder.h"
 #include "common/status/status_macros.h"
 #include "services/reinctl/command_util.h"
+#include "services/reinctl/lora_export.h"
 #include "services/reinctl/run_command.h"
 
 namespace rein::reinctl {
@@ -23,7 +24,10 @@ namespace fs = std::filesystem;
 struct ExportFlags {
   std::string source;  // run folder or checkpoint
   std::string out;
+  bool lora_adapter = false;  // a LoRA policy's PEFT adapter folder instead of merged weights
 };
+
+constexpr char kAdapterConfig[] = "adapter_config.json";
 
 // The policy folder of `source`: a run folder (its newest complete checkpoint), a run
 // checkpoint (learner/policy) or a learner checkpoint (policy).
@@ -70,6 +74,39 @@ absl::Status MakeReadable(const fs::path& root) {
   return absl::OkStatus();
 }
 
+// Fills the empty folder `tmp` with what the export of `policy` holds: the folder as it is; for
+// a LoRA-trained policy, its base with the adapters merged in, or (flags.lora_adapter) only
+// PEFT's adapter files and the tokenizer's.
+absl::Status FillExport(const fs::path& policy, const ExportFlags& flags, const std::string& tmp) {
+  std::error_code error;
+  const bool lora = fs::exists(policy / kAdapterConfig, error);
+  if (flags.lora_adapter && !lora) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", policy.string(), "' is not a LoRA-trained policy (no ", kAdapterConfig,
+                     "); export it without --lora-adapter"));
+  }
+  if (lora && !flags.lora_adapter) {
+    fs::remove(tmp, error);  // Save creates the folder itself
+    return WriteMergedPolicy(policy.string(), tmp);
+  }
+  if (!lora) {
+    fs::copy(policy, tmp, fs::copy_options::recursive | fs::copy_options::overwrite_existing,
+             error);
+  } else {
+    for (const char* name :
+         {kAdapterConfig, "adapter_model.safetensors", "tokenizer.json", "tokenizer_config.json"}) {
+      if (fs::exists(policy / name, error)) {
+        fs::copy_file(policy / name, fs::path(tmp) / name, error);
+      }
+      if (error) break;
+    }
+  }
+  if (error) {
+    return absl::InternalError(absl::StrCat("copying ", policy.string(), ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<fs::path> Export(const ExportFlags& flags) {
   ASSIGN_OR_RETURN(const fs::path policy, PolicyFolder(flags.source));
   if (fs::exists(flags.out)) {
@@ -78,10 +115,8 @@ absl::StatusOr<fs::path> Export(const ExportFlags& flags) {
   std::error_code error;
   fs::create_directories(fs::absolute(flags.out).parent_path(), error);
   ASSIGN_OR_RETURN(const std::string tmp, files::MakeTempSiblingDir(flags.out));
-  fs::copy(policy, tmp, fs::copy_options::recursive | fs::copy_options::overwrite_existing, error);
-  absl::Status status =
-      error ? absl::InternalError(absl::StrCat("copying ", policy.string(), ": ", error.message()))
-            : MakeReadable(tmp);
+  absl::Status status = FillExport(policy, flags, tmp);
+  if (status.ok()) status = MakeReadable(tmp);
   if (status.ok()) status = files::MoveDirIntoPlace(tmp, flags.out, /*replace_marker=*/"");
   if (!status.ok()) {
     fs::remove_all(tmp, error);
@@ -101,6 +136,9 @@ void AddExportCommand(CLI::App& app) {
                    "Run folder (its newest checkpoint), run checkpoint or learner checkpoint")
       ->required();
   command->add_option("--out", flags->out, "Folder to create")->required();
+  command->add_flag("--lora-adapter", flags->lora_adapter,
+                    "For a learner.lora run: write PEFT's adapter folder (adapter_config.json, "
+                    "adapter_model.safetensors) instead of the base with the adapters merged in");
   command->callback([flags] {
     absl::StatusOr<fs::path> policy = Export(*flags);
     if (!policy.ok()) {

@@ -11,6 +11,8 @@
 //                                               folder (from <dir>/learner/policy or
 //                                               <dir>/policy), copied under a temporary name
 //                                               and renamed into place; never overwrites.
+//                                               A learner.lora policy exports merged, or with
+//                                               --lora-adapter as PEFT's adapter folder.
 #ifndef REIN_SERVICES_REINCTL_RUN_COMMAND_H_
 #define REIN_SERVICES_REINCTL_RUN_COMMAND_H_
 

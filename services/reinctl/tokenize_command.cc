@@ -35,7 +35,7 @@ absl::StatusOr<Json> ParseLine(const std::string& line) {
   Json value;
   try {
     value = Json::parse(line);
-  } catch (const Json::parse_error& error) {
+  } catch (const Json::exception& error) {  // parse_error, or out_of_range for "1e999"
     return absl::InvalidArgumentError(absl::StrCat("invalid JSON: ", error.what()));
   }
   if (!value.is_object()) return absl::InvalidArgumentError("expected a JSON object");

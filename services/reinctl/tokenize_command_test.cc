@@ -96,6 +96,7 @@ TEST_CASE("reinctl tokenize names the line of malformed input and exits 1") {
   CheckFails(tokenize, "{\"text\": 3}\n", {"line 1", "\"text\" must be a string"});
   CheckFails(tokenize, "{\"text\": \"a\"}\n\n", {"line 2", "empty line"}, 1);
   CheckFails(tokenize, "[1, 2]\n", {"line 1", "expected a JSON object"});
+  CheckFails(tokenize, "{\"text\": \"a\", \"n\": 1e999}\n", {"line 1", "number overflow"});
 }
 
 TEST_CASE("reinctl detokenize rejects ids that are not tokens, naming line and index") {

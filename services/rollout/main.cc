@@ -37,6 +37,7 @@ absl::Status RunRollout(rpc::ShutdownSignal& shutdown) {
   const int capacity = setup.capacity_override > 0 ? setup.capacity_override : c.rollout.capacity;
   ASSIGN_OR_RETURN(std::unique_ptr<model::CausalLM> policy,
                    worker::LoadWorkerModel(c.model, c.model.policy, model::Heads::kLm, "model.policy"));
+  RETURN_IF_ERROR(worker::AddConfiguredLora(c.learner, c.run.seed, *policy));
   RolloutServiceOptions options;
   options.max_batch_size = capacity;
   options.max_sequences_per_call = worker::kRequestCapacityFactor * capacity;

@@ -22,7 +22,7 @@ std::string ShapeString(const at::Tensor& t) {
 
 absl::Status CheckMatchesModel(const model::CausalLM& model, const tensor::TensorSet& set) {
   std::map<std::string, at::Tensor> expected;
-  for (auto& [name, tensor] : model.NamedParameters()) expected.emplace(name, tensor);
+  for (auto& [name, tensor] : model.NamedTrainableParameters()) expected.emplace(name, tensor);
   size_t matched = 0;
   for (const auto& [name, tensor] : set.tensors) {
     auto it = expected.find(name);
@@ -59,7 +59,7 @@ absl::Status CheckMatchesModel(const model::CausalLM& model, const tensor::Tenso
 
 absl::Status CopyIntoModel(model::CausalLM& model, const tensor::TensorSet& set) {
   std::map<std::string, at::Tensor> destinations;
-  for (auto& [name, tensor] : model.NamedParameters()) destinations.emplace(name, tensor);
+  for (auto& [name, tensor] : model.NamedTrainableParameters()) destinations.emplace(name, tensor);
   try {
     at::NoGradGuard no_grad;
     for (const auto& [name, tensor] : set.tensors) destinations.at(name).copy_(tensor);
@@ -74,7 +74,7 @@ tensor::AssemblerOptions BoundByModel(const model::CausalLM& model,
                                       tensor::AssemblerOptions options) {
   int64_t tensors = 0;
   int64_t elements = 0;
-  for (auto& [name, tensor] : model.NamedParameters()) {
+  for (auto& [name, tensor] : model.NamedTrainableParameters()) {
     ++tensors;
     elements += tensor.numel();
   }

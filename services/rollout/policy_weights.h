@@ -1,7 +1,8 @@
 // Installing a streamed weight set (tensor::TensorSet from the learner's weight push) into a
-// rollout replica's policy model in place, through CausalLM::NamedParameters' views.
+// rollout replica's policy model in place, through CausalLM::NamedTrainableParameters' views:
+// every weight, or only the LoRA adapters when the policy has them (learner.lora).
 //
-// A set matches a model when it holds exactly the model's tensor names with the same shapes and
+// A set matches a model when it holds exactly those tensor names with the same shapes and
 // a floating-point dtype (converted to the model's dtype while copying). Checking is separate
 // from copying so that the caller can check without excluding readers of the model, then copy
 // under its exclusive lock.

@@ -34,14 +34,15 @@ struct Replica {
   std::unique_ptr<rein::v1::Rollout::Stub> stub;
   rpc::ClientOptions client;
 
-  explicit Replica(std::vector<std::string> snapshot_roots = {}) {
+  explicit Replica(std::vector<std::string> snapshot_roots = {},
+                   std::unique_ptr<model::CausalLM> policy = TinyPolicy()) {
     RolloutServiceOptions options;
     options.max_batch_size = 4;
     options.snapshots.allowed_roots = std::move(snapshot_roots);
     options.snapshots.loader = [](const std::string& dir) {
       return model::CausalLM::Load(dir, {.heads = model::Heads::kLm});
     };
-    auto created = RolloutService::Create(TinyPolicy(), options, registry);
+    auto created = RolloutService::Create(std::move(policy), options, registry);
     REQUIRE(created.ok());
     service = *std::move(created);
     auto started = rpc::Server::Create({}, {rpc::Bind<rein::v1::Rollout>(service.get())}, registry);
@@ -339,13 +340,19 @@ std::vector<int32_t> GreedyInProcess(const model::CausalLM& lm, const std::vecto
   return {results->at(0).output_ids.begin(), results->at(0).output_ids.end()};
 }
 
-TEST_CASE("LoadWeights swaps in a newer policy, then Generate reports and uses it") {
-  Replica replica;
-  ScaledPolicy scaled;
+// SampleRequest, greedy, one sample per prompt.
+rein::v1::GenerateRequest GreedyRequest() {
   rein::v1::GenerateRequest greedy = SampleRequest();
   greedy.mutable_sampling()->set_greedy(true);
   greedy.set_samples_per_prompt(1);
-  const std::vector<int64_t> prompt = {1, 17, 42};
+  return greedy;
+}
+
+TEST_CASE("LoadWeights swaps in a newer policy, then Generate reports and uses it") {
+  Replica replica;
+  ScaledPolicy scaled;
+  const rein::v1::GenerateRequest greedy = GreedyRequest();
+  const std::vector<int64_t> prompt = {1, 17, 42};  // GreedyRequest's first
 
   rein::v1::GenerateResponse before;
   REQUIRE(replica.Generate(greedy, &before).ok());
@@ -427,6 +434,42 @@ TEST_CASE("LoadWeights swaps in a newer policy, then Generate reports and uses i
   REQUIRE(replica.Generate(greedy, &still).ok());
   CHECK(still.policy_version() == 3);
   CHECK(Tokens(still.completions(0)) == Tokens(after.completions(0)));
+}
+
+TEST_CASE("a LoRA policy takes pushes of its adapters alone, and refuses full weights") {
+  const model::LoraOptions lora{.rank = 2, .alpha = 4, .target_modules = {"q_proj", "v_proj"}};
+  std::unique_ptr<model::CausalLM> policy = TinyPolicy();
+  REQUIRE(policy->AddLora(lora, 1).ok());
+  Replica replica({}, std::move(policy));
+  // The learner's side: the same base, adapters it trained (here: random B).
+  std::unique_ptr<model::CausalLM> trained = TinyPolicy();
+  REQUIRE(trained->AddLora(lora, 2).ok());
+  std::vector<tensor::NamedTensor> adapters;
+  {
+    at::NoGradGuard no_grad;
+    for (auto& [name, tensor] : trained->NamedTrainableParameters()) {
+      if (name.find("lora_B") != std::string::npos) tensor.normal_(0.0, 0.5);
+      adapters.emplace_back(name, tensor.contiguous().clone());
+    }
+  }
+  CHECK(adapters.size() == 2 * 2 * 2);  // layers x targets x (A, B)
+  const rein::v1::GenerateRequest greedy = GreedyRequest();
+  const std::vector<int64_t> prompt = {1, 17, 42};  // GreedyRequest's first
+  rein::v1::GenerateResponse before;
+  REQUIRE(replica.Generate(greedy, &before).ok());
+  CHECK(Tokens(before.completions(0)) == GreedyInProcess(*TinyPolicy(), prompt, 8));
+
+  auto full = weightsync::PushWeights(*replica.stub, replica.client, 1,
+                                      TinyPolicy()->NamedParameters(), {});
+  CHECK(full.status().code() == absl::StatusCode::kInvalidArgument);
+  auto pushed = weightsync::PushWeights(*replica.stub, replica.client, 1, adapters, {});
+  INFO(pushed.status());
+  REQUIRE(pushed.ok());
+  rein::v1::GenerateResponse after;
+  REQUIRE(replica.Generate(greedy, &after).ok());
+  CHECK(after.policy_version() == 1);
+  CHECK(Tokens(after.completions(0)) == GreedyInProcess(*trained, prompt, 8));
+  CHECK(Tokens(after.completions(0)) != Tokens(before.completions(0)));
 }
 
 }  // namespace

@@ -35,6 +35,18 @@ absl::Status CheckModelDevice(const config::ModelConfig& model, int cuda_device)
                                    "LibTorch (README: \"Building on a GPU machine\")"));
 }
 
+model::LoraOptions LoraOptionsFromConfig(const config::LoraConfig& lora) {
+  return {.rank = lora.rank, .alpha = lora.alpha, .target_modules = lora.target_modules};
+}
+
+absl::Status AddConfiguredLora(const config::LearnerConfig& learner, uint64_t seed,
+                               model::CausalLM& policy) {
+  if (learner.lora.rank == 0 || policy.lora()) return absl::OkStatus();
+  const absl::Status added = policy.AddLora(LoraOptionsFromConfig(learner.lora), seed);
+  if (added.ok()) return added;
+  return absl::Status(added.code(), absl::StrCat("learner.lora: ", added.message()));
+}
+
 absl::StatusOr<std::unique_ptr<model::CausalLM>> LoadWorkerModel(const config::ModelConfig& model,
                                                                  const std::string& dir,
                                                                  model::Heads heads,

@@ -21,6 +21,16 @@ namespace rein::worker {
 model::ModelOptions ModelOptionsFromConfig(const config::ModelConfig& model, model::Heads heads,
                                            int cuda_device = 0);
 
+// learner.lora as model::LoraOptions (meaningful when rank > 0).
+model::LoraOptions LoraOptionsFromConfig(const config::LoraConfig& lora);
+
+// Gives a policy the adapters of learner.lora when it is on and the policy has none yet (a
+// checkpoint's policy brings its own): the shape of what the learner trains and pushes. The
+// adapters start as a no-op (B = 0), so the model computes the base until weights arrive.
+// Errors: CausalLM::AddLora's, prefixed with "learner.lora".
+absl::Status AddConfiguredLora(const config::LearnerConfig& learner, uint64_t seed,
+                               model::CausalLM& policy);
+
 // Whether `model.device` can be used by this build on this machine, checked at start-up before
 // anything is loaded: FAILED_PRECONDITION naming model.device and what to do otherwise.
 absl::Status CheckModelDevice(const config::ModelConfig& model, int cuda_device = 0);

@@ -116,6 +116,61 @@ TEST_CASE("two data-parallel learner ranks meet through the coordinator and trai
   CHECK(fs::exists(run.run_dir + "/checkpoints/iter-3/learner/policy/config.json"));
 }
 
+// The byte counts of the learner's "pushed policy version V to N replicas: B bytes" log lines.
+std::vector<uint64_t> PushedBytes(const std::string& log) {
+  std::vector<uint64_t> bytes;
+  const std::string marker = " replicas: ";
+  for (size_t at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) {
+    bytes.push_back(std::stoull(log.substr(at + marker.size())));
+  }
+  return bytes;
+}
+
+TEST_CASE("grpo with learner.lora on two ranks pushes only adapters and exports them both ways") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-lora-");
+  UpResult run = Up(WriteConfig(dir, 2,
+                                {{"learner",
+                                  "  mode: grpo\n  ranks: 2\n"
+                                  "  lora:\n    rank: 4\n    alpha: 8\n"}}),
+                    dir + "/run");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  REQUIRE(ReadStats(run.run_dir).size() == 2);
+  // Every push carries the adapters alone: a small fraction of the policy's weights.
+  const uint64_t model_bytes = fs::file_size(WorldDir() + "/policy-init/model.safetensors");
+  const std::vector<uint64_t> pushed = PushedBytes(ReadFile(run.run_dir + "/logs/learner-0.log"));
+  REQUIRE(pushed.size() >= 2);
+  for (uint64_t bytes : pushed) {
+    CHECK(bytes > 0);
+    CHECK(bytes * 10 < model_bytes * 2);  // summed over the 2 replicas
+  }
+  const std::string policy = run.run_dir + "/checkpoints/iter-2/learner/policy";
+  CHECK(fs::exists(policy + "/adapter_config.json"));
+  CHECK(ReadFile(policy + "/model.safetensors") ==
+        ReadFile(WorldDir() + "/policy-init/model.safetensors"));  // the base stayed frozen
+
+  const std::string merged = dir + "/merged";
+  testing::CommandResult merge = Ctl({"export", run.run_dir, "--out", merged});
+  INFO(merge.stderr_text);
+  REQUIRE(merge.exit_code == 0);
+  CHECK(!fs::exists(merged + "/adapter_config.json"));
+  CHECK(fs::exists(merged + "/tokenizer.json"));
+  CHECK(ReadFile(merged + "/model.safetensors") != ReadFile(policy + "/model.safetensors"));
+  auto generated = testing::RunCommand({testing::BuiltBinary("reinctl"), "model", "generate",
+                                        "--model", merged, "--greedy", "--max-new-tokens", "4"},
+                                       "{\"input_ids\": [1, 2, 3]}", absl::Minutes(1));
+  REQUIRE(generated.ok());
+  INFO(generated->stderr_text);
+  CHECK(generated->exit_code == 0);
+  const std::string adapter = dir + "/adapter";
+  testing::CommandResult peft = Ctl({"export", run.run_dir, "--out", adapter, "--lora-adapter"});
+  INFO(peft.stderr_text);
+  REQUIRE(peft.exit_code == 0);
+  CHECK(fs::exists(adapter + "/adapter_config.json"));
+  CHECK(fs::exists(adapter + "/adapter_model.safetensors"));
+  CHECK(!fs::exists(adapter + "/model.safetensors"));
+}
+
 TEST_CASE("a run resumed from a checkpoint continues at the same iteration with the same results") {
   const std::string dir = testing::MakeTempDir("rein-e2e-resume-");
   UpResult whole = Up(WriteConfig(dir, 4), dir + "/whole");

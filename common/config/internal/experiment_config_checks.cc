@@ -2,6 +2,8 @@
 // declaration in experiment_config_schema.cc; these run only when every field parsed.
 #include <cstdint>
 #include <initializer_list>
+#include <set>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "common/config/internal/experiment_config_schema.h"
@@ -139,6 +141,13 @@ void CheckExperimentConfig(const ExperimentConfig& c, const KeyLines& lines,
                 {"reward.rules.regex.weight", "reward.rules.regex.pattern"},
                 "reward.rules.regex.weight is set but reward.rules.regex.pattern is empty");
   CheckRl(c, check);
+  const std::set<std::string> lora_targets(c.learner.lora.target_modules.begin(),
+                                           c.learner.lora.target_modules.end());
+  check.Require(
+      c.learner.lora.rank == 0 ||
+          (!lora_targets.empty() && lora_targets.size() == c.learner.lora.target_modules.size()),
+      {"learner.lora.target_modules", "learner.lora.rank"},
+      "learner.lora.target_modules must name at least one projection, each once");
   check.Require(c.safety.mode == SafetyMode::kOff ||
                     (!c.model.cost_model.empty() && IsReinforcementLearning(c.learner.mode)),
                 {"safety.mode", "model.cost_model", "learner.mode"},

@@ -167,6 +167,21 @@ void BindLearner(LearnerConfig* c, Binder* b) {
            "same updates, checkpoints alike. With ranks 1 it changes nothing.")
       .Check([](int32_t v) { return v == 0 || v == 1; },
              "0 (off) or 1 (optimizer state sharded across learner.ranks)");
+  b->Field("gradient_checkpointing", &c->gradient_checkpointing,
+           "Keep only each decoder layer's input during the forward pass and recompute the "
+           "layer in backward: activation memory of about one layer for about a third more "
+           "compute; same gradients.");
+  Binder& lora = b->Section(
+      "lora",
+      "Low-rank adapters (LoRA): the policy trains only small matrices on a frozen base, rollouts "
+      "receive only those, and checkpoints keep them in PEFT's files. Llama-family models; "
+      "reward-model and cost-model training still train every weight.");
+  lora.Field("rank", &c->lora.rank, "Adapter rank r; 0 = off (train every weight).").NonNegative();
+  lora.Field("alpha", &c->lora.alpha, "The adapters' output is scaled by alpha / rank.").Positive();
+  lora.Field("target_modules", &c->lora.target_modules,
+             "Projections to adapt in every layer: q_proj, k_proj, v_proj, o_proj, gate_proj, "
+             "up_proj, down_proj.")
+      .OneOf({"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"});
 }
 
 void BindPpo(PpoConfig* c, Binder* b) {

@@ -87,13 +87,25 @@ bool SkinnyLinear(const float* x, const float* w, const float* b, float* y, int6
   return true;
 }
 
+namespace {
+thread_local bool autograd_arithmetic = false;
+}  // namespace
+
+bool AutogradArithmetic() { return autograd_arithmetic || c10::GradMode::is_enabled(); }
+
+ScopedAutogradArithmetic::ScopedAutogradArithmetic() : previous_(autograd_arithmetic) {
+  autograd_arithmetic = true;
+}
+
+ScopedAutogradArithmetic::~ScopedAutogradArithmetic() { autograd_arithmetic = previous_; }
+
 at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   const int64_t k = w.size(1), n = w.size(0);
   const int64_t rows = k > 0 ? x.numel() / k : 0;
   const bool skinny = rows > 0 && rows <= kSkinnyRows && x.scalar_type() == at::kFloat &&
                       w.scalar_type() == at::kFloat && x.device().is_cpu() && w.is_contiguous() &&
                       (!b.defined() || (b.is_contiguous() && b.scalar_type() == at::kFloat)) &&
-                      !c10::GradMode::is_enabled() && HaveAvx2();
+                      !AutogradArithmetic() && HaveAvx2();
   if (!skinny) return at::linear(x, w, b);
   const at::Tensor input = x.contiguous();
   std::vector<int64_t> shape = x.sizes().vec();

@@ -17,6 +17,24 @@ namespace rein::model::internal {
 // Rows up to which the skinny kernel is used (measured crossover with OpenBLAS: ~10).
 inline constexpr int64_t kSkinnyRows = 8;
 
+// Whether the forward must compute as it does under autograd: grad mode is on, or a
+// ScopedAutogradArithmetic is alive on this thread. Otherwise it may update tensors in place and
+// take the skinny kernel, which round differently.
+bool AutogradArithmetic();
+
+// Makes AutogradArithmetic() true on this thread while alive: a checkpointed layer's forward
+// (grad mode off) then gives the very bits its recomputation in backward gives.
+class ScopedAutogradArithmetic {
+ public:
+  ScopedAutogradArithmetic();
+  ~ScopedAutogradArithmetic();
+  ScopedAutogradArithmetic(const ScopedAutogradArithmetic&) = delete;
+  ScopedAutogradArithmetic& operator=(const ScopedAutogradArithmetic&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // x [..., K], w [N, K], b [N] or undefined -> [..., N].
 at::Tensor Linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = at::Tensor());
 

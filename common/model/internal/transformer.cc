@@ -27,25 +27,10 @@
 #include <map>
 #include <vector>
 
+#include "common/model/internal/attention_inputs.h"
 #include "common/model/internal/linear.h"
 
 namespace rein::model::internal {
-
-struct Transformer::AttentionInputs {
-  int64_t batch = 0;    // B.
-  int64_t tokens = 0;   // T.
-  int64_t keys = 0;     // L, key positions attended over.
-  at::Tensor cos, sin;  // [B, T, 1, D] in the model dtype (Llama family).
-  // Additive mask: [B*K, G*T, L] when fused into the score product, else [B, 1, 1, T, L].
-  at::Tensor mask;
-  bool mask_fused = false;
-  const CacheStep* step = nullptr;
-  at::Tensor write_index;  // [B, T, K] rows of the flattened [slots*K*capacity, D] cache.
-  bool read_cache = false;
-  // A packed batch (ForwardPacked): the sequences' lengths, and their masks by length.
-  std::vector<int64_t> segments;
-  std::map<int64_t, at::Tensor> segment_masks;
-};
 
 namespace {
 
@@ -67,7 +52,7 @@ double Lowest(at::ScalarType dtype) {
 }
 
 // In-place updates save allocations but would corrupt tensors autograd saved.
-bool InPlaceOk() { return !c10::GradMode::is_enabled(); }
+bool InPlaceOk() { return !AutogradArithmetic(); }
 
 at::Tensor Add(at::Tensor a, const at::Tensor& b) { return InPlaceOk() ? a.add_(b) : a.add(b); }
 
@@ -149,7 +134,7 @@ at::Tensor Transformer::Embed(const at::Tensor& ids, const at::Tensor& positions
 }
 
 at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& positions,
-                                const at::Tensor& mask) const {
+                                const at::Tensor& mask, bool adapters) const {
   const int64_t batch = ids.size(0);
   const int64_t tokens = ids.size(1);
   at::Tensor t = at::arange(tokens, ids.options());
@@ -162,6 +147,7 @@ at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& positio
     visible = visible.expand({batch, tokens, tokens});
   }
   AttentionInputs in;
+  in.adapters = adapters;
   Prepare(positions, visible, batch, tokens, in);
   return Layers(Embed(ids, positions), in);
 }
@@ -172,8 +158,9 @@ at::Tensor Transformer::CausalMask(int64_t length, const at::TensorOptions& opti
 }
 
 at::Tensor Transformer::ForwardPacked(const at::Tensor& ids, const at::Tensor& positions,
-                                      const std::vector<int64_t>& lengths) const {
+                                      const std::vector<int64_t>& lengths, bool adapters) const {
   AttentionInputs in;
+  in.adapters = adapters;
   in.batch = 1;
   in.tokens = ids.size(1);
   in.keys = in.tokens;
@@ -210,11 +197,24 @@ at::Tensor Transformer::ForwardCached(const at::Tensor& ids, const at::Tensor& p
   return Layers(Embed(ids, positions), in);
 }
 
+at::Tensor Transformer::Project(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
+                                const std::vector<LoraPart>& lora,
+                                const AttentionInputs& in) const {
+  at::Tensor y = Linear(x, w, b);
+  if (lora.empty() || !in.adapters) return y;
+  return AddLoraOutput(std::move(y), x, lora, lora_scale_);
+}
+
+at::Tensor Transformer::Layer(int64_t i, at::Tensor hidden, const AttentionInputs& in) const {
+  return config_.family == Family::kGpt2 ? Gpt2Layer(i, std::move(hidden), in)
+                                         : LlamaLayer(i, std::move(hidden), in);
+}
+
 at::Tensor Transformer::Layers(at::Tensor hidden, const AttentionInputs& in) const {
   const int64_t n = static_cast<int64_t>(layers_.size());
+  const bool checkpoint = checkpoint_layers_ && c10::GradMode::is_enabled();
   for (int64_t i = 0; i < n; ++i) {
-    hidden = config_.family == Family::kGpt2 ? Gpt2Layer(i, std::move(hidden), in)
-                                             : LlamaLayer(i, std::move(hidden), in);
+    hidden = checkpoint ? CheckpointedLayer(i, hidden, in) : Layer(i, std::move(hidden), in);
   }
   return Norm(hidden, final_norm_w_, final_norm_b_);
 }
@@ -224,7 +224,7 @@ at::Tensor Transformer::LlamaLayer(int64_t i, at::Tensor hidden, const Attention
   const int64_t b = in.batch, t = in.tokens;
   const int64_t h = config_.num_heads, kv = config_.num_kv_heads, d = config_.head_dim;
   at::Tensor x = RmsNorm(hidden, w.norm1_w, config_.norm_eps);
-  at::Tensor qkv = Linear(x, w.qkv_w, w.qkv_b).view({b, t, h + 2 * kv, d});
+  at::Tensor qkv = Project(x, w.qkv_w, w.qkv_b, w.qkv_lora, in).view({b, t, h + 2 * kv, d});
   at::Tensor qk = qkv.narrow(2, 0, h + kv);
   if (config_.qk_norm) {
     at::Tensor norm_w = at::cat({w.q_norm_w.expand({h, d}), w.k_norm_w.expand({kv, d})});
@@ -235,14 +235,14 @@ at::Tensor Transformer::LlamaLayer(int64_t i, at::Tensor hidden, const Attention
                       : roped.add(qk.roll({d / 2}, {-1}).mul(in.sin));
   at::Tensor attn = Attend(i, roped.narrow(2, 0, h), roped.narrow(2, h, kv),
                            qkv.narrow(2, h + kv, kv), 1.0 / std::sqrt(static_cast<double>(d)), in);
-  hidden = Add(std::move(hidden), Linear(attn, w.o_w, w.o_b));
+  hidden = Add(std::move(hidden), Project(attn, w.o_w, w.o_b, w.o_lora, in));
   x = RmsNorm(hidden, w.norm2_w, config_.norm_eps);
   const int64_t inter = config_.intermediate_size;
-  at::Tensor gate_up = Linear(x, w.up_w, w.up_b);
+  at::Tensor gate_up = Project(x, w.up_w, w.up_b, w.up_lora, in);
   at::Tensor act = Activate(config_.activation, gate_up.narrow(-1, 0, inter));
   at::Tensor up = gate_up.narrow(-1, inter, inter);
   act = (InPlaceOk() && config_.activation != Activation::kRelu) ? act.mul_(up) : act.mul(up);
-  return Add(std::move(hidden), Linear(act, w.down_w, w.down_b));
+  return Add(std::move(hidden), Project(act, w.down_w, w.down_b, w.down_lora, in));
 }
 
 at::Tensor Transformer::Gpt2Layer(int64_t i, at::Tensor hidden, const AttentionInputs& in) const {

@@ -14,13 +14,22 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/model/causal_lm.h"
+#include "common/model/lora.h"
 #include "common/model/model_config.h"
 
 namespace rein::model::internal {
+
+// One LoRA adapter (lora.h) on rows [offset, offset + b.size(0)) of a projection's output, which
+// may be fused (q, k and v in one matrix): a [rank, in], b [rows, rank].
+struct LoraPart {
+  at::Tensor a, b;
+  int64_t offset = 0;
+};
 
 // One decoder layer. Matrices in nn.Linear layout [out, in] (GPT-2's Conv1D weights transposed);
 // qkv rows are q, then k, then v; Llama-family up rows are gate, then up.
@@ -32,10 +41,14 @@ struct LayerWeights {
   at::Tensor norm2_w, norm2_b;  // post_attention_layernorm / ln_2.
   at::Tensor up_w, up_b;
   at::Tensor down_w, down_b;
+  // Adapters on qkv_w, o_w, up_w and down_w; empty without LoRA or for untargeted projections.
+  std::vector<LoraPart> qkv_lora, o_lora, up_lora, down_lora;
 };
 
 // How a weight is initialised by CreateRandom.
-enum class InitKind { kNormal, kOnes, kZeros };
+// kFanInUniform: uniform(-1 / sqrt(in), 1 / sqrt(in)) for a matrix [out, in] (LoRA's A, as
+// PEFT's kaiming_uniform_(a = sqrt(5)) draws it).
+enum class InitKind { kNormal, kOnes, kZeros, kFanInUniform };
 
 struct NamedWeight {
   std::string name;  // Hugging Face name.
@@ -50,6 +63,8 @@ struct CacheStep {
   int64_t first_slot = 0;
   int64_t max_cache_length = 0;  // max(cache_lengths).
 };
+
+struct LayerCheckpoint;
 
 class Transformer {
  public:
@@ -70,15 +85,32 @@ class Transformer {
   const std::vector<at::Tensor>& leaves() const { return leaves_; }
   int64_t num_parameters() const;
 
+  // LoRA (lora_weights.cc). AddLora allocates uninitialised adapters for options' targets in
+  // every layer (Llama family; the caller checked the options) and names them.
+  void AddLora(const LoraOptions& options);
+  const std::optional<LoraOptions>& lora() const { return lora_; }
+  // The adapters, A then B per target, layer by layer: names, views and how to initialise them.
+  const std::vector<NamedWeight>& lora_weights() const { return lora_named_; }
+  // Folds every adapter into its projection (W += alpha / rank * B A, in float32) and drops them.
+  void MergeLora();
+  // Removes the adapters, leaving the base weights as they are.
+  void DropLora();
+
+  // Gradient checkpointing (checkpointed_layer.cc): forwards under grad mode keep only each
+  // layer's input and recompute the layer during backward.
+  void set_gradient_checkpointing(bool on) { checkpoint_layers_ = on; }
+  bool gradient_checkpointing() const { return checkpoint_layers_; }
+
   // Final hidden states [B, T, hidden] of a batch without cache. `mask` is [B, T] (0/1) or
-  // undefined; `positions` [B, T] int64. All on device().
-  at::Tensor Forward(const at::Tensor& ids, const at::Tensor& positions,
-                     const at::Tensor& mask) const;
+  // undefined; `positions` [B, T] int64. All on device(). `adapters` false computes the base
+  // model, as if there were no LoRA adapters.
+  at::Tensor Forward(const at::Tensor& ids, const at::Tensor& positions, const at::Tensor& mask,
+                     bool adapters = true) const;
   // Final hidden states [1, N, hidden] of sequences packed end to end in `ids` [1, N]: each of
   // `lengths` (summing to N) attends only to itself, causally, so no work is spent on padding
   // or across sequences. `positions` [1, N] restart at 0 for each sequence. On device().
   at::Tensor ForwardPacked(const at::Tensor& ids, const at::Tensor& positions,
-                           const std::vector<int64_t>& lengths) const;
+                           const std::vector<int64_t>& lengths, bool adapters = true) const;
   // Final hidden states [B, T, hidden] of new tokens of slots step.first_slot.. (see
   // CachedBatch), storing their keys and values in step.cache.
   at::Tensor ForwardCached(const at::Tensor& ids, const at::Tensor& positions,
@@ -91,10 +123,16 @@ class Transformer {
   void AllocateCache(KvCache& cache) const;
 
  private:
+  friend struct LayerCheckpoint;
   struct AttentionInputs;
 
   at::Tensor Embed(const at::Tensor& ids, const at::Tensor& positions) const;
   at::Tensor Layers(at::Tensor hidden, const AttentionInputs& in) const;
+  // Decoder layer i of either family.
+  at::Tensor Layer(int64_t i, at::Tensor hidden, const AttentionInputs& in) const;
+  // Layer i through LayerCheckpoint: its activations are recomputed during backward.
+  at::Tensor CheckpointedLayer(int64_t i, const at::Tensor& hidden,
+                               const AttentionInputs& in) const;
   at::Tensor LlamaLayer(int64_t i, at::Tensor hidden, const AttentionInputs& in) const;
   at::Tensor Gpt2Layer(int64_t i, at::Tensor hidden, const AttentionInputs& in) const;
   // q [B, T, H, D], k and v [B, T, K, D] (any strides) -> attention output [B, T, H * D].
@@ -115,6 +153,9 @@ class Transformer {
   void Prepare(const at::Tensor& positions, const at::Tensor& visible, int64_t batch,
                int64_t new_tokens, AttentionInputs& in) const;
   at::Tensor Norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;
+  // x W^T + b, plus the adapters' output when there are any and in.adapters.
+  at::Tensor Project(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
+                     const std::vector<LoraPart>& lora, const AttentionInputs& in) const;
 
   ModelConfig config_;
   at::ScalarType dtype_;
@@ -130,7 +171,15 @@ class Transformer {
 
   std::vector<NamedWeight> named_;
   std::vector<at::Tensor> leaves_;
+  std::optional<LoraOptions> lora_;
+  double lora_scale_ = 0;  // alpha / rank
+  std::vector<NamedWeight> lora_named_;
+  bool checkpoint_layers_ = false;
 };
+
+// y[..., rows of each part] += scale * (x a^T) b^T, in place; returns y. x [..., in], y [..., out].
+at::Tensor AddLoraOutput(at::Tensor y, const at::Tensor& x, const std::vector<LoraPart>& parts,
+                         double scale);
 
 // RoPE inverse frequencies [head_dim / 2] (float32, CPU) with the config's scaling applied,
 // computed as transformers' rope initialisation functions compute them.

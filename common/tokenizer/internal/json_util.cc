@@ -26,11 +26,15 @@ absl::StatusOr<std::string> ReadFileToString(absl::string_view path) {
 absl::StatusOr<Json> ReadJsonFile(absl::string_view path) {
   absl::StatusOr<std::string> text = ReadFileToString(path);
   if (!text.ok()) return text.status();
+  // Json::exception, not just parse_error: a number too large for a double ("1e999") throws
+  // out_of_range from inside the parser.
   try {
     return Json::parse(*text);
   } catch (const Json::parse_error& error) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": invalid JSON at byte ", error.byte, ": ", error.what()));
+  } catch (const Json::exception& error) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": invalid JSON: ", error.what()));
   }
 }
 
