@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "common/rpc/server.h"
 #include "rein/v1/learner.grpc.pb.h"
 #include "rein/v1/reference.grpc.pb.h"
@@ -31,7 +33,15 @@ class FakeRollout final : public rein::v1::Rollout::Service {
  public:
   grpc::Status Generate(grpc::ServerContext*, const rein::v1::GenerateRequest* request,
                         rein::v1::GenerateResponse* response) override {
-    calls.fetch_add(1);
+    const int call = calls.fetch_add(1);
+    if (going_away) {
+      if (!unavailable_sent.exchange(true)) answered_unavailable.Notify();
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "replica is shutting down");
+    }
+    // Bounded: a test that sets the hold always releases it.
+    if (call == 0 && hold_first_call != nullptr) {
+      hold_first_call->WaitForNotificationWithTimeout(absl::Seconds(30));
+    }
     if (policy_version.load() < request->min_policy_version()) {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "policy too old");
     }
@@ -58,6 +68,13 @@ class FakeRollout final : public rein::v1::Rollout::Service {
     return seeds;
   }
   std::atomic<int> calls{0};
+  // Every call answers UNAVAILABLE, as a replica shutting down does; the first notifies
+  // answered_unavailable.
+  std::atomic<bool> going_away{false};
+  std::atomic<bool> unavailable_sent{false};
+  absl::Notification answered_unavailable;
+  // If set, the first call waits (at most 30 s) for it before answering.
+  absl::Notification* hold_first_call = nullptr;
   // What LoadWeights would have installed; FakeLearner::PushWeights sets it.
   std::atomic<uint64_t> policy_version{7};
   absl::Mutex mu;

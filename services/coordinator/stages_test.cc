@@ -59,13 +59,18 @@ TEST_CASE("generate, score and train move every sequence exactly once through th
 
 TEST_CASE("a rollout replica that is gone is left out and its prompts served by the survivor") {
   Cluster cluster;
-  cluster.rollout1.server->Shutdown();  // Replica down before the iteration.
+  cluster.rollout1.service.going_away = true;
+  // The survivor answers only once the other replica has failed its call: otherwise, on a busy
+  // machine, the survivor could take every range before the other's thread asks for one, and
+  // the gone replica would never be tried.
+  cluster.rollout0.service.hold_first_call = &cluster.rollout1.service.answered_unavailable;
   DispatchStats stats;
   auto samples = GenerateStage(cluster.Context(), Prompts(9), TwoSamples(), &stats);
   REQUIRE(samples.ok());
   REQUIRE(samples->size() == 18);
   for (size_t s = 0; s < samples->size(); ++s) CHECK((*samples)[s].sequence_id == s);
   CHECK(cluster.rollout0.service.calls.load() == 5);
+  CHECK(cluster.rollout1.service.calls.load() >= 1);
   CHECK(cluster.registry.Active(rein::v1::ROLE_ROLLOUT).size() == 1);
 }
 
