@@ -93,12 +93,22 @@ class GlooCommunicator final : public Communicator {
   absl::Status broken_ ABSL_GUARDED_BY(error_mu_);
 };
 
+// Gloo (c10d's, LibTorch 1.13) has no bfloat16 or float16: such a tensor goes through a float32
+// copy, which the collective works on and Wait rounds back into it. Broadcasts stay exact; sums
+// are taken in float32, then rounded once.
+bool NeedsFloatStaging(const at::Tensor& t) {
+  return t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kHalf;
+}
+
+at::Tensor Staged(const at::Tensor& t) { return NeedsFloatStaging(t) ? t.to(at::kFloat) : t; }
+
 class GlooPending final : public PendingCollective {
  public:
+  // `tensor` is what the collective ran on; `target`, if defined, is the tensor it stands in for.
   GlooPending(GlooCommunicator* comm, c10::intrusive_ptr<c10d::Work> work, at::Tensor tensor,
-              bool average, std::string label)
+              bool average, std::string label, at::Tensor target = at::Tensor())
       : comm_(comm), work_(std::move(work)), tensor_(std::move(tensor)), average_(average),
-        label_(std::move(label)), started_(absl::Now()) {}
+        label_(std::move(label)), started_(absl::Now()), target_(std::move(target)) {}
 
   absl::Status Wait() override {
     try {
@@ -107,6 +117,7 @@ class GlooPending final : public PendingCollective {
         throw std::runtime_error("timed out waiting for the collective");
       }
       if (average_) tensor_.div_(comm_->world_size());
+      if (target_.defined() && !target_.is_same(tensor_)) target_.copy_(tensor_);
       return absl::OkStatus();
     } catch (const std::exception& e) {
       return comm_->Fail(label_, e, started_);
@@ -120,6 +131,7 @@ class GlooPending final : public PendingCollective {
   bool average_;
   std::string label_;
   absl::Time started_;
+  at::Tensor target_;
 };
 
 absl::Status GlooCommunicator::CheckUsable() const {
@@ -201,16 +213,17 @@ absl::StatusOr<std::unique_ptr<PendingCollective>> GlooCommunicator::AllReduceAs
   std::string label;
   const std::string what = absl::StrCat("all-reduce of ", tensor.numel(), " ",
                                         c10::toString(tensor.scalar_type()));
+  const at::Tensor staged = Staged(tensor);
   absl::StatusOr<c10::intrusive_ptr<c10d::Work>> work = Start(
       what,
       [&] {
-        std::vector<at::Tensor> tensors = {tensor};
+        std::vector<at::Tensor> tensors = {staged};
         return group_->allreduce(tensors, opts);
       },
       label);
   if (!work.ok()) return work.status();
   return std::unique_ptr<PendingCollective>(new GlooPending(
-      this, *std::move(work), tensor, op == ReduceOp::kAverage, std::move(label)));
+      this, *std::move(work), staged, op == ReduceOp::kAverage, std::move(label), tensor));
 }
 
 absl::Status GlooCommunicator::Broadcast(at::Tensor tensor, int root) {
@@ -225,15 +238,16 @@ absl::Status GlooCommunicator::Broadcast(at::Tensor tensor, int root) {
   opts.rootRank = root;
   opts.timeout = ToMillis(options_.timeout);
   std::string label;
+  const at::Tensor staged = Staged(tensor);
   absl::StatusOr<c10::intrusive_ptr<c10d::Work>> work = Start(
       absl::StrCat("broadcast from rank ", root),
       [&] {
-        std::vector<at::Tensor> tensors = {tensor};
+        std::vector<at::Tensor> tensors = {staged};
         return group_->broadcast(tensors, opts);
       },
       label);
   if (!work.ok()) return work.status();
-  return GlooPending(this, *std::move(work), tensor, false, label).Wait();
+  return GlooPending(this, *std::move(work), staged, false, label, tensor).Wait();
 }
 
 absl::Status GlooCommunicator::Barrier() {

@@ -51,6 +51,24 @@ TEST_CASE("Gloo broadcast copies the root's tensor to every rank") {
   })));
 }
 
+TEST_CASE("Gloo takes bfloat16 and float16 tensors through float32") {
+  REQUIRE(AllOk(RunRanks(2, [](Communicator& comm, int rank) -> absl::Status {
+    for (at::ScalarType dtype : {at::kBFloat16, at::kHalf}) {
+      at::Tensor t = at::full({6}, static_cast<double>(rank + 1), dtype);
+      RETURN_IF_ERROR(comm.AllReduce(t, ReduceOp::kSum));
+      if (t.scalar_type() != dtype || !t.equal(at::full({6}, 3.0, dtype))) {
+        return absl::InternalError("sum");
+      }
+      RETURN_IF_ERROR(comm.AllReduce(t, ReduceOp::kAverage));
+      if (!t.equal(at::full({6}, 3.0, dtype))) return absl::InternalError("mean");
+      at::Tensor b = at::full({3}, 0.5 + rank, dtype);
+      RETURN_IF_ERROR(comm.Broadcast(b, 0));
+      if (!b.equal(at::full({3}, 0.5, dtype))) return absl::InternalError("broadcast");
+    }
+    return absl::OkStatus();
+  })));
+}
+
 TEST_CASE("A rank that does not arrive makes the other fail fast, naming it") {
   absl::Notification rank0_done;
   const auto started = std::chrono::steady_clock::now();

@@ -171,6 +171,21 @@ TEST_CASE("grpo with learner.lora on two ranks pushes only adapters and exports 
   CHECK(!fs::exists(adapter + "/model.safetensors"));
 }
 
+TEST_CASE("a bfloat16 run on two learner ranks trains through float32 masters it checkpoints") {
+  const std::string dir = testing::MakeTempDir("rein-e2e-bf16-");
+  UpResult run = Up(WriteConfig(dir, 2,
+                                {{"model", "  dtype: bf16\n"},
+                                 {"learner", "  mode: grpo\n  ranks: 2\n"}}),
+                    dir + "/run");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  REQUIRE(ReadStats(run.run_dir).size() == 2);
+  const std::string learner = run.run_dir + "/checkpoints/iter-2/learner";
+  CHECK_THAT(ReadFile(learner + "/policy/config.json"), Catch::Contains("\"bfloat16\""));
+  // The optimizer file names each parameter's float32 master beside its moments.
+  CHECK_THAT(ReadFile(learner + "/optimizer.safetensors"), Catch::Contains("policy/0/master"));
+}
+
 TEST_CASE("a run resumed from a checkpoint continues at the same iteration with the same results") {
   const std::string dir = testing::MakeTempDir("rein-e2e-resume-");
   UpResult whole = Up(WriteConfig(dir, 4), dir + "/whole");
