@@ -12,10 +12,13 @@
 #             32 new tokens: per-phase seconds and the orchestration overhead (as bench_loop.sh:
 #             wall time less what the workers measured, over wall time; target <= 5%)
 #
-#   scripts/bench_scale.sh [--shape qwen3-0.6b|small|tiny] [--loop-iterations 3] [--no-loop]
-#                          [--loop-dtype auto|bf16|f32] [--skip-build] [-- rein-bench-scale flags]
+#   scripts/bench_scale.sh [--shape qwen3-0.6b|small|tiny] [--threads N] [--loop-iterations 3]
+#                          [--no-loop] [--loop-dtype auto|bf16|f32] [--skip-build]
+#                          [-- rein-bench-scale flags]
 #
 #   --shape            model shape (default qwen3-0.6b; tiny or small for a quick check)
+#   --threads          LibTorch intra-op threads of the tool and of every service (OMP_NUM_THREADS)
+#                      (default: every core, nproc; LibTorch alone may pick fewer)
 #   --loop-iterations  iterations of the services run, the first left out as warm-up (default 3;
 #                      ~80 s each on 2 cores at 0.6B)
 #   --no-loop          skip the services run
@@ -34,17 +37,19 @@ bin="$PWD/$build_dir/bin"
 shape=qwen3-0.6b
 loop_iterations=3
 loop_dtype=auto
+threads=$(nproc)
 skip_build=0
 extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --shape) shape=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
     --loop-iterations) loop_iterations=$2; shift 2 ;;
     --no-loop) loop_iterations=0; shift ;;
     --loop-dtype) loop_dtype=$2; shift 2 ;;
     --skip-build) skip_build=1; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "bench_scale.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -69,9 +74,13 @@ work=$(mktemp -d /tmp/rein-bench-scale-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 log "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
-"$bin/rein-bench-scale" --shape "$shape" --checkpoint "$work/policy" --out "$out/scale.json" \
-  "${extra[@]}"
+"$bin/rein-bench-scale" --shape "$shape" --threads "$threads" --checkpoint "$work/policy" \
+  --out "$out/scale.json" "${extra[@]}"
 
+if [[ $loop_iterations -gt 0 && $shape != qwen3-0.6b ]]; then
+  log "no services run for shape $shape: the Qwen3 tokenizer's ids need Qwen3's vocabulary"
+  loop_iterations=0
+fi
 if [[ $loop_iterations -gt 0 ]]; then
   tokenizer="${REIN_CACHE:-$HOME/.cache/rein}/tokenizers/qwen3"
   [[ -s "$tokenizer/tokenizer.json" ]] || { log "no Qwen3 tokenizer in $tokenizer: run scripts/setup.sh"; exit 1; }
@@ -96,13 +105,13 @@ reward: {model_weight: 0, rules: {length_penalty: {weight: 1.0, target_tokens: 1
 learner: {mode: grpo, learning_rate: 0.000001, micro_batch_size: 4}
 server: {call_timeout: 900s, drain_timeout: 5s}
 YAML
-  log "services: $loop_iterations GRPO iterations of 16 x 32 tokens (model.dtype $loop_dtype)"
-  "$bin/reinctl" up --config "$work/scale.yaml" --run-dir "$work/runs/scale" > "$out/loop.log" 2>&1 \
+  log "services: $loop_iterations GRPO iterations of 16 x 32 tokens (model.dtype $loop_dtype, $threads threads each)"
+  OMP_NUM_THREADS=$threads "$bin/reinctl" up --config "$work/scale.yaml" --run-dir "$work/runs/scale" > "$out/loop.log" 2>&1 \
     || { tail -50 "$out/loop.log"; exit 1; }
   cp "$work/runs/scale/stats.jsonl" "$out/loop.stats.jsonl"
 fi
 
-python3 - "$out" <<'PY'
+python3 - "$out" "$threads" <<'PY'
 import json, os, statistics, sys
 out = sys.argv[1]
 r = json.load(open(f"{out}/scale.json"))
@@ -146,6 +155,7 @@ if os.path.exists(stats_path):
     loop.update(iterations_measured=len(rows), warmup_iterations=warmup,
                 overhead_fraction_mean=statistics.fmean(overheads),
                 overhead_fraction_max=max(overheads), target_overhead_fraction=0.05)
+    loop["threads_per_process"] = int(sys.argv[2])
     json.dump(loop, open(f"{out}/loop.json", "w"), indent=2)
     print(f"services GRPO iteration ({len(rows)} measured after {warmup} warm-up): "
           + "  ".join(f"{p} {loop[p + '_seconds']:.2f} s" for p in phases))
