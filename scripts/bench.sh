@@ -4,7 +4,7 @@
 #   scripts/bench.sh                 all benchmarks
 #   scripts/bench.sh codec weightsync   a subset (codec, weightsync, tokenizer, decode, loop,
 #                                       quickstart, allreduce, feedback, scale)
-# "scale" (Qwen3-0.6B's shape: ~15 minutes and ~12 GB on a 2-core machine) runs only when named.
+# "scale" (Qwen3-0.6B's shape: 40+ minutes and ~12 GB on a 2-core machine) runs only when named.
 # Benchmarks measure on this machine as it is: run them on an idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."

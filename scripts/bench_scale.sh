@@ -20,7 +20,7 @@
 #   --threads          LibTorch intra-op threads of the tool and of every service (OMP_NUM_THREADS)
 #                      (default: every core, nproc; LibTorch alone may pick fewer)
 #   --loop-iterations  iterations of the services run, the first left out as warm-up (default 3;
-#                      ~80 s each on 2 cores at 0.6B)
+#                      2-4 minutes each on 2 cores at 0.6B)
 #   --no-loop          skip the services run
 #   --loop-dtype       model.dtype of the services run (default auto: float32 on CPU)
 #   --skip-build       use the binaries in the build folder as they are
