@@ -3,7 +3,8 @@
 # which is printed at the end.
 #   scripts/bench.sh                 all benchmarks
 #   scripts/bench.sh codec weightsync   a subset (codec, weightsync, tokenizer, decode, loop,
-#                                       quickstart, allreduce, feedback)
+#                                       quickstart, allreduce, feedback, scale)
+# "scale" (Qwen3-0.6B's shape: 40+ minutes and ~12 GB on a 2-core machine) runs only when named.
 # Benchmarks measure on this machine as it is: run them on an idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,9 +31,10 @@ run_bench() {
     loop) REIN_BENCH_OUT="$out" scripts/bench_loop.sh --skip-build ;;
     quickstart) REIN_BENCH_OUT="$out" scripts/bench_quickstart.sh ;;
     feedback) REIN_BENCH_OUT="$out" scripts/bench_feedback.sh --skip-build ;;
+    scale) REIN_BENCH_OUT="$out" scripts/bench_scale.sh --skip-build ;;
     allreduce) scripts/bench_allreduce.sh --build-dir "$build_dir" --out "$out/allreduce.json" ;;
     *) echo "unknown benchmark '$name' (expected codec, weightsync, tokenizer, decode, loop," \
-            "quickstart, allreduce, feedback)" >&2
+            "quickstart, allreduce, feedback, scale)" >&2
        return 2 ;;
   esac
 }

@@ -26,10 +26,12 @@
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "common/bench/model_shapes.h"
 #include "common/model/causal_lm.h"
 #include "common/model/generator.h"
 #include "common/model/internal/transformer.h"
@@ -54,20 +56,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using rein::model::CausalLM;
 using rein::model::internal::Transformer;
-
-// ~10M parameters: 8 layers of width 256, GQA 8/4 heads, SwiGLU 704, vocabulary 8192.
-const nlohmann::json kConfig = {{"model_type", "llama"},    {"vocab_size", 8192},
-                                {"hidden_size", 256},       {"intermediate_size", 704},
-                                {"num_hidden_layers", 8},   {"num_attention_heads", 8},
-                                {"num_key_value_heads", 4}, {"max_position_embeddings", 2048},
-                                {"rms_norm_eps", 1e-5},     {"tie_word_embeddings", false}};
-
-// Qwen3-0.6B's config.json (transformers' Qwen3Config), random weights.
-const nlohmann::json kQwen3Config = {
-    {"model_type", "qwen3"},      {"vocab_size", 151936},        {"hidden_size", 1024},
-    {"intermediate_size", 3072},  {"num_hidden_layers", 28},     {"num_attention_heads", 16},
-    {"num_key_value_heads", 8},   {"head_dim", 128},             {"max_position_embeddings", 40960},
-    {"rms_norm_eps", 1e-6},       {"rope_theta", 1000000.0},     {"tie_word_embeddings", true}};
 
 double Seconds(const std::function<void()>& fn) {
   const Clock::time_point start = Clock::now();
@@ -162,11 +150,12 @@ int main(int argc, char** argv) {
   const int64_t prompt = absl::GetFlag(FLAGS_prompt_tokens);
   const int64_t steps = absl::GetFlag(FLAGS_new_tokens);
   const std::string shape = absl::GetFlag(FLAGS_shape);
+  const std::optional<nlohmann::json> shape_config = rein::bench::ModelShape(shape);
   if (shape != "small" && shape != "qwen3-0.6b") {
     std::cerr << "decode_benchmark: --shape is small or qwen3-0.6b, not " << shape << "\n";
     return 2;
   }
-  const nlohmann::json& config = shape == "small" ? kConfig : kQwen3Config;
+  const nlohmann::json& config = *shape_config;
   const std::string dtype_name = absl::GetFlag(FLAGS_dtype);
   if (dtype_name != "float32" && dtype_name != "bfloat16") {
     std::cerr << "decode_benchmark: --dtype is float32 or bfloat16, not " << dtype_name << "\n";

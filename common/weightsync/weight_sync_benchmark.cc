@@ -3,23 +3,17 @@
 // TCP socket moving the same bytes between two buffers, in the same run.
 //
 //   rein-weight-sync-benchmark --total_mib=256 --chunk_mib=4 --repeats=3 --out=result.json
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <ATen/ops/empty.h>
 #include <prometheus/registry.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "absl/flags/flag.h"
+#include "common/bench/loopback_tcp.h"
 #include "common/process/process_setup.h"
 #include "common/rpc/client.h"
 #include "common/rpc/server.h"
@@ -88,46 +82,11 @@ Timing TimeGrpcStream(const std::vector<tensor::NamedTensor>& set, int64_t chunk
   return Summarise(seconds);
 }
 
-void Check(bool ok, const char* what) {
-  if (!ok) throw std::runtime_error(std::string(what) + ": " + std::strerror(errno));
-}
-
 // Seconds to move `bytes` from one buffer to another through a loopback TCP socket, per run.
 Timing TimeRawTcp(int64_t bytes, int repeats) {
-  std::vector<char> source(static_cast<size_t>(bytes), 1), sink(static_cast<size_t>(bytes));
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  Check(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0, "bind");
-  socklen_t len = sizeof(addr);
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  Check(::listen(listener, 1) == 0, "listen");
-  std::vector<double> seconds;
-  for (int r = 0; r < kWarmupRuns + repeats; ++r) {
-    auto start = Clock::now();
-    std::thread receiver([&] {
-      int fd = ::accept(listener, nullptr, nullptr);
-      for (int64_t got = 0; got < bytes;) {
-        ssize_t n = ::recv(fd, sink.data() + got, static_cast<size_t>(bytes - got), 0);
-        if (n <= 0) break;
-        got += n;
-      }
-      ::close(fd);
-    });
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    Check(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0, "connect");
-    for (int64_t sent = 0; sent < bytes;) {
-      ssize_t n = ::send(fd, source.data() + sent, static_cast<size_t>(bytes - sent), 0);
-      Check(n > 0, "send");
-      sent += n;
-    }
-    ::close(fd);
-    receiver.join();
-    seconds.push_back(Seconds(start));
-  }
-  ::close(listener);
-  return Summarise(seconds);
+  auto seconds = bench::LoopbackTcpSeconds(bytes, kWarmupRuns + repeats);
+  if (!seconds.ok()) throw std::runtime_error(seconds.status().ToString());
+  return Summarise(*std::move(seconds));
 }
 
 int Run() {

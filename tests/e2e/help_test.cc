@@ -28,7 +28,8 @@ TEST_CASE("every service binary's --help says what it does and lists its flags")
 TEST_CASE("every tool's --help exits 0 with its usage on stdout") {
   for (const std::string binary :
        {"reinctl", "rein-demo", "rein-feedback-load", "rein-weight-sync-benchmark",
-        "rein-allreduce-benchmark", "rein-codec-benchmark", "rein-dist-probe"}) {
+        "rein-allreduce-benchmark", "rein-codec-benchmark", "rein-dist-probe",
+        "rein-bench-scale"}) {
     INFO(binary);
     auto result = testing::RunCommand({testing::BuiltBinary(binary), "--help"}, "",
                                       absl::Seconds(30));
