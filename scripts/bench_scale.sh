@@ -13,7 +13,8 @@
 #             wall time less what the workers measured, over wall time; target <= 5%)
 #
 #   scripts/bench_scale.sh [--shape qwen3-0.6b|small|tiny] [--threads N] [--loop-iterations 3]
-#                          [--no-loop] [--loop-dtype auto|bf16|f32] [--skip-build]
+#                          [--no-loop] [--loop-dtype auto|bf16|f32] [--loop-lora R]
+#                          [--loop-checkpointing] [--loop-only] [--skip-build]
 #                          [-- rein-bench-scale flags]
 #
 #   --shape            model shape (default qwen3-0.6b; tiny or small for a quick check)
@@ -23,13 +24,17 @@
 #                      2-4 minutes each on 2 cores at 0.6B)
 #   --no-loop          skip the services run
 #   --loop-dtype       model.dtype of the services run (default auto: float32 on CPU)
+#   --loop-lora R      learner.lora.rank of the services run (default 0: every weight trains)
+#   --loop-checkpointing  learner.gradient_checkpointing on in the services run
+#   --loop-only        skip rein-bench-scale's sections (it still writes the checkpoint)
 #   --skip-build       use the binaries in the build folder as they are
 #   flags after -- go to rein-bench-scale (e.g. --decode_batches=1,16 --decode_dtypes=bfloat16)
 #
 # JSON goes to ${REIN_BENCH_OUT:-bench-results/<timestamp>}/scale/ (scale.json, loop.json);
 # a summary is printed. Measures the machine as it is: run it idle (the load average at start
-# and end is in the report). Peak memory at 0.6B: ~12 GB (the learner's float32 weights,
-# gradients and AdamW moments).
+# and end is in the report). The services run also reports each process's peak RSS (VmHWM) and
+# their sum against the 12 GiB target (loop.peak_rss_bytes.json). Peak memory at 0.6B: ~12 GB
+# in rein-bench-scale (the learner's float32 weights, gradients and AdamW moments).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${REIN_BUILD_DIR:-build}"
@@ -37,6 +42,9 @@ bin="$PWD/$build_dir/bin"
 shape=qwen3-0.6b
 loop_iterations=3
 loop_dtype=auto
+loop_lora=0
+loop_only=0
+loop_checkpointing=false
 threads=$(nproc)
 skip_build=0
 extra=()
@@ -47,9 +55,12 @@ while [[ $# -gt 0 ]]; do
     --loop-iterations) loop_iterations=$2; shift 2 ;;
     --no-loop) loop_iterations=0; shift ;;
     --loop-dtype) loop_dtype=$2; shift 2 ;;
+    --loop-lora) loop_lora=$2; shift 2 ;;
+    --loop-only) loop_only=1; shift ;;
+    --loop-checkpointing) loop_checkpointing=true; shift ;;
     --skip-build) skip_build=1; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "bench_scale.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -74,8 +85,12 @@ work=$(mktemp -d /tmp/rein-bench-scale-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 log "load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
-"$bin/rein-bench-scale" --shape "$shape" --threads "$threads" --checkpoint "$work/policy" \
-  --out "$out/scale.json" "${extra[@]}"
+if [[ $loop_only == 1 ]]; then
+  "$bin/rein-bench-scale" --shape "$shape" --checkpoint "$work/policy" --write_checkpoint_only
+else
+  "$bin/rein-bench-scale" --shape "$shape" --threads "$threads" --checkpoint "$work/policy" \
+    --out "$out/scale.json" "${extra[@]}"
+fi
 
 if [[ $loop_iterations -gt 0 && $shape != qwen3-0.6b ]]; then
   log "no services run for shape $shape: the Qwen3 tokenizer's ids need Qwen3's vocabulary"
@@ -102,46 +117,67 @@ data: {prompts: $work/prompts.jsonl, prompt_format: text, max_prompt_tokens: 64}
 model: {policy: $work/policy, tokenizer: $tokenizer, dtype: $loop_dtype}
 rollout: {replicas: 1, capacity: 16, batch_size: 4, samples_per_prompt: 4, sampling: {max_new_tokens: 32}}
 reward: {model_weight: 0, rules: {length_penalty: {weight: 1.0, target_tokens: 12}}}
-learner: {mode: grpo, learning_rate: 0.000001, micro_batch_size: 4}
+learner: {mode: grpo, learning_rate: 0.000001, micro_batch_size: 4, gradient_checkpointing: $loop_checkpointing, lora: {rank: $loop_lora, alpha: $((2 * loop_lora > 0 ? 2 * loop_lora : 16))}}
 server: {call_timeout: 900s, drain_timeout: 5s}
 YAML
-  log "services: $loop_iterations GRPO iterations of 16 x 32 tokens (model.dtype $loop_dtype, $threads threads each)"
-  OMP_NUM_THREADS=$threads "$bin/reinctl" up --config "$work/scale.yaml" --run-dir "$work/runs/scale" > "$out/loop.log" 2>&1 \
-    || { tail -50 "$out/loop.log"; exit 1; }
+  log "services: $loop_iterations GRPO iterations of 16 x 32 tokens (model.dtype $loop_dtype, learner.lora.rank $loop_lora, gradient_checkpointing $loop_checkpointing, $threads threads each)"
+  OMP_NUM_THREADS=$threads "$bin/reinctl" up --config "$work/scale.yaml" --run-dir "$work/runs/scale" > "$out/loop.log" 2>&1 &
+  up_pid=$!
+  # Each process's peak resident memory (VmHWM, which only grows) as last read while it ran:
+  # reinctl up lists the processes it starts in <run dir>/pids.
+  declare -A peak_kib=()
+  while kill -0 "$up_pid" 2>/dev/null; do
+    if [[ -f "$work/runs/scale/pids" ]]; then
+      while read -r name pid; do
+        hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+        [[ -n "$hwm" && "$hwm" -gt "${peak_kib[$name]:-0}" ]] && peak_kib[$name]=$hwm
+      done < "$work/runs/scale/pids"
+    fi
+    sleep 1
+  done
+  wait "$up_pid" || { tail -50 "$out/loop.log"; exit 1; }
+  {
+    echo "{"
+    sep=""
+    for name in "${!peak_kib[@]}"; do printf '%s  "%s": %s' "$sep" "$name" "$((peak_kib[$name] * 1024))"; sep=$',\n'; done
+    printf '\n}\n'
+  } > "$out/loop.peak_rss_bytes.json"
   cp "$work/runs/scale/stats.jsonl" "$out/loop.stats.jsonl"
 fi
 
 python3 - "$out" "$threads" <<'PY'
 import json, os, statistics, sys
 out = sys.argv[1]
-r = json.load(open(f"{out}/scale.json"))
+r = json.load(open(f"{out}/scale.json")) if os.path.exists(f"{out}/scale.json") else None
 def verdict(value, target, higher=True):
     ok = value >= target if higher else value <= target
     return f"{'meets' if ok else 'MISSES'} target {'>=' if higher else '<='} {target:g}"
-lim = r["limits"]
-print(f"\nrein-bench-scale, shape {r['shape']}, {r['threads']} threads, load {r['load_average_start']} -> {r.get('load_average_end', '?')}")
-print(f"limits: memcpy {lim['memcpy']['traffic_bytes_per_s']/1e9:.1f} GB/s (read + write); "
-      f"matmul peak float32 {lim['matmul']['float32']['peak_flops_per_s']/1e9:.0f} GFLOP/s, "
-      f"bfloat16 {lim['matmul']['bfloat16']['peak_flops_per_s']/1e9:.0f} GFLOP/s")
-for d in r.get("decode", []):
-    print(f"decode {d['dtype']} ({d['weight_bytes_per_step']/1e9:.2f} GB of weights per step):")
-    for x in d["results"]:
-        print(f"  batch {x['batch']:>3}: {x['decode_tokens_per_s']:8.1f} tok/s, roofline "
-              f"{x['roofline_tokens_per_s']:8.1f} -> {100*x['ratio_to_roofline']:5.1f}% "
-              f"({verdict(x['ratio_to_roofline'], d['target_ratio_to_roofline'])}); "
-              f"compute bound {x['compute_bound_tokens_per_s']:.1f} tok/s; Generate end to end "
-              f"{x['generate_tokens_per_s']:.1f} tok/s")
-if "learner" in r:
-    l = r["learner"]
-    print(f"learner GRPO {l['dtype']}: {l['samples']} x {l['prompt_tokens']}+{l['response_tokens']} tokens, "
-          f"{l['flops_per_train']/1e12:.2f} TFLOP in {l['train_seconds_best']:.2f} s = "
-          f"{l['flops_per_s']/1e9:.0f} GFLOP/s vs peak {l['matmul_peak_flops_per_s']/1e9:.0f} -> "
-          f"{100*l['ratio_to_matmul_peak']:.1f}% ({verdict(l['ratio_to_matmul_peak'], l['target_ratio_to_matmul_peak'])})")
-if "push" in r:
-    for p in r["push"]["pushes"]:
-        print(f"push {p['wire_dtype']} on the wire, {p['bytes']/1e9:.2f} GB to a {r['push']['rollout_dtype']} replica: "
-              f"{p['push_seconds_best']:.2f} s vs raw TCP {p['raw_tcp_seconds_best']:.2f} s -> "
-              f"{p['ratio_push_to_raw_tcp']:.2f}x ({verdict(p['ratio_push_to_raw_tcp'], p['target_ratio'])})")
+if r is not None:
+    lim = r["limits"]
+    print(f"\nrein-bench-scale, shape {r['shape']}, {r['threads']} threads, load {r['load_average_start']} -> {r.get('load_average_end', '?')}")
+    print(f"limits: memcpy {lim['memcpy']['traffic_bytes_per_s']/1e9:.1f} GB/s (read + write); "
+          f"matmul peak float32 {lim['matmul']['float32']['peak_flops_per_s']/1e9:.0f} GFLOP/s, "
+          f"bfloat16 {lim['matmul']['bfloat16']['peak_flops_per_s']/1e9:.0f} GFLOP/s")
+    for d in r.get("decode", []):
+        print(f"decode {d['dtype']} ({d['weight_bytes_per_step']/1e9:.2f} GB of weights per step):")
+        for x in d["results"]:
+            print(f"  batch {x['batch']:>3}: {x['decode_tokens_per_s']:8.1f} tok/s, roofline "
+                  f"{x['roofline_tokens_per_s']:8.1f} -> {100*x['ratio_to_roofline']:5.1f}% "
+                  f"({verdict(x['ratio_to_roofline'], d['target_ratio_to_roofline'])}); "
+                  f"compute bound {x['compute_bound_tokens_per_s']:.1f} tok/s; Generate end to end "
+                  f"{x['generate_tokens_per_s']:.1f} tok/s")
+    if "learner" in r:
+        l = r["learner"]
+        print(f"learner GRPO {l['dtype']}: {l['samples']} x {l['prompt_tokens']}+{l['response_tokens']} tokens, "
+              f"{l['flops_per_train']/1e12:.2f} TFLOP in {l['train_seconds_best']:.2f} s = "
+              f"{l['flops_per_s']/1e9:.0f} GFLOP/s vs peak {l['matmul_peak_flops_per_s']/1e9:.0f} -> "
+              f"{100*l['ratio_to_matmul_peak']:.1f}% ({verdict(l['ratio_to_matmul_peak'], l['target_ratio_to_matmul_peak'])})")
+    if "push" in r:
+        for p in r["push"]["pushes"]:
+            print(f"push {p['wire_dtype']} on the wire, {p['bytes']/1e9:.2f} GB to a {r['push']['rollout_dtype']} replica: "
+                  f"{p['push_seconds_best']:.2f} s vs raw TCP {p['raw_tcp_seconds_best']:.2f} s -> "
+                  f"{p['ratio_push_to_raw_tcp']:.2f}x ({verdict(p['ratio_push_to_raw_tcp'], p['target_ratio'])})")
+
 stats_path = f"{out}/loop.stats.jsonl"
 if os.path.exists(stats_path):
     rows = [json.loads(line) for line in open(stats_path)]
@@ -156,10 +192,21 @@ if os.path.exists(stats_path):
                 overhead_fraction_mean=statistics.fmean(overheads),
                 overhead_fraction_max=max(overheads), target_overhead_fraction=0.05)
     loop["threads_per_process"] = int(sys.argv[2])
+    peaks_path = f"{out}/loop.peak_rss_bytes.json"
+    if os.path.exists(peaks_path):
+        peaks = json.load(open(peaks_path))
+        loop["peak_rss_bytes"] = peaks
+        loop["peak_rss_bytes_sum"] = sum(peaks.values())
+        loop["target_peak_rss_bytes_sum"] = 12 * 2**30
     json.dump(loop, open(f"{out}/loop.json", "w"), indent=2)
     print(f"services GRPO iteration ({len(rows)} measured after {warmup} warm-up): "
           + "  ".join(f"{p} {loop[p + '_seconds']:.2f} s" for p in phases))
     print(f"orchestration overhead mean {100*loop['overhead_fraction_mean']:.2f}%  max "
           f"{100*loop['overhead_fraction_max']:.2f}% ({verdict(loop['overhead_fraction_max'], 0.05, higher=False)})")
+    if "peak_rss_bytes" in loop:
+        print("peak RSS per process: " + ", ".join(
+            f"{name} {b / 2**30:.2f} GiB" for name, b in sorted(loop["peak_rss_bytes"].items())))
+        print(f"peak RSS summed {loop['peak_rss_bytes_sum'] / 2**30:.2f} GiB "
+              f"({verdict(loop['peak_rss_bytes_sum'] / 2**30, 12, higher=False)} GiB)")
 print(f"results: {out}")
 PY

@@ -17,6 +17,7 @@ std::optional<nlohmann::json> ModelShape(const std::string& name) {
                           {"rms_norm_eps", 1e-6},
                           {"rope_theta", 1000000.0},
                           {"tie_word_embeddings", true},
+                          {"torch_dtype", "bfloat16"},  // as the published weights are
                           {"bos_token_id", 151643},
                           {"eos_token_id", 151645}};
   }

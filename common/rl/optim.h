@@ -70,7 +70,8 @@ class AdamW {
   AdamW& operator=(const AdamW&) = delete;
 
   // One update from the accumulated .grad of every parameter (parameters without a gradient
-  // are skipped). Errors from LibTorch come back as Status.
+  // are skipped). A parameter with a master has its gradient consumed (cleared) by the step.
+  // Errors from LibTorch come back as Status.
   absl::Status Step();
   // Clears every parameter's gradient.
   void ZeroGrad();

@@ -35,8 +35,12 @@ std::string DtypeName(at::ScalarType dtype) {
 }
 
 absl::Status WriteRandomCheckpoint(const nlohmann::json& config, const std::string& dir) {
+  // In config.json's torch_dtype (Qwen3-0.6B's weights are published in bfloat16), so that
+  // loading reads the bytes a real checkpoint would.
+  model::ModelOptions options;
+  if (config.value("torch_dtype", "") == "bfloat16") options.dtype = at::kBFloat16;
   ASSIGN_OR_RETURN(std::unique_ptr<model::CausalLM> lm,
-                   model::CausalLM::CreateRandom(config, /*seed=*/1));
+                   model::CausalLM::CreateRandom(config, /*seed=*/1, options));
   return lm->Save(dir);
 }
 
