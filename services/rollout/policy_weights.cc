@@ -1,10 +1,11 @@
 #include "services/rollout/policy_weights.h"
 
 #include <ATen/core/grad_mode.h>
-#include <ATen/ops/isfinite.h>
+#include <ATen/ops/sum.h>
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -40,8 +41,10 @@ absl::Status CheckMatchesModel(const model::CausalLM& model, const tensor::Tenso
       return absl::InvalidArgumentError(absl::StrCat("weights v", set.policy_version, ": tensor ",
                                                      name, " is not floating point"));
     }
-    // A diverged learner's NaN or infinity would make every later sample garbage.
-    if (!at::isfinite(tensor).all().item<bool>()) {
+    // A diverged learner's NaN or infinity would make every later sample garbage. One pass
+    // summing in float64 finds any (a NaN or an infinity makes the sum non-finite, and finite
+    // bf16/f32 values cannot overflow a double), without isfinite's mask of one byte per weight.
+    if (!std::isfinite(tensor.sum(at::kDouble).item<double>())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "weights v", set.policy_version, ": tensor ", name,
           " holds NaN or infinite values; the policy in use stays"));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <vector>
 
 namespace rein::bench_scale {
@@ -16,7 +17,10 @@ double Seconds(Fn&& fn) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The fastest run; NaN when there was none (a section run only for its side product, e.g. the
+// trained weights the push section sends).
 inline double Best(const std::vector<double>& seconds) {
+  if (seconds.empty()) return std::numeric_limits<double>::quiet_NaN();
   return *std::min_element(seconds.begin(), seconds.end());
 }
 
