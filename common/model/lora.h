@@ -26,18 +26,17 @@ namespace rein::model {
 
 class CausalLM;
 
+// The projections an adapter may target: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj,
+// down_proj.
+const std::vector<std::string>& LoraTargetNames();
+
 struct LoraOptions {
   int64_t rank = 8;     // r; at least 1.
   double alpha = 16.0;  // Scale alpha / r of the adapters' output; positive.
   // Projections to adapt in every layer, any of LoraTargetNames(). Default: all of them.
-  std::vector<std::string> target_modules = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
-                                             "gate_proj", "up_proj", "down_proj"};
+  std::vector<std::string> target_modules = LoraTargetNames();
   bool operator==(const LoraOptions&) const = default;
 };
-
-// The projections an adapter may target: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj,
-// down_proj.
-const std::vector<std::string>& LoraTargetNames();
 
 // INVALID_ARGUMENT naming the problem: rank < 1, alpha not positive and finite, no target, a
 // target that is not one of LoraTargetNames(), or one named twice.
